@@ -1,0 +1,297 @@
+"""The one contract between rmcal's core and a calendar/mail platform.
+
+A provider knows HTTP, ICS or SMTP; it knows nothing of cohorts, health or templates. The core
+knows nothing of Graph or Google. Providers are found through the entry-point group
+``rmcal.providers``: the entry point names a factory (usually the class) called as
+``factory(settings, context)``. The core never imports a provider module by name, so a third
+party can ship ``rmcal-caldav`` without touching rmcal.
+
+Every batch method takes many items and returns one result per item keyed by the item's key, so
+that one bad pair never sinks a cohort: a value is either the thing asked for or an
+``ItemFailure``. Whole-call failures (auth, network after retries) raise ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from enum import Enum
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from rmcal.errors import ConfigError
+
+ENTRY_POINT_GROUP = "rmcal.providers"
+MAIL_KEY_HEADER = "X-Rmcal-Key"
+
+# Names of the tags rmcal writes into every series it creates (ICS X-properties, Graph
+# single-value extended properties, Google private extended properties).
+TAG_KEY = "key"
+TAG_COHORT = "cohort"
+TAG_PAIR = "pair"
+TAG_FINGERPRINT = "fingerprint"
+TAGS = (TAG_KEY, TAG_COHORT, TAG_PAIR, TAG_FINGERPRINT)
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """What one pair's recurring series should look like; the core's single source of truth.
+
+    ``rrule`` is an RFC 5545 RRULE value (no ``RRULE:`` prefix, no DTSTART); its COUNT or UNTIL
+    bounds the series. ``start`` is the first occurrence, aware, in ``timezone`` (IANA), and the
+    rule expands in that zone's wall-clock time, so DST keeps the local hour.
+    """
+
+    key: str
+    cohort_id: str
+    pair_id: str
+    title: str
+    description_html: str
+    description_text: str
+    organizer: Attendee
+    attendees: tuple[Attendee, ...]
+    start: datetime
+    duration: timedelta
+    timezone: str
+    rrule: str
+    video: bool
+    tags: tuple[tuple[str, str], ...]
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A series as the provider holds it right now (read back, never remembered)."""
+
+    key: str
+    provider_id: str
+    title: str
+    start: datetime  # first occurrence, aware, in ``timezone``
+    duration: timedelta
+    timezone: str  # IANA
+    rrule: str  # as the provider now expresses it, normalised to RFC 5545 (UNTIL in UTC)
+    attendees: tuple[str, ...]  # lower-cased e-mails, organizer excluded
+    tags: Mapping[str, str]
+    organizer: str = ""
+    video_url: str | None = None
+    cancelled: bool = False  # the whole series was cancelled/deleted in the calendar
+    extra: Mapping[str, Any] = field(default_factory=dict)  # provider-private (etag, ids)
+
+    @property
+    def cohort_id(self) -> str:
+        return self.tags.get(TAG_COHORT, "")
+
+    @property
+    def pair_id(self) -> str:
+        return self.tags.get(TAG_PAIR, "")
+
+
+class Response(str, Enum):
+    """An attendee's answer for one occurrence, in the platform-neutral vocabulary."""
+
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+    NONE = "none"  # not answered (needsAction, notResponded)
+    ORGANIZER = "organizer"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a series, as the calendar reports it.
+
+    ``original_start`` is the slot the recurrence gave it (the stable key, aware UTC);
+    ``start``/``end`` are where it actually is (moved occurrences differ). Providers report a
+    cancelled occurrence explicitly even where the platform only omits it.
+    ``attended_seconds`` is ``None`` when attendance is not measured, else seconds per e-mail.
+    """
+
+    series_key: str
+    original_start: datetime
+    start: datetime
+    end: datetime
+    cancelled: bool = False
+    responses: Mapping[str, Response] = field(default_factory=dict)
+    attended_seconds: Mapping[str, int] | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.start != self.original_start
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """One item of a batch call that did not succeed; ``retryable`` means a re-run may fix it."""
+
+    message: str
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the provider can do, so the core can say what it will and won't do."""
+
+    video: bool  # can attach a video-meeting link to a series
+    attendance: bool  # measured attendance is configured and readable
+    busy_people_per_call: int  # how many people one free/busy call takes
+    busy_window: timedelta | None  # longest window one free/busy call takes (None: any)
+    batch_size: int  # items per batched write
+    sends_invitations: bool  # the platform mails invitations itself when a series is created
+    notes: tuple[str, ...] = ()  # human-readable caveats ("attendance: not configured")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of ``rmcal auth check``: a thing rmcal needs, whether it works, how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    remedy: str | None = None
+
+
+Interval = tuple[datetime, datetime]
+BusyMap = dict[str, tuple[Interval, ...] | None]  # None: unknown (no mailbox, not shared)
+Progress = Callable[[int], None]  # called with how many items just finished
+
+
+class KeyValue(Protocol):
+    """Small persistent values a provider keeps between runs (sync tokens), in the state file."""
+
+    def get(self, namespace: str, key: str) -> str | None: ...
+
+    def put(self, namespace: str, key: str, value: str | None) -> None: ...
+
+
+class MemoryKeyValue:
+    """A KeyValue that forgets at exit: for dry runs, validation and tests."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], str] = {}
+
+    def get(self, namespace: str, key: str) -> str | None:
+        return self._data.get((namespace, key))
+
+    def put(self, namespace: str, key: str, value: str | None) -> None:
+        if value is None:
+            self._data.pop((namespace, key), None)
+        else:
+            self._data[(namespace, key)] = value
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may know about the world around it (never cohorts or templates)."""
+
+    config_dir: Path
+    state_dir: Path
+    organizer: Attendee
+    programme: str
+    timezone: str
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("rmcal.provider"))
+    env: Mapping[str, str] = field(default_factory=dict)  # where secrets come from
+    kv: KeyValue = field(default_factory=MemoryKeyValue)
+    echo: Callable[[str], None] = print  # for interactive flows (device code, browser login)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """The calendar/mail platform. See ``docs/providers.md`` for the long form."""
+
+    name: str
+    capabilities: Capabilities
+
+    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
+        """Busy intervals per person over [start, end); batches and splits as its API needs."""
+        ...
+
+    def find_series(self, cohort_id: str) -> list[Series]:
+        """The series rmcal made for a cohort, found by rmcal's tag in the calendar itself."""
+        ...
+
+    def create_series(
+        self, specs: Sequence[SeriesSpec], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """Create series idempotently: a key that already exists is returned, not duplicated."""
+        ...
+
+    def update_series(
+        self, changes: Sequence[tuple[Series, SeriesSpec]], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """Make existing series match their specs (recurrence, duration, text, attendees)."""
+        ...
+
+    def end_series(
+        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """End each series after the given occurrence start (kept); never delete the past."""
+        ...
+
+    def occurrences(
+        self, series: Sequence[Series], start: datetime, end: datetime
+    ) -> dict[str, list[Occurrence]]:
+        """Every occurrence of each series with original start in [start, end), cancelled ones
+        included, keyed by series key and sorted by original start."""
+        ...
+
+    def send(
+        self, messages: Sequence[EmailMessage], progress: Progress | None = None
+    ) -> dict[str, ItemFailure | None]:
+        """Send from the organizer mailbox; keyed by each message's X-Rmcal-Key (None = sent)."""
+        ...
+
+    def validate_recurrence(self, rrule: str) -> str | None:
+        """Why this platform cannot express ``rrule``, or None when it can."""
+        ...
+
+    def check(self) -> list[Check]:
+        """Verify credentials and every permission rmcal needs (``rmcal auth check``)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and flush caches."""
+        ...
+
+
+@runtime_checkable
+class InteractiveLogin(Protocol):
+    """Optional: providers that can sign a person in for a trial (``rmcal auth login``)."""
+
+    def login(self) -> str:
+        """Run the interactive flow (device code, browser); returns who is signed in."""
+        ...
+
+
+ProviderFactory = Callable[[Mapping[str, Any], ProviderContext], Provider]
+
+
+def available_providers() -> dict[str, Any]:
+    """Installed providers by name (entry points, not yet loaded)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_provider_factory(kind: str) -> ProviderFactory:
+    """The factory registered for ``kind``, or a ConfigError naming the installed ones."""
+    found = available_providers()
+    if kind not in found:
+        names = ", ".join(sorted(found)) or "none"
+        raise ConfigError(
+            f"unknown provider kind {kind!r}",
+            key="provider.kind",
+            hint=f"installed providers: {names}",
+        )
+    factory: ProviderFactory = found[kind].load()
+    return factory
