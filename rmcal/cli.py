@@ -1,3 +1,125 @@
-def main():
-    import importlib.resources, importlib.metadata
-    print([e.name for e in importlib.metadata.entry_points(group="rmcal.providers")], importlib.resources.files("rmcal_templates").joinpath("a.txt.j2").read_text())
+"""The ``rmcal`` command: parse, call the library, print. Errors become one line, here only.
+
+Commands live in ``cli_*`` modules that add themselves to the ``main`` group; this module owns
+the group, the options every command shares and the one place where ``RmcalError`` turns into
+a message and an exit code (2 for config errors, 1 for provider/state errors, 3 for partial
+success). Tracebacks appear only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import update_wrapper
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rmcal.errors import ProviderError, RmcalError
+from rmcal.runtime import parse_now
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Options:
+    """Options given before the command name (``rmcal --verbose tick``)."""
+
+    verbose: bool = False
+    debug: bool = False
+
+
+class RmcalGroup(click.Group):
+    """A group that translates rmcal's errors exactly once, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RmcalError as exc:
+            options = ctx.find_object(Options) or Options()
+            if options.debug:
+                raise
+            message = exc.one_line()
+            if options.verbose and isinstance(exc, ProviderError) and exc.detail:
+                message += f" ({exc.detail})"
+            click.echo(f"rmcal: error: {message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=RmcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="More detail in messages and logs.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+@click.version_option(package_name="rmcal")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """rmcal runs the calendar and e-mail side of reverse-mentoring programmes.
+
+    Start with `rmcal validate --config config.example.yaml`, then
+    `rmcal schedule --config config.example.yaml --dry-run`.
+    """
+    ctx.obj = Options(verbose=verbose, debug=debug)
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def config_option(func: F) -> F:
+    """``--config`` (or ``RMCAL_CONFIG``), shared by every command that reads a programme."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="RMCAL_CONFIG",
+        default="rmcal.yaml",
+        show_default=True,
+        help="The programme's YAML file.",
+    )(func)
+
+
+def now_option(func: F) -> F:
+    """``--now`` (or ``RMCAL_NOW``): pretend it is this moment (ISO 8601)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
+        return parse_now(value)
+
+    return click.option(
+        "--now",
+        envvar="RMCAL_NOW",
+        callback=callback,
+        metavar="ISO-TIME",
+        help="Act as if it were this moment (for demos, tests and backfills).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(
+        func
+    )
+
+
+def pass_options(func: F) -> F:
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        return ctx.invoke(func, ctx.find_object(Options) or Options(), *args, **kwargs)
+
+    return update_wrapper(wrapper, func)  # type: ignore[return-value]
+
+
+def progress_bar(total: int, label: str, enabled: bool) -> Any:
+    """A progress bar on a terminal (stderr), silent in pipes, JSON mode and tests."""
+    return click.progressbar(
+        length=max(total, 1),
+        label=label,
+        file=sys.stderr if enabled else open(os.devnull, "w"),  # noqa: SIM115
+        show_pos=True,
+    )
+
+
+# Each module adds its commands to ``main`` on import; imported last so that they can use the
+# group and the shared options defined above.
+from rmcal import cli_auth, cli_loop, cli_schedule  # noqa: E402, F401

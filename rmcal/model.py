@@ -228,6 +228,9 @@ class Config:
     defaults: Settings
     cohorts: tuple[Cohort, ...]
     templates_dir: Path | None = None
+    # "key.path" -> 1-based line in ``path``, so later checks (provider settings, slots) can
+    # point at the line that caused them.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pairs(self) -> tuple[Pair, ...]:
