@@ -97,9 +97,7 @@ def now_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(
-        func
-    )
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 
 
 def pass_options(func: F) -> F:
@@ -115,7 +113,7 @@ def progress_bar(total: int, label: str, enabled: bool) -> Any:
     return click.progressbar(
         length=max(total, 1),
         label=label,
-        file=sys.stderr if enabled else open(os.devnull, "w"),  # noqa: SIM115
+        file=sys.stderr if enabled else open(os.devnull, "w"),
         show_pos=True,
     )
 

@@ -3,16 +3,16 @@
 The tree, with the exit code the CLI gives each branch::
 
     RmcalError                      1  anything rmcal itself reports
-    ├── ConfigError                 2  the config (or a CSV it names) is wrong: file:line: key: what; hint
-    ├── SettingsError               2  a provider rejected its own settings (re-raised as ConfigError)
+    ├── ConfigError                 2  the config or a CSV it names is wrong
+    ├── SettingsError               2  a provider rejected its settings (becomes ConfigError)
     ├── StateError                  1  the state file is unusable (newer schema, corrupt)
     │   └── StateLocked             1  another rmcal process holds the state file
-    ├── ProviderError               1  a provider could not do an operation: names provider, operation, remedy
+    ├── ProviderError               1  provider, operation and remedy named
     │   ├── AuthError               1  credentials missing, invalid or expired
     │   ├── PermissionDenied        1  authenticated, but a permission / scope is missing
     │   ├── QuotaError              1  throttled for longer than rmcal is willing to wait
     │   └── NotFound                1  a mailbox, calendar or event does not exist
-    └── PartialFailure              3  some items were done, others were left undone (a re-run finishes)
+    └── PartialFailure              3  some items left undone; a re-run finishes
 
 Errors are translated into one line and an exit code exactly once, in ``rmcal.cli``.
 """

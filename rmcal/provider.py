@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from enum import Enum
+from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -99,7 +99,7 @@ class Series:
         return self.tags.get(TAG_PAIR, "")
 
 
-class Response(str, Enum):
+class Response(StrEnum):
     """An attendee's answer for one occurrence, in the platform-neutral vocabulary."""
 
     ACCEPTED = "accepted"
@@ -151,6 +151,9 @@ class Capabilities:
     batch_size: int  # items per batched write
     sends_invitations: bool  # the platform mails invitations itself when a series is created
     notes: tuple[str, ...] = ()  # human-readable caveats ("attendance: not configured")
+    # True when ``send`` itself drops a message whose X-Rmcal-Key it already sent, so the core
+    # may re-send a message whose outcome a crash left unknown (else it reports it uncertain).
+    idempotent_send: bool = False
 
 
 @dataclass(frozen=True)

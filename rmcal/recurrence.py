@@ -22,7 +22,17 @@ UTC = ZoneInfo("UTC")
 # Parts a raw cadence RRULE may use; COUNT/UNTIL come from sessions/end_date, DTSTART from
 # the slot finder.
 ALLOWED_RAW_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST"}
-_ORDER = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST", "COUNT", "UNTIL")
+_ORDER = (
+    "FREQ",
+    "INTERVAL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYSETPOS",
+    "BYMONTH",
+    "WKST",
+    "COUNT",
+    "UNTIL",
+)
 
 
 class RecurrenceError(ValueError):
@@ -99,11 +109,18 @@ def build_rrule(
     ``sessions`` gives COUNT; otherwise ``end_date`` (inclusive, in the series zone) gives UNTIL.
     """
     if cadence.kind == "weekly":
-        parts = {"FREQ": "WEEKLY", "INTERVAL": str(cadence.interval),
-                 "BYDAY": ICAL_DAYS[first.weekday()], "WKST": "MO"}
+        parts = {
+            "FREQ": "WEEKLY",
+            "INTERVAL": str(cadence.interval),
+            "BYDAY": ICAL_DAYS[first.weekday()],
+            "WKST": "MO",
+        }
     elif cadence.kind == "monthly":
-        parts = {"FREQ": "MONTHLY", "INTERVAL": str(cadence.interval),
-                 "BYDAY": weekday_of_month(first.date())}
+        parts = {
+            "FREQ": "MONTHLY",
+            "INTERVAL": str(cadence.interval),
+            "BYDAY": weekday_of_month(first.date()),
+        }
     else:
         parts = parse_parts(cadence.rrule or "")
         if parts["FREQ"] == "WEEKLY" and "BYDAY" not in parts:

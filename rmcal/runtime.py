@@ -10,7 +10,6 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from rmcal.errors import ConfigError, SettingsError
 from rmcal.model import Config

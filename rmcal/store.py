@@ -258,12 +258,23 @@ class Store:
                    ON CONFLICT (key) DO UPDATE SET provider_id = excluded.provider_id,
                        fingerprint = excluded.fingerprint, status = excluded.status,
                        updated_at = excluded.updated_at""",
-                (row.key, row.cohort_id, row.pair_id, row.provider, row.provider_id,
-                 row.fingerprint, row.status, now, now),
+                (
+                    row.key,
+                    row.cohort_id,
+                    row.pair_id,
+                    row.provider,
+                    row.provider_id,
+                    row.fingerprint,
+                    row.status,
+                    now,
+                    now,
+                ),
             )
 
     def series_rows(self, cohort_id: str | None = None) -> list[SeriesRow]:
-        sql = "SELECT key, cohort_id, pair_id, provider, provider_id, fingerprint, status FROM series"
+        sql = (
+            "SELECT key, cohort_id, pair_id, provider, provider_id, fingerprint, status FROM series"
+        )
         args: tuple[Any, ...] = ()
         if cohort_id is not None:
             sql += " WHERE cohort_id = ?"
@@ -310,8 +321,19 @@ class Store:
                        attempts = mail.attempts + excluded.attempts,
                        message_id = COALESCE(excluded.message_id, mail.message_id),
                        error = excluded.error, updated_at = excluded.updated_at""",
-                (key, kind or key.split(":", 1)[0], status, pair_id, ", ".join(recipients),
-                 subject, message_id, attempt, error, now, now),
+                (
+                    key,
+                    kind or key.split(":", 1)[0],
+                    status,
+                    pair_id,
+                    ", ".join(recipients),
+                    subject,
+                    message_id,
+                    attempt,
+                    error,
+                    now,
+                    now,
+                ),
             )
 
     # -- occurrence snapshots ------------------------------------------------------------------
@@ -324,8 +346,14 @@ class Store:
                 """INSERT INTO snapshots (taken_at, cohort_id, pair_id, series_key, state, data)
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 [
-                    (stamp, r["cohort_id"], r["pair_id"], r.get("series_key"), r["state"],
-                     json.dumps(r, default=str, sort_keys=True))
+                    (
+                        stamp,
+                        r["cohort_id"],
+                        r["pair_id"],
+                        r.get("series_key"),
+                        r["state"],
+                        json.dumps(r, default=str, sort_keys=True),
+                    )
                     for r in records
                 ],
             )
@@ -392,9 +420,18 @@ class Store:
                        learned = excluded.learned, source = excluded.source,
                        imported_at = excluded.imported_at""",
                 [
-                    (r.pair_id, r.session, r.respondent.lower(), r.rating,
-                     None if r.recommend is None else int(r.recommend), r.working, r.awkward,
-                     r.learned, r.source, now)
+                    (
+                        r.pair_id,
+                        r.session,
+                        r.respondent.lower(),
+                        r.rating,
+                        None if r.recommend is None else int(r.recommend),
+                        r.working,
+                        r.awkward,
+                        r.learned,
+                        r.source,
+                        now,
+                    )
                     for r in rows
                 ],
             )
@@ -407,8 +444,9 @@ class Store:
         ).fetchall()
         wanted = set(pair_ids) if pair_ids is not None else None
         return [
-            FeedbackRow(r[0], r[1], r[2], r[3], None if r[4] is None else bool(r[4]), r[5], r[6],
-                        r[7], r[8])
+            FeedbackRow(
+                r[0], r[1], r[2], r[3], None if r[4] is None else bool(r[4]), r[5], r[6], r[7], r[8]
+            )
             for r in rows
             if wanted is None or r[0] in wanted
         ]

@@ -1,0 +1,272 @@
+"""Finding one recurring slot per pair that holds for every occurrence of the series.
+
+Popular schedulers check the first few occurrences and their users meet the clashes weeks later.
+Here every candidate (a weekday and a local time in one IANA zone) is expanded into the whole
+series by the same RRULE the calendar will hold, and each occurrence is checked in each person's
+own zone against their window (DST in either zone included) and against free/busy for the whole
+horizon. The search is pure and deterministic: the same inputs give the same slot.
+
+Order of preference: no window violation (required), then fewest clashing occurrences, then the
+earliest first session, then the mentee's zone (the senior leader's calendar stays stable), then
+the earliest local time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
+from rmcal.provider import BusyMap, Interval
+from rmcal.recurrence import ICAL_DAYS, build_rrule, expand, parse_parts
+
+STEP_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class Clash:
+    """One occurrence where someone is already busy."""
+
+    start: datetime
+    who: tuple[str, ...]  # e-mails
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A chosen slot: the series zone, its first start, its RRULE and every occurrence start."""
+
+    timezone: str
+    first: datetime
+    rrule: str
+    starts: tuple[datetime, ...]
+    duration: timedelta
+    clashes: tuple[Clash, ...] = ()
+    unknown: tuple[str, ...] = ()  # people whose free/busy the provider could not read
+
+    def describe(self) -> str:
+        return f"{WEEKDAYS[self.first.weekday()]} {self.first:%H:%M} {self.timezone}"
+
+    def intervals(self) -> list[Interval]:
+        return [(s, s + self.duration) for s in self.starts]
+
+
+@dataclass(frozen=True)
+class NoSlot:
+    """Why a pair cannot be scheduled, in words an admin can act on."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    timezone: str
+    weekday: int
+    minute: int
+
+
+def first_date(start: date, weekday: int) -> date:
+    return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+def build_slot_series(
+    pair: Pair, candidate: Candidate, start: date
+) -> tuple[datetime, str, list[datetime]]:
+    """The first start, RRULE and occurrence starts a candidate gives for this pair."""
+    zone = ZoneInfo(candidate.timezone)
+    day = first_date(start, candidate.weekday)
+    first = datetime.combine(day, time(candidate.minute // 60, candidate.minute % 60), zone)
+    settings = pair.settings
+    rule = build_rrule(
+        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
+    )
+    return first, rule, expand(rule, first)
+
+
+def window_problem(
+    person: Person, window: Window, start: datetime, duration: timedelta
+) -> str | None:
+    """Why one occurrence falls outside a person's window in their zone, or None if it fits."""
+    local = start.astimezone(person.zone)
+    local_end = (start + duration).astimezone(person.zone)
+    begin = local.hour * 60 + local.minute
+    end = begin + int(duration.total_seconds() // 60)
+    same_day = local_end.date() == local.date() or (
+        local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
+    )
+    if (
+        local.weekday() in window.days
+        and same_day
+        and window.start_minute <= begin
+        and (end <= window.end_minute)
+    ):
+        return None
+    return (
+        f"{local:%a %Y-%m-%d %H:%M} {person.timezone} is outside "
+        f"{person.email}'s window {window.describe()}"
+    )
+
+
+class BusyIndex:
+    """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks."""
+
+    def __init__(self, intervals: Sequence[Interval]) -> None:
+        merged: list[list[datetime]] = []
+        for begin, end in sorted(intervals):
+            if merged and begin <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([begin, end])
+        self._starts = [m[0] for m in merged]
+        self._ends = [m[1] for m in merged]
+
+    def overlaps(self, begin: datetime, end: datetime) -> bool:
+        index = bisect_left(self._starts, end) - 1  # last interval starting before ``end``
+        return index >= 0 and self._ends[index] > begin
+
+
+def busy_index(
+    pair: Pair,
+    busy: BusyMap,
+    reserved: Mapping[str, Sequence[Interval]],
+    ignore: frozenset[Interval] = frozenset(),
+) -> dict[str, BusyIndex]:
+    """Per person of the pair: provider busy time (minus ``ignore``) plus rmcal's reservations."""
+    out = {}
+    for person in pair.people:
+        found = [i for i in (busy.get(person.email) or ()) if i not in ignore]
+        found.extend(reserved.get(person.email, ()))
+        out[person.email] = BusyIndex(found)
+    return out
+
+
+def count_clashes(
+    starts: Sequence[datetime], duration: timedelta, index: Mapping[str, BusyIndex]
+) -> tuple[Clash, ...]:
+    clashes = []
+    for start in starts:
+        who = tuple(e for e, i in index.items() if i.overlaps(start, start + duration))
+        if who:
+            clashes.append(Clash(start, who))
+    return tuple(clashes)
+
+
+def candidates(pair: Pair, zones: Sequence[str]) -> list[Candidate]:
+    """Every (zone, weekday, time) worth trying, honouring a fixed slot or a raw rule's BYDAY."""
+    fixed = pair.fixed_slot
+    if fixed is not None:
+        return [Candidate(fixed.timezone or pair.mentee.timezone, fixed.weekday, fixed.minute)]
+    weekdays = list(range(7))
+    cadence = pair.settings.cadence
+    if cadence.kind == "rrule" and cadence.rrule:
+        byday = parse_parts(cadence.rrule).get("BYDAY")
+        if byday:
+            names = {d.lstrip("+-0123456789") for d in byday.split(",")}
+            weekdays = [ICAL_DAYS.index(n) for n in ICAL_DAYS if n in names]
+    return [
+        Candidate(zone, weekday, minute)
+        for zone in zones
+        for weekday in weekdays
+        for minute in range(0, 24 * 60, STEP_MINUTES)
+    ]
+
+
+def zone_preference(pair: Pair, programme_zone: str) -> list[str]:
+    zones: list[str] = []
+    for zone in (pair.mentee.timezone, pair.mentor.timezone, programme_zone):
+        if zone not in zones:
+            zones.append(zone)
+    return zones
+
+
+def find_slot(
+    pair: Pair,
+    start: date,
+    busy: BusyMap,
+    *,
+    programme_zone: str,
+    reserved: Mapping[str, Sequence[Interval]] | None = None,
+    ignore: frozenset[Interval] = frozenset(),
+    prefer: FixedSlot | None = None,
+) -> Slot | NoSlot:
+    """The best slot for ``pair`` starting on or after ``start``, or why there is none.
+
+    ``reserved`` holds intervals rmcal is placing in this run (other pairs of the same people);
+    ``ignore`` holds busy intervals to disregard (the pair's own existing series when re-slotting);
+    ``prefer`` is tried first and kept if it still holds (an existing series' slot).
+    """
+    reserved = reserved or {}
+    duration = pair.settings.duration
+    index = busy_index(pair, busy, reserved, ignore)
+    zones = zone_preference(pair, programme_zone)
+    if prefer is not None and pair.fixed_slot is None:
+        kept_at = Candidate(prefer.timezone or zones[0], prefer.weekday, prefer.minute)
+        kept = _evaluate(pair, kept_at, start, busy, index)
+        if isinstance(kept, Slot):
+            return kept
+    best: tuple[tuple[int, date, int, int], Slot] | None = None
+    failures: list[str] = []
+    for candidate in candidates(pair, zones):
+        # Cheap pre-check on the first occurrence before expanding the whole series.
+        zone = ZoneInfo(candidate.timezone)
+        day = first_date(start, candidate.weekday)
+        first = datetime.combine(day, time(candidate.minute // 60, candidate.minute % 60), zone)
+        if pair.fixed_slot is None and any(
+            window_problem(p, pair.window_of(p), first, duration) for p in pair.people
+        ):
+            continue
+        result = _evaluate(pair, candidate, start, busy, index)
+        if isinstance(result, NoSlot):
+            failures.append(result.reason)
+            continue
+        score = (
+            len(result.clashes),
+            result.first.date(),
+            zones.index(candidate.timezone),
+            candidate.minute,
+        )
+        if best is None or score < best[0]:
+            best = (score, result)
+    if best is not None:
+        return best[1]
+    if pair.fixed_slot is not None:
+        return NoSlot(f"fixed slot {pair.fixed_slot.describe()}: {failures[0]}")
+    if failures:
+        return NoSlot(
+            "the windows overlap, but no weekly time holds for every session: "
+            + failures[0]
+            + " (often a DST change in one zone; widen a window or set a fixed slot)"
+        )
+    return NoSlot(_never_overlap(pair))
+
+
+def _evaluate(
+    pair: Pair,
+    candidate: Candidate,
+    start: date,
+    busy: BusyMap,
+    index: Mapping[str, BusyIndex],
+) -> Slot | NoSlot:
+    duration = pair.settings.duration
+    first, rule, starts = build_slot_series(pair, candidate, start)
+    for occurrence in starts:
+        for person in pair.people:
+            problem = window_problem(person, pair.window_of(person), occurrence, duration)
+            if problem:
+                return NoSlot(problem)
+    clashes = count_clashes(starts, duration, index)
+    unknown = tuple(p.email for p in pair.people if p.email in busy and busy[p.email] is None)
+    return Slot(candidate.timezone, first, rule, tuple(starts), duration, clashes, unknown)
+
+
+def _never_overlap(pair: Pair) -> str:
+    parts = []
+    for role, person in (("mentor", pair.mentor), ("mentee", pair.mentee)):
+        window = pair.window_of(person)
+        parts.append(f"{role} {person.timezone} {window.describe()}")
+    return (
+        f"{parts[0]} and {parts[1]} never overlap for "
+        f"{int(pair.settings.duration.total_seconds() // 60)} minutes"
+    )
