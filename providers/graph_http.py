@@ -1,0 +1,464 @@
+"""Talking to Microsoft Graph over HTTP: one session, retries, paging, ``$batch``, errors.
+
+Why one module: every Graph call needs the same four things done the same way, and each is
+easy to get subtly wrong when repeated at call sites:
+
+* a timeout on every request (``requests`` has none by default; a hung socket would hang cron);
+* throttling: 429, 503 and 504 are retried after ``Retry-After`` when given, else with capped
+  exponential backoff and jitter (``providers.backoff.Backoff``), and given up with a
+  ``QuotaError`` after a bounded wait - for whole responses and for the individual responses
+  inside a ``$batch``, which Graph's SDKs do not retry for us;
+* writes whose outcome is unknown (the connection dropped after the request went out) are never
+  blindly re-sent: they surface as ``OutcomeUnknown`` / status 0 so the caller can look first;
+* every error response is mapped by its ``error.code`` (never its message, which is not stable)
+  to a ``ProviderError`` subclass with a remedy a person can act on.
+
+$batch and the Outlook concurrency limit: Outlook allows four concurrent requests per app and
+mailbox. Microsoft Learn's throttling page says Graph hands Outlook at most four requests of an
+unordered batch at a time, but older copies of the same page and users' reports of
+"MailboxConcurrency" throttling suggest not to rely on that. ``dependsOn`` chains would keep a
+batch sequential, but one failed request then fails every later one with 424, so one bad pair
+would sink its neighbours. So rmcal puts at most four requests for the same mailbox into one
+batch (up to twenty in all when they target different mailboxes) and never has more than one
+request in flight. For a cohort of tens of pairs that costs a few extra round trips and keeps
+every batch inside every reading of the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from rmcal.errors import AuthError, NotFound, PermissionDenied, ProviderError, QuotaError
+
+from .backoff import Backoff, parse_retry_after
+
+PROVIDER = "microsoft"
+MAX_BATCH = 20  # Graph's documented maximum of requests per $batch
+MAILBOX_CONCURRENCY = 4  # Outlook: concurrent requests per app and mailbox
+RETRY_STATUSES = frozenset({429, 503, 504})
+# 424 Failed Dependency: a request that waited on a throttled one; retry it along with it.
+BATCH_RETRY_STATUSES = RETRY_STATUSES | {424}
+UNKNOWN = 0  # status of a batched request whose outcome we could not learn
+
+NO_MAILBOX_CODES = frozenset(
+    {
+        "MailboxNotEnabledForRESTAPI",
+        "MailboxNotSupportedForRESTAPI",
+        "ResourceNotFound",
+        "ErrorInvalidUser",
+        "ErrorNonExistentMailbox",
+        "Request_ResourceNotFound",
+    }
+)
+ACCESS_CODES = frozenset(
+    {"ErrorAccessDenied", "AccessDenied", "Authorization_RequestDenied", "ErrorSendAsDenied"}
+)
+
+TokenFunc = Callable[[], str]
+
+
+class OutcomeUnknown(Exception):
+    """A write went out but no answer came back: it may or may not have been applied."""
+
+
+@dataclass
+class GraphRequest:
+    """One request inside a ``$batch``; ``mailbox`` is what the concurrency limit counts."""
+
+    id: str
+    method: str
+    url: str  # relative to the version root, e.g. "/users/a@b.c/events"
+    body: Any = None
+    mailbox: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": self.id, "method": self.method, "url": self.url}
+        headers = dict(self.headers)
+        if self.body is not None:
+            headers.setdefault("Content-Type", "application/json")
+            item["body"] = self.body
+        if headers:
+            item["headers"] = headers
+        return item
+
+
+@dataclass
+class GraphResponse:
+    """A response, whole or from inside a batch; ``status`` 0 means the outcome is unknown."""
+
+    status: int
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return str(value)
+        return None
+
+
+def _error_parts(body: Any) -> tuple[str, str, str]:
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", "", ""
+    inner = error.get("innerError") or error.get("innererror") or {}
+    ids = ""
+    if isinstance(inner, dict) and inner.get("request-id"):
+        ids = f"request-id {inner.get('request-id')}, date {inner.get('date', '?')}"
+    return str(error.get("code") or ""), str(error.get("message") or ""), ids
+
+
+def map_error(
+    status: int, body: Any, operation: str, permission: str | None = None
+) -> ProviderError:
+    """The ProviderError a user can act on for a Graph error response.
+
+    ``permission`` names the Graph permission the operation needs, so that an access error can
+    say which one to grant.
+    """
+    code, message, ids = _error_parts(body)
+    detail = f"HTTP {status} {code or '(no code)'}: {message}" + (f" ({ids})" if ids else "")
+    if code in ACCESS_CODES or (status == 403 and not code):
+        needed = permission or "the Graph permission for this operation"
+        return PermissionDenied(
+            PROVIDER,
+            operation,
+            f"access denied ({code or 'HTTP 403'})",
+            remedy=(
+                f"grant the application permission {needed} to the app registration and "
+                "give admin consent; if the app is limited to some mailboxes (RBAC for "
+                "Applications or an application access policy), include the organizer mailbox "
+                "in its scope (policy changes can take an hour to apply)"
+            ),
+            detail=detail,
+        )
+    if code in NO_MAILBOX_CODES:
+        return NotFound(
+            PROVIDER,
+            operation,
+            f"no usable Exchange Online mailbox ({code})",
+            remedy=(
+                "check the address; the user needs an Exchange Online licence and a cloud "
+                "mailbox (on-premises and unlicensed mailboxes cannot be reached through Graph)"
+            ),
+            detail=detail,
+        )
+    if code == "ErrorItemNotFound" or (status == 404 and not code):
+        return NotFound(
+            PROVIDER,
+            operation,
+            "the event no longer exists in the organizer's calendar",
+            remedy="it was deleted or cancelled in Outlook; re-run to re-create it if wanted",
+            detail=detail,
+        )
+    if status == 401 or code in {"InvalidAuthenticationToken", "CompactToken parsing failed"}:
+        return AuthError(
+            PROVIDER,
+            operation,
+            f"Graph rejected the access token ({code or 'HTTP 401'})",
+            remedy=(
+                "check that 'cloud' (or graph_url/authority_host) matches the tenant's cloud; "
+                "for device-code sign-in run 'rmcal auth login --provider microsoft' again"
+            ),
+            detail=detail,
+        )
+    if status in RETRY_STATUSES or code in {"ApplicationThrottled", "TooManyRequests"}:
+        return QuotaError(
+            PROVIDER,
+            operation,
+            f"Graph kept throttling ({code or f'HTTP {status}'}) beyond rmcal's bounded wait",
+            remedy="re-run later; what was done is kept and a re-run finishes the rest",
+            retryable=True,
+            detail=detail,
+        )
+    if code in {"TimeZoneNotSupportedException", "ErrorPropertyValidationFailure"}:
+        return ProviderError(
+            PROVIDER,
+            operation,
+            f"Outlook rejected a value of the event ({code})",
+            remedy=(
+                "usually a time zone Outlook does not accept; choose a neighbouring zone, and "
+                "make sure the organizer mailbox has a time zone set in Outlook settings"
+            ),
+            detail=detail,
+        )
+    if code == "ErrorOccurrenceCrossingBoundary":
+        return ProviderError(
+            PROVIDER,
+            operation,
+            "an occurrence cannot move onto or past the day of its neighbour",
+            remedy="move that occurrence in Outlook first, or pick a slot that keeps the order",
+            detail=detail,
+        )
+    if code == "ErrorInvalidIdMalformed":
+        return ProviderError(
+            PROVIDER,
+            operation,
+            "Graph did not recognise an event id",
+            remedy="the stored id belongs to another mailbox or was truncated; re-run 'rmcal "
+            "schedule' so the series is found again by its tag",
+            detail=detail,
+        )
+    if code == "ErrorMimeContentInvalidBase64String":
+        return ProviderError(
+            PROVIDER, operation, "Graph could not decode the message", detail=detail
+        )
+    if code in {"ErrorQuotaExceeded", "ErrorMessageSizeExceeded"}:
+        return ProviderError(
+            PROVIDER,
+            operation,
+            f"the organizer mailbox refused it ({code})",
+            remedy="free space in the organizer mailbox or shorten the message",
+            detail=detail,
+        )
+    if status >= 500:
+        return ProviderError(
+            PROVIDER,
+            operation,
+            f"Graph failed (HTTP {status} {code})".rstrip(),
+            remedy="a transient service fault; re-run later",
+            retryable=True,
+            detail=detail,
+        )
+    return ProviderError(
+        PROVIDER,
+        operation,
+        f"Graph refused the request: {code or f'HTTP {status}'}: {message}",
+        detail=detail,
+    )
+
+
+def split_batches(items: Sequence[GraphRequest]) -> list[list[GraphRequest]]:
+    """Group requests into batches of at most 20, with at most 4 for any one mailbox."""
+    batches: list[list[GraphRequest]] = []
+    counts: list[dict[str, int]] = []
+    for item in items:
+        for batch, per_mailbox in zip(batches, counts, strict=True):
+            if len(batch) < MAX_BATCH and per_mailbox.get(item.mailbox, 0) < MAILBOX_CONCURRENCY:
+                batch.append(item)
+                per_mailbox[item.mailbox] = per_mailbox.get(item.mailbox, 0) + 1
+                break
+        else:
+            batches.append([item])
+            counts.append({item.mailbox: 1})
+    return batches
+
+
+class GraphHTTP:
+    """A Graph client bound to one cloud and one token source."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenFunc,
+        *,
+        timeout: float,
+        verify: bool | str = True,
+        backoff: Callable[[], Backoff],
+        log: logging.Logger,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/v1.0"
+        self._token = token
+        self.timeout = timeout
+        self.backoff = backoff
+        self.log = log
+        self.session = session or requests.Session()
+        self.session.verify = verify
+        self.session.headers["User-Agent"] = "rmcal"
+
+    def url(self, path: str) -> str:
+        if path.startswith("https://") or path.startswith("http://"):
+            return path
+        return self.base_url + path
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        permission: str | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        allow: Sequence[int] = (),
+    ) -> GraphResponse:
+        """One request with retries; raises a mapped ProviderError unless the status is 2xx
+        or listed in ``allow``.
+
+        ``idempotent`` (default: GET) says a dropped connection may simply be retried; for
+        other requests it raises OutcomeUnknown instead.
+        """
+        safe_to_repeat = method == "GET" if idempotent is None else idempotent
+        budget = self.backoff()
+        while True:
+            request_headers = {"Authorization": f"Bearer {self._token()}"}
+            if headers:
+                request_headers.update(headers)
+            try:
+                reply = self.session.request(
+                    method,
+                    self.url(path),
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=request_headers,
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not safe_to_repeat:
+                    raise OutcomeUnknown(f"{method} {path}: {exc}") from exc
+                if budget.wait(None):
+                    continue
+                raise ProviderError(
+                    PROVIDER,
+                    operation,
+                    f"cannot reach Graph at {self.base_url}: {type(exc).__name__}",
+                    remedy="check the network, proxy and 'graph_url'/'cloud' settings",
+                    retryable=True,
+                ) from exc
+            body = _body(reply)
+            if reply.status_code == 504 and not safe_to_repeat:
+                # A gateway timeout says nothing about whether the write behind it happened.
+                raise OutcomeUnknown(f"{method} {path}: HTTP 504")
+            if reply.status_code in RETRY_STATUSES:
+                retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+                self.log.debug(
+                    "graph %s %s: HTTP %s, retry after %s",
+                    method,
+                    path,
+                    reply.status_code,
+                    retry_after,
+                )
+                if budget.wait(retry_after):
+                    continue
+            response = GraphResponse(reply.status_code, body, dict(reply.headers))
+            if response.ok or reply.status_code in allow:
+                return response
+            raise map_error(reply.status_code, body, operation, permission)
+
+    def pages(
+        self,
+        path: str,
+        *,
+        operation: str,
+        permission: str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        first: GraphResponse | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, following ``@odata.nextLink`` to the end.
+
+        ``first`` is an already fetched first page (e.g. from a batch).
+        """
+        page = first or self.call(
+            "GET",
+            path,
+            operation=operation,
+            permission=permission,
+            params=params,
+            headers=headers,
+        )
+        while True:
+            body = page.body if isinstance(page.body, dict) else {}
+            yield from body.get("value") or []
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                return
+            # The link carries the query already; it is absolute in Graph's answers.
+            page = self.call(
+                "GET",
+                urljoin(self.base_url + "/", next_link),
+                operation=operation,
+                permission=permission,
+                headers=headers,
+            )
+
+    def batch(
+        self,
+        items: Sequence[GraphRequest],
+        *,
+        operation: str,
+        permission: str | None = None,
+    ) -> dict[str, GraphResponse]:
+        """Run requests through ``$batch``; one response per request id.
+
+        Inner 429/503/504 (and 424 behind them) are retried in a later batch after the longest
+        Retry-After among them. When the budget is spent they are returned as they last came
+        back. A batch whose answer never arrived marks its writes with status 0 (unknown).
+        """
+        results: dict[str, GraphResponse] = {}
+        pending = list(items)
+        budget = self.backoff()
+        while pending:
+            again: list[GraphRequest] = []
+            waits: list[float] = []
+            for chunk in split_batches(pending):
+                by_id = {r.id: r for r in chunk}
+                reads_only = all(r.method == "GET" for r in chunk)
+                try:
+                    outer = self.call(
+                        "POST",
+                        "/$batch",
+                        operation=operation,
+                        permission=permission,
+                        json_body={"requests": [r.as_json() for r in chunk]},
+                        idempotent=reads_only,
+                    )
+                except OutcomeUnknown as exc:
+                    self.log.warning("graph %s: batch outcome unknown: %s", operation, exc)
+                    for request in chunk:
+                        results[request.id] = GraphResponse(UNKNOWN)
+                    continue
+                answers = (outer.body or {}).get("responses") or []
+                for answer in answers:
+                    rid = str(answer.get("id"))
+                    if rid not in by_id:
+                        continue
+                    request = by_id.pop(rid)
+                    response = GraphResponse(
+                        int(answer.get("status") or 0),
+                        answer.get("body"),
+                        answer.get("headers") or {},
+                    )
+                    if response.status in BATCH_RETRY_STATUSES:
+                        again.append(request)
+                        wait = parse_retry_after(response.header("Retry-After"))
+                        if wait is not None:
+                            waits.append(wait)
+                    results[rid] = response
+                for request in by_id.values():  # no answer for it inside a 200 batch
+                    results[request.id] = GraphResponse(UNKNOWN)
+            if not again:
+                break
+            if not budget.wait(max(waits) if waits else None):
+                break
+            pending = again
+        return results
+
+
+def _body(reply: requests.Response) -> Any:
+    if not reply.content:
+        return None
+    try:
+        return reply.json()
+    except (ValueError, json.JSONDecodeError):
+        return {"error": {"code": "", "message": reply.text[:200]}}
