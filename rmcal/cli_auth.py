@@ -1,1 +1,88 @@
-"""placeholder, filled in below."""
+"""``rmcal auth check`` and ``rmcal auth login``: credentials and permissions, before a cohort."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
+from rmcal.config import load_config
+from rmcal.errors import ConfigError, PermissionDenied
+from rmcal.provider import InteractiveLogin
+from rmcal.runtime import open_provider
+from rmcal.store import Store
+
+
+@main.group()
+def auth() -> None:
+    """Check or set up the provider's credentials."""
+
+
+@auth.command("check")
+@config_option
+@now_option
+@json_option
+@pass_options
+def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> None:
+    """Verify credentials and every permission rmcal needs; name what is missing."""
+    config = load_config(config_path, now=now, force=True)
+    with Store.open(config.state_path, wait=30) as store:
+        provider = open_provider(config, kv=store)
+        try:
+            checks = provider.check()
+        finally:
+            provider.close()
+    if as_json:
+        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        for item in checks:
+            mark = "ok  " if item.ok else "FAIL"
+            line = f"{mark} {item.name}"
+            if item.detail:
+                line += f": {item.detail}"
+            click.echo(line)
+            if not item.ok and item.remedy:
+                click.echo(f"     fix: {item.remedy}")
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise PermissionDenied(
+            provider.name,
+            "auth check",
+            f"{len(failed)} check(s) failed: {', '.join(failed)}",
+            remedy="see the fixes listed above",
+        )
+    if not as_json:
+        click.echo(f"All {len(checks)} checks passed for provider {provider.name}.")
+
+
+@auth.command("login")
+@config_option
+@click.option("--provider", "kind", help="Must match provider.kind in the config (a safety check).")
+@pass_options
+def login(options: Options, config_path: Path, kind: str | None) -> None:
+    """Sign the organizer in interactively (trials without admin consent)."""
+    config = load_config(config_path, force=True)
+    if kind and kind != config.provider.kind:
+        raise ConfigError(
+            f"--provider {kind} does not match provider.kind {config.provider.kind!r}",
+            file=str(config_path),
+            key="provider.kind",
+            hint="edit the config or drop --provider",
+        )
+    with Store.open(config.state_path, wait=30) as store:
+        provider = open_provider(config, kv=store, echo=click.echo)
+        try:
+            if not isinstance(provider, InteractiveLogin):
+                raise ConfigError(
+                    f"provider {provider.name} has no interactive login",
+                    file=str(config_path),
+                    key="provider.auth",
+                    hint="it uses the credentials named in its settings",
+                )
+            who = provider.login()
+        finally:
+            provider.close()
+    click.echo(f"Signed in as {who}; the token is stored next to the state file.")

@@ -1,1 +1,304 @@
-"""placeholder, filled in below."""
+"""``rmcal validate`` and ``rmcal schedule``: thin wrappers that parse, call, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
+from rmcal.config import load_config
+from rmcal.errors import ConfigError, PartialFailure
+from rmcal.model import Config
+from rmcal.plan import Create, End, Item, Keep, Plan, Unschedulable, Update
+from rmcal.provider import Provider
+from rmcal.runtime import open_provider
+from rmcal.schedule import ScheduleResult, run_schedule
+from rmcal.store import Store
+from rmcal.tables import format_table
+from rmcal.templating import TemplateEngine
+from rmcal.validation import validate_all
+
+
+@main.command()
+@config_option
+@now_option
+@click.option("--force", is_flag=True, help="Accept cohorts whose start date is in the past.")
+@json_option
+@pass_options
+def validate(
+    options: Options, config_path: Path, now: datetime, force: bool, as_json: bool
+) -> None:
+    """Check a config and render every template with sample data; touches no calendar."""
+    config = load_config(config_path, now=now, force=force)
+    provider = open_provider(config)
+    try:
+        report = validate_all(config, provider, TemplateEngine(config.templates_dir))
+    finally:
+        provider.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(
+        f"{config_path}: OK: {report['pairs']} pairs in {report['cohorts']} cohort(s), "
+        f"provider {report['provider']}, {len(report['templates'])} templates rendered "
+        f"({', '.join(report['templates'])})"
+    )
+    for note in report["notes"]:
+        click.echo(f"  note: {note}")
+
+
+@main.command()
+@config_option
+@now_option
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--cohort", "cohorts", multiple=True, metavar="ID", help="Only this cohort.")
+@click.option("--force", is_flag=True, help="Accept cohorts whose start date is in the past.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another rmcal run on the same state file.",
+)
+@json_option
+@pass_options
+def schedule(
+    options: Options,
+    config_path: Path,
+    now: datetime,
+    dry_run: bool,
+    cohorts: Sequence[str],
+    force: bool,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Give every pair a recurring invite in a slot that suits both, every session.
+
+    The config is the desired state: new pairs get a series, changed ones are updated,
+    removed ones end after their next session (never deleted). Re-running changes nothing.
+    """
+    config = load_config(config_path, now=now, force=force)
+    for cohort_id in cohorts:
+        try:
+            config.cohort(cohort_id)
+        except KeyError:
+            known = ", ".join(c.id for c in config.cohorts)
+            raise ConfigError(
+                f"no cohort {cohort_id!r}",
+                key="--cohort",
+                hint=f"cohorts in {config_path}: {known}",
+            ) from None
+    store = Store.memory() if dry_run else Store.open(config.state_path, wait=wait)
+    try:
+        provider = open_provider(config, kv=store)
+        try:
+            result = _run(config, provider, store, now, dry_run, cohorts or None, as_json)
+        finally:
+            provider.close()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result_json(config, provider, result), indent=2))
+    else:
+        click.echo(render_result(config, provider, result))
+    if result.undone and not dry_run:
+        raise PartialFailure(
+            f"{len(result.undone)} pair(s) left undone; fix what is listed above and re-run",
+            result.undone,
+        )
+
+
+def _run(
+    config: Config,
+    provider: Provider,
+    store: Store,
+    now: datetime,
+    dry_run: bool,
+    cohorts: Sequence[str] | None,
+    as_json: bool,
+) -> ScheduleResult:
+    interactive = not as_json and sys.stderr.isatty()
+    bar: Any = None
+
+    def on_plan(plan: Plan) -> None:
+        nonlocal bar
+        if not dry_run and interactive and plan.changes:
+            bar = click.progressbar(
+                length=plan.changes, label="Writing to the calendar", file=sys.stderr, show_pos=True
+            )
+            bar.__enter__()
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done)
+
+    try:
+        return run_schedule(
+            config,
+            provider,
+            store,
+            now=now,
+            dry_run=dry_run,
+            cohorts=cohorts,
+            progress=progress,
+            on_plan=on_plan,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _names(item: Item, config: Config) -> tuple[str, str, str]:
+    """(cohort, pair id, "mentor / mentee") for a plan row."""
+    if isinstance(item, End):
+        return item.series.cohort_id, item.series.pair_id, item.series.title
+    pair = item.pair
+    return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
+
+
+def _action(item: Item) -> str:
+    return {
+        Create: "create",
+        Update: "update",
+        End: "end",
+        Keep: "unchanged",
+        Unschedulable: "unschedulable",
+    }[type(item)]
+
+
+def _slot_text(item: Item) -> tuple[str, str, str]:
+    slot = getattr(item, "slot", None)
+    if slot is None:
+        return "", "", ""
+    return slot.describe(), slot.first.strftime("%Y-%m-%d"), str(len(slot.starts))
+
+
+def _note(item: Item) -> str:
+    if isinstance(item, Unschedulable):
+        return item.reason
+    if isinstance(item, Update):
+        return "changes: " + ", ".join(item.changes)
+    if isinstance(item, End):
+        return f"{item.reason}; last session {item.last:%Y-%m-%d %H:%M %Z}"
+    if isinstance(item, Keep) and item.note:
+        return item.note
+    slot = getattr(item, "slot", None)
+    if slot is not None and slot.clashes:
+        return f"{len(slot.clashes)} clashing session(s), see below"
+    return ""
+
+
+def render_result(config: Config, provider: Provider, result: ScheduleResult) -> str:
+    """The admin's summary: one row per pair, clashes per pair, then one summary line."""
+    plan = result.plan
+    lines = []
+    verb = "Plan (dry run, nothing written)" if result.dry_run else "Schedule"
+    lines.append(f"{verb} for {config.programme.name}, provider {provider.name}")
+    rows = []
+    for item in plan.items:
+        cohort, _, names = _names(item, config)
+        slot, first, sessions = _slot_text(item)
+        rows.append([_action(item), cohort, names, slot, first, sessions, _note(item)])
+    if rows:
+        lines.append(
+            format_table(
+                ["action", "cohort", "pair (mentor / mentee)", "slot", "first", "sessions", "note"],
+                rows,
+            )
+        )
+    clash_lines = []
+    for item in plan.items:
+        slot = getattr(item, "slot", None)
+        if slot is None or not slot.clashes or isinstance(item, Keep):
+            continue
+        _, _, names = _names(item, config)
+        clash_lines.append(f"  {names}:")
+        for clash in slot.clashes:
+            clash_lines.append(
+                f"    {clash.start:%a %Y-%m-%d %H:%M %Z}: busy: {', '.join(clash.who)}"
+            )
+    if clash_lines:
+        lines.append("Sessions that clash with existing commitments (move these weeks by hand):")
+        lines.extend(clash_lines)
+    unknown = sorted(
+        {e for i in plan.items for e in getattr(getattr(i, "slot", None), "unknown", ())}
+    )
+    if unknown:
+        lines.append(
+            "Free/busy unknown (no mailbox or not shared), scheduled on windows only: "
+            + ", ".join(unknown)
+        )
+    for key, why in sorted(result.failed.items()):
+        lines.append(f"failed: {key}: {why}")
+    lines.append(summary_line(plan, result))
+    return "\n".join(lines)
+
+
+def summary_line(plan: Plan, result: ScheduleResult) -> str:
+    counts = plan.counts()
+    total = len([i for i in plan.items if not isinstance(i, End)])
+    if not result.dry_run and plan.changes == 0 and not counts["unschedulable"]:
+        return f"Nothing changed: {counts['unchanged']} series already match the config."
+    done = {"create": "created", "update": "updated", "end": "ended"}
+    parts = []
+    for kind in ("create", "update", "end", "unchanged", "unschedulable"):
+        if counts[kind]:
+            word = kind if result.dry_run else done.get(kind, kind)
+            if result.dry_run and kind in done:
+                word = f"to {kind}"
+            parts.append(f"{counts[kind]} {word}")
+    failed = f", {len(result.failed)} failed" if result.failed else ""
+    return f"{total} pairs: {', '.join(parts)}{failed}."
+
+
+def result_json(config: Config, provider: Provider, result: ScheduleResult) -> dict[str, Any]:
+    items = []
+    for item in result.plan.items:
+        cohort, pair_id, names = _names(item, config)
+        slot = getattr(item, "slot", None)
+        key = (
+            item.series.key
+            if isinstance(item, End | Keep | Update)
+            else (item.spec.key if isinstance(item, Create) else None)
+        )
+        entry: dict[str, Any] = {
+            "action": _action(item),
+            "cohort": cohort,
+            "pair": pair_id,
+            "names": names,
+            "series_key": key,
+            "result": result.done.get(key or "", None),
+            "error": result.failed.get(key or "", None),
+        }
+        if slot is not None:
+            entry.update(
+                slot=slot.describe(),
+                timezone=slot.timezone,
+                first=slot.first.isoformat(),
+                sessions=len(slot.starts),
+                rrule=slot.rrule,
+                clashes=[{"start": c.start.isoformat(), "busy": list(c.who)} for c in slot.clashes],
+            )
+        if isinstance(item, Unschedulable):
+            entry["reason"] = item.reason
+        if isinstance(item, Update):
+            entry["changes"] = list(item.changes)
+        if isinstance(item, End):
+            entry["last"] = item.last.isoformat()
+        items.append(entry)
+    return {
+        "programme": config.programme.name,
+        "provider": provider.name,
+        "dry_run": result.dry_run,
+        "counts": result.plan.counts(),
+        "failed": result.failed,
+        "undone": result.undone if not result.dry_run else [],
+        "items": items,
+        "summary": summary_line(result.plan, result),
+    }

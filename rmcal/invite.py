@@ -6,19 +6,12 @@ Kept apart from planning so that the planner stays a pure function of data: it r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from rmcal.model import Config, Pair
+from rmcal.plan import InviteText
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
-
-
-@dataclass(frozen=True)
-class InviteText:
-    title: str
-    html: str
-    text: str
 
 
 def when_for(slot: Slot, zone: str) -> str:

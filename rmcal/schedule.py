@@ -1,0 +1,152 @@
+"""``rmcal schedule`` as a library call: read the calendar, plan, and (unless dry) apply.
+
+The calendar is read first (series by rmcal's tag, free/busy for everyone over the whole series
+horizon in as few calls as the provider allows), the pure planner decides, and only then are
+writes made, batched per kind. The state file is written after the calendar, as a cache of
+provider ids; deleting it loses nothing because the next run finds every series by its tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from rmcal.invite import InviteRenderer
+from rmcal.model import Config
+from rmcal.plan import Create, End, Keep, Plan, Unschedulable, Update, make_plan
+from rmcal.provider import ItemFailure, Provider, Series
+from rmcal.store import SeriesRow, Store
+from rmcal.templating import TemplateEngine
+
+# Slack around the estimated series horizon, so that free/busy covers every possible slot.
+HORIZON_SLACK = timedelta(days=21)
+
+
+@dataclass
+class ScheduleResult:
+    plan: Plan
+    dry_run: bool
+    done: dict[str, str] = field(default_factory=dict)  # series key -> created/updated/ended
+    failed: dict[str, str] = field(default_factory=dict)  # series key -> why
+    busy_window: tuple[datetime, datetime] | None = None
+    people: int = 0
+
+    @property
+    def undone(self) -> list[str]:
+        """What a re-run should finish: failed writes and unschedulable pairs."""
+        out = [f"{key}: {why}" for key, why in sorted(self.failed.items())]
+        out += [f"{u.pair.id}: {u.reason}" for u in self.plan.of(Unschedulable)]
+        return out
+
+
+def busy_horizon(
+    config: Config, now: datetime, cohorts: Sequence[str] | None
+) -> tuple[datetime, datetime]:
+    """From the earliest cohort start to past the longest possible series end, in UTC."""
+    zone = ZoneInfo(config.programme.timezone)
+    starts, ends = [], []
+    for cohort in config.cohorts:
+        if cohorts is not None and cohort.id not in cohorts:
+            continue
+        begin = min(cohort.start, now.date())
+        starts.append(datetime.combine(begin, time(0), zone) - timedelta(days=1))
+        for pair in cohort.pairs:
+            settings = pair.settings
+            latest = max(cohort.start, now.date())
+            if settings.end_date is not None:
+                end = settings.end_date + timedelta(days=1)
+            else:
+                end = latest + settings.cadence.period * 1.25 * (settings.sessions or 1)
+            ends.append(datetime.combine(end, time(0), zone) + HORIZON_SLACK)
+    if not starts:
+        return now, now
+    return min(starts), max(ends)
+
+
+def run_schedule(
+    config: Config,
+    provider: Provider,
+    store: Store | None,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    cohorts: Sequence[str] | None = None,
+    engine: TemplateEngine | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> ScheduleResult:
+    """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write."""
+    selected = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
+    existing = {c.id: provider.find_series(c.id) for c in selected}
+    emails = sorted({p.email for c in selected for pair in c.pairs for p in pair.people})
+    window = busy_horizon(config, now, cohorts)
+    busy = provider.busy(emails, *window) if emails else {}
+    renderer = InviteRenderer(
+        config, engine or TemplateEngine(config.templates_dir), provider.capabilities.video
+    )
+    plan = make_plan(
+        config,
+        existing,
+        busy,
+        now,
+        renderer.render,
+        video=provider.capabilities.video,
+        cohorts=cohorts,
+    )
+    result = ScheduleResult(plan, dry_run, busy_window=window, people=len(emails))
+    if on_plan is not None:
+        on_plan(plan)
+    if dry_run:
+        return result
+    _apply(plan, provider, store, result, progress)
+    return result
+
+
+def _apply(
+    plan: Plan,
+    provider: Provider,
+    store: Store | None,
+    result: ScheduleResult,
+    progress: Callable[[int], None] | None,
+) -> None:
+    creates: list[Create] = plan.of(Create)
+    updates: list[Update] = plan.of(Update)
+    ends: list[End] = plan.of(End)
+    outcomes: list[tuple[str, dict[str, Series | ItemFailure]]] = []
+    if creates:
+        outcomes.append(("created", provider.create_series([c.spec for c in creates], progress)))
+    if updates:
+        outcomes.append(
+            ("updated", provider.update_series([(u.series, u.spec) for u in updates], progress))
+        )
+    if ends:
+        outcomes.append(
+            ("ended", provider.end_series([(e.series, e.last) for e in ends], progress))
+        )
+    for verb, outcome in outcomes:
+        for key, value in outcome.items():
+            if isinstance(value, ItemFailure):
+                result.failed[key] = value.message
+            else:
+                result.done[key] = verb
+                _remember(store, provider.name, value, "ended" if verb == "ended" else "active")
+    for keep in plan.of(Keep):
+        _remember(store, provider.name, keep.series, "active")
+
+
+def _remember(store: Store | None, provider: str, series: Series, status: str) -> None:
+    if store is None:
+        return
+    store.put_series(
+        SeriesRow(
+            key=series.key,
+            cohort_id=series.cohort_id,
+            pair_id=series.pair_id,
+            provider=provider,
+            provider_id=series.provider_id,
+            fingerprint=series.tags.get("fingerprint"),
+            status=status,
+        )
+    )

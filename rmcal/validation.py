@@ -1,0 +1,97 @@
+"""``rmcal validate``: everything that can be checked without touching a calendar.
+
+The config loader already checked the file itself; this adds what needs the provider and the
+templates: that the platform can express each pair's recurrence (Graph cannot express every
+RRULE, and it is better to learn that here than from a 400 mid-cohort) and that every template
+renders with sample data under the strict, sandboxed engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date, datetime, time
+from typing import Any
+
+from rmcal.errors import ConfigError
+from rmcal.invite import InviteRenderer
+from rmcal.model import Config, Pair
+from rmcal.provider import Provider
+from rmcal.recurrence import build_rrule, expand
+from rmcal.slots import Slot
+from rmcal.templating import TemplateEngine
+
+
+def sample_slot(pair: Pair, start: date) -> Slot:
+    """A plausible slot for rendering and recurrence checks: the cohort's first day, 10:00."""
+    first = datetime.combine(start, time(10, 0), pair.mentee.zone)
+    settings = pair.settings
+    rule = build_rrule(
+        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
+    )
+    return Slot(pair.mentee.timezone, first, rule, tuple(expand(rule, first)), settings.duration)
+
+
+def check_recurrences(config: Config, provider: Provider) -> None:
+    for cohort in config.cohorts:
+        for pair in cohort.pairs:
+            slot = sample_slot(pair, cohort.start)
+            problem = provider.validate_recurrence(slot.rrule)
+            if problem:
+                source = pair.source
+                raise ConfigError(
+                    f"provider {provider.name} cannot express cadence "
+                    f"{pair.settings.cadence.text!r} ({slot.rrule}): {problem}",
+                    file=source.file if source else str(config.path),
+                    line=source.line if source else None,
+                    key=(source.key + ".settings.cadence") if source else "defaults.cadence",
+                    hint="choose weekly, every N weeks or monthly",
+                )
+
+
+def render_templates(config: Config, provider: Provider, engine: TemplateEngine) -> list[str]:
+    """Render every template pair with sample data; raises ConfigError naming a broken one."""
+    rendered = []
+    cohort = next((c for c in config.cohorts if c.pairs), None)
+    if cohort is not None:
+        pair = cohort.pairs[0]
+        renderer = InviteRenderer(config, engine, provider.capabilities.video)
+        renderer.render(pair, sample_slot(pair, cohort.start))
+        rendered.append("invite")
+    samples = _sample_renderer()
+    for name in engine.names():
+        if name == "invite":
+            continue
+        if samples is None:
+            continue
+        samples(name, config, engine)
+        rendered.append(name)
+    return rendered
+
+
+def _sample_renderer() -> Any:
+    """The session loop's sample renderer, when that part of rmcal is installed."""
+    try:
+        module = importlib.import_module("rmcal.mail")
+    except ImportError:
+        return None
+    return getattr(module, "render_sample", None)
+
+
+def validate_all(config: Config, provider: Provider, engine: TemplateEngine) -> dict[str, Any]:
+    check_recurrences(config, provider)
+    templates = render_templates(config, provider, engine)
+    caps = provider.capabilities
+    notes = list(caps.notes)
+    return {
+        "config": str(config.path),
+        "cohorts": len(config.cohorts),
+        "pairs": len(config.pairs),
+        "provider": provider.name,
+        "templates": templates,
+        "capabilities": {
+            "video": caps.video,
+            "attendance": caps.attendance,
+            "sends_invitations": caps.sends_invitations,
+        },
+        "notes": notes,
+    }

@@ -1,0 +1,47 @@
+"""Small builders for domain objects, so tests state only what matters to them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rmcal.model import Cadence, FixedSlot, Pair, Person, Settings, Window
+
+WEEKDAYS_9_TO_5 = Window(frozenset(range(5)), 9 * 60, 17 * 60)
+
+
+def window(start: str = "09:00", end: str = "17:00", days: range | set[int] = range(5)) -> Window:
+    def minutes(text: str) -> int:
+        hours, mins = text.split(":")
+        return int(hours) * 60 + int(mins)
+
+    return Window(frozenset(days), minutes(start), minutes(end))
+
+
+def person(name: str, zone: str, win: Window | None = None) -> Person:
+    return Person(f"{name.lower()}@example.com", name.title(), zone, win)
+
+
+def settings(
+    cadence: Cadence | None = None,
+    sessions: int | None = 6,
+    minutes: int = 45,
+    win: Window | None = None,
+    end_date: date | None = None,
+) -> Settings:
+    return Settings(
+        cadence=cadence or Cadence("weekly", 1, None, "weekly"),
+        sessions=None if end_date else sessions,
+        end_date=end_date,
+        duration=timedelta(minutes=minutes),
+        window=win or WEEKDAYS_9_TO_5,
+    )
+
+
+def pair(
+    mentor: Person,
+    mentee: Person,
+    cohort: str = "c1",
+    fixed: FixedSlot | None = None,
+    **kwargs: object,
+) -> Pair:
+    return Pair(cohort, mentor, mentee, settings(**kwargs), fixed_slot=fixed)  # type: ignore[arg-type]
