@@ -45,3 +45,21 @@ def pair(
     **kwargs: object,
 ) -> Pair:
     return Pair(cohort, mentor, mentee, settings(**kwargs), fixed_slot=fixed)  # type: ignore[arg-type]
+
+
+def config(*pairs: Pair, start: date = date(2027, 1, 11), cohort: str = "c1"):  # type: ignore[no-untyped-def]
+    """A one-cohort Config around the given pairs (no file behind it)."""
+    from pathlib import Path
+
+    from rmcal.model import Cohort, Config, Organizer, Programme, ProviderConfig
+
+    programme = Programme("Test programme", "Learn from each other.",
+                          Organizer("rm@example.com", "Reverse Mentoring"), "Europe/London")
+    return Config(
+        path=Path("/tmp/test-config.yaml"),
+        programme=programme,
+        provider=ProviderConfig("local", {}),
+        state_path=Path("/tmp/test-state.db"),
+        defaults=Settings(),
+        cohorts=(Cohort(cohort, start, tuple(pairs), Settings()),),
+    )

@@ -1,0 +1,23 @@
+"""The code base stays ruff clean: lint is part of the test command, not a separate ritual."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ruff() -> list[str]:
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if found is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    return [found]
+
+
+def test_ruff_check():
+    result = subprocess.run([*_ruff(), "check", "rmcal", "providers", "tests", "bench"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,120 @@
+"""Reconciliation is decided by meaning: same sessions, same duration, same people, same text."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from rmcal.model import Cadence
+from rmcal.plan import Create, End, InviteText, Keep, Unschedulable, Update, make_plan
+from rmcal.provider import Series
+from rmcal.recurrence import with_until
+from tests.builders import config, pair, person, window
+from tests.zones import KOLKATA, LONDON, NEW_YORK, TOKYO, tz
+
+NOW = datetime(2027, 1, 4, 9, 0, tzinfo=tz(LONDON))
+
+
+def render(p, slot):
+    return InviteText(f"RM {p.mentor.name} & {p.mentee.name}", "<p>hi</p>", "hi")
+
+
+def as_series(create: Create, rrule: str | None = None) -> Series:
+    """What a provider would read back after creating ``create``."""
+    spec = create.spec
+    return Series(
+        key=spec.key, provider_id="id-" + spec.key, title=spec.title, start=spec.start,
+        duration=spec.duration, timezone=spec.timezone, rrule=rrule or spec.rrule,
+        attendees=tuple(a.email for a in spec.attendees), tags=spec.tag_map,
+        organizer=spec.organizer.email,
+    )
+
+
+def plan_for(cfg, existing=(), now=NOW):
+    return make_plan(cfg, {"c1": list(existing)}, {}, now, render, video=False)
+
+
+def test_new_pairs_are_created_with_deterministic_keys_and_tags():
+    cfg = config(pair(person("asha", KOLKATA), person("dan", LONDON)),
+                 pair(person("lee", NEW_YORK), person("mo", LONDON)))
+    plan = plan_for(cfg)
+    assert [type(i) for i in plan.items] == [Create, Create]
+    again = plan_for(cfg)
+    assert [i.spec for i in plan.items] == [i.spec for i in again.items]
+    spec = plan.items[0].spec
+    assert set(spec.tag_map) == {"key", "cohort", "pair", "fingerprint"}
+    assert spec.tag_map["pair"] == plan.items[0].pair.id
+    assert spec.start.date() >= cfg.cohorts[0].start
+
+
+def test_unchanged_config_plans_nothing_even_when_the_rule_is_spelled_differently():
+    cfg = config(pair(person("asha", KOLKATA), person("dan", LONDON)))
+    create = plan_for(cfg).items[0]
+    respelled = create.spec.rrule.replace("WKST=MO;", "").replace("FREQ=WEEKLY;", "FREQ=WEEKLY;INTERVAL=1;")
+    plan = plan_for(cfg, [as_series(create, respelled)])
+    assert [type(i) for i in plan.items] == [Keep]
+    assert plan.changes == 0
+
+
+def test_changed_duration_and_cadence_update_the_series_in_place():
+    base = pair(person("asha", KOLKATA), person("dan", LONDON))
+    create = plan_for(config(base)).items[0]
+    longer = replace(base, settings=replace(base.settings, duration=timedelta(minutes=60)))
+    plan = plan_for(config(longer), [as_series(create)])
+    assert isinstance(plan.items[0], Update)
+    assert plan.items[0].changes == ("duration",)
+    assert plan.items[0].spec.start == create.spec.start  # keeps its slot
+
+    fortnightly = replace(base, settings=replace(base.settings, cadence=Cadence("weekly", 2)))
+    plan = plan_for(config(fortnightly), [as_series(create)])
+    assert plan.items[0].changes == ("sessions",)
+    assert "INTERVAL=2" in plan.items[0].spec.rrule
+
+
+def test_changed_text_is_a_details_update():
+    base = pair(person("asha", KOLKATA), person("dan", LONDON))
+    create = plan_for(config(base)).items[0]
+    renamed = replace(base, focus="AI tools")  # focus does not reach this test renderer ...
+    series = as_series(create)
+    stale = replace(series, tags={**series.tags, "fingerprint": "0000"})  # ... so fake old text
+    plan = plan_for(config(renamed), [stale])
+    assert plan.items[0].changes == ("details",)
+
+
+def test_removed_pair_ends_after_its_next_session_once():
+    kept = pair(person("asha", KOLKATA), person("dan", LONDON))
+    gone = pair(person("lee", NEW_YORK), person("mo", LONDON))
+    first = plan_for(config(kept, gone))
+    series = {i.pair.id: as_series(i) for i in first.items}
+    later = datetime(2027, 1, 20, 12, 0, tzinfo=tz(LONDON))
+    plan = plan_for(config(kept), series.values(), now=later)
+    ends = plan.of(End)
+    assert len(ends) == 1 and ends[0].series.pair_id == gone.id
+    assert ends[0].last >= later
+    assert ends[0].last - later < timedelta(days=7)
+    ended = replace(ends[0].series, rrule=with_until(ends[0].series.rrule, ends[0].last))
+    replan = plan_for(config(kept), [series[kept.id], ended], now=later)
+    assert replan.of(End) == []
+
+
+def test_cancelled_series_is_left_alone():
+    base = pair(person("asha", KOLKATA), person("dan", LONDON))
+    create = plan_for(config(base)).items[0]
+    plan = plan_for(config(base), [replace(as_series(create), cancelled=True)])
+    assert isinstance(plan.items[0], Keep)
+    assert plan.items[0].note == "cancelled in the calendar; left alone"
+
+
+def test_unschedulable_pair_does_not_stop_the_others():
+    never = pair(person("ann", LONDON, window("10:00", "16:00")),
+                 person("ken", TOKYO, window("10:00", "16:00")))
+    fine = pair(person("asha", KOLKATA), person("dan", LONDON))
+    plan = plan_for(config(never, fine))
+    assert sorted(type(i).__name__ for i in plan.items) == ["Create", "Unschedulable"]
+    assert "never overlap" in plan.of(Unschedulable)[0].reason
+
+
+def test_a_person_in_two_pairs_never_gets_overlapping_series():
+    shared = person("dan", LONDON)
+    plan = plan_for(config(pair(person("asha", KOLKATA), shared),
+                           pair(person("lee", LONDON), shared)))
+    a, b = (set(i.slot.intervals()) for i in plan.items)
+    assert not any(x[0] < y[1] and y[0] < x[1] for x in a for y in b)
