@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -145,10 +146,15 @@ class TokenSource:
         if self._app is not None:
             return self._app
         host = self.config.authority_host.split("://", 1)[-1].split("/")[0].lower()
+        # MSAL's own session would take ``verify`` at session level, where REQUESTS_CA_BUNDLE
+        # from the environment overrides it; bind verify and timeout to every request instead.
+        session = requests.Session()
+        session.request = functools.partial(  # type: ignore[method-assign]
+            session.request, timeout=self.config.timeout, verify=self.config.verify
+        )
         options: dict[str, Any] = {
             "authority": self.authority,
-            "verify": self.config.verify,
-            "timeout": self.config.timeout,
+            "http_client": session,
             # Known Microsoft hosts need no discovery; any other host (a sovereign proxy, a
             # test server) is trusted because an admin wrote it into the config.
             "instance_discovery": host in MSAL_KNOWN_HOSTS,

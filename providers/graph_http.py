@@ -275,8 +275,10 @@ class GraphHTTP:
         self.timeout = timeout
         self.backoff = backoff
         self.log = log
+        # Passed on every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE
+        # from the environment, which would silently ignore the configured ca_bundle.
+        self.verify = verify
         self.session = session or requests.Session()
-        self.session.verify = verify
         self.session.headers["User-Agent"] = "rmcal"
 
     def url(self, path: str) -> str:
@@ -322,6 +324,7 @@ class GraphHTTP:
                     data=data,
                     headers=request_headers,
                     timeout=self.timeout,
+                    verify=self.verify,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not safe_to_repeat:

@@ -1,0 +1,695 @@
+"""A local HTTPS server that behaves like Entra ID + Microsoft Graph, for rmcal's Microsoft tests.
+
+Why a real server and not mocks: the provider's whole stack - MSAL's authority discovery and
+token request, ``requests`` over TLS with a custom CA, ``$batch``, paging, retries - runs
+unchanged against it, exactly as it would against a tenant. Only the far end is fake.
+
+What it implements (shapes as on Microsoft Learn; see tests/fixtures/graph/*.json):
+
+* ``GET /<tenant>/v2.0/.well-known/openid-configuration`` and
+  ``POST /<tenant>/oauth2/v2.0/token`` (client credentials; the token is an unsigned JWT whose
+  ``roles`` claim lists the granted application permissions);
+* under ``/v1.0``: ``$batch`` (at most 20 requests), ``users/{u}/events`` (POST with
+  ``transactionId`` de-duplication, GET with the extended-property ``$filter``, ``$expand``,
+  ``$top`` paging), ``events/{id}`` (GET, PATCH), ``events/{id}/instances`` (the recurrence
+  expanded here with dateutil, independently of the provider's own translation; cancelled
+  occurrences omitted, as Graph does), ``calendar/getSchedule`` (20 people, < 62 days, an
+  ``error`` for unknown mailboxes), ``calendar``, ``sendMail`` (MIME and JSON forms);
+* fault injection: ``throttle(n, retry_after)`` answers the next ``n`` Graph requests (inner
+  batch requests included) with 429.
+
+Run it by hand with ``python -m tests.fakes.graph_server --port 8443``: it prints its URL and the
+CA file to trust (``ca_bundle``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import email
+import email.policy
+import itertools
+import json
+import re
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as du
+
+from .tls import TLSFiles, make_tls_files
+
+ZONES_FILE = Path(__file__).resolve().parents[2] / "providers" / "data" / "windowsZones.json"
+DEFAULT_ROLES = ("Calendars.ReadWrite", "Mail.Send")
+WEEKDAYS = {
+    "monday": du.MO,
+    "tuesday": du.TU,
+    "wednesday": du.WE,
+    "thursday": du.TH,
+    "friday": du.FR,
+    "saturday": du.SA,
+    "sunday": du.SU,
+}
+INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+_FILTER = re.compile(
+    r"^singleValueExtendedProperties/Any\(ep: ep/id eq '((?:[^']|'')*)' and "
+    r"ep/value eq '((?:[^']|'')*)'\)$"
+)
+_EXPAND = re.compile(r"^singleValueExtendedProperties\(\$filter=(.*)\)$")
+
+
+def _windows_to_iana(name: str) -> ZoneInfo:
+    table = json.loads(ZONES_FILE.read_text(encoding="utf-8"))["windows_to_iana"]
+    return ZoneInfo(table.get(name, name))
+
+
+def _b64url(data: dict[str, Any]) -> str:
+    raw = json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _graph_time(moment: datetime) -> dict[str, str]:
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return {"dateTime": text + ".0000000", "timeZone": "UTC"}
+
+
+def _offset_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_local(value: dict[str, str]) -> datetime:
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value["dateTime"].rstrip("Z"))
+    zone = value.get("timeZone") or "UTC"
+    tz = UTC if zone == "UTC" else _windows_to_iana(zone)
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {"request-id": str(uuid.uuid4()), "date": "2026-01-01T00:00:00"},
+        }
+    }
+    return status, body, {}
+
+
+@dataclass
+class Override:
+    """What happened to one occurrence (keyed by its original start, UTC)."""
+
+    cancelled: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    responses: dict[str, str] = field(default_factory=dict)
+
+
+class FakeGraph:
+    """The state and the request logic, independent of HTTP plumbing (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        tenant: str = "contoso-tenant",
+        client_id: str | None = None,
+        roles: tuple[str, ...] = DEFAULT_ROLES,
+        unknown_domains: tuple[str, ...] = (".invalid",),
+    ) -> None:
+        self.tenant = tenant
+        self.client_id = client_id
+        self.roles = roles
+        self.unknown_domains = unknown_domains
+        self.base = ""
+        self.lock = threading.RLock()
+        self.events: dict[str, dict[str, Any]] = {}
+        self.overrides: dict[str, dict[datetime, Override]] = {}
+        self.busy: dict[str, list[tuple[datetime, datetime]]] = {}
+        self.sent: list[EmailMessage | dict[str, Any]] = []
+        self.tokens: set[str] = set()
+        self.token_requests = 0
+        self.requests: list[tuple[str, str]] = []
+        self.batch_sizes: list[int] = []
+        self.max_same_mailbox_in_batch = 0
+        self._throttle = 0
+        self._retry_after = 1
+        self._ids = itertools.count(1)
+
+    # -- test controls ------------------------------------------------------------------------
+
+    def throttle(self, count: int, retry_after: int = 1) -> None:
+        with self.lock:
+            self._throttle = count
+            self._retry_after = retry_after
+
+    def has_mailbox(self, address: str) -> bool:
+        return not address.lower().endswith(self.unknown_domains)
+
+    def cancel_occurrence(self, event_id: str, original: datetime) -> None:
+        with self.lock:
+            self.overrides.setdefault(event_id, {}).setdefault(
+                original.astimezone(UTC), Override()
+            ).cancelled = True
+
+    def move_occurrence(self, event_id: str, original: datetime, new_start: datetime) -> None:
+        with self.lock:
+            event = self.events[event_id]
+            length = _parse_local(event["end"]) - _parse_local(event["start"])
+            item = self.overrides.setdefault(event_id, {}).setdefault(
+                original.astimezone(UTC), Override()
+            )
+            item.start, item.end = new_start, new_start + length
+
+    def respond(self, event_id: str, original: datetime, who: str, response: str) -> None:
+        with self.lock:
+            self.overrides.setdefault(event_id, {}).setdefault(
+                original.astimezone(UTC), Override()
+            ).responses[who.lower()] = response
+
+    # -- auth ---------------------------------------------------------------------------------
+
+    def openid_configuration(self, tenant: str) -> dict[str, Any]:
+        root = f"{self.base}/{tenant}"
+        return {
+            "token_endpoint": f"{root}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+            "issuer": f"{root}/v2.0",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+        }
+
+    def token(self, tenant: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.token_requests += 1
+        if tenant != self.tenant:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+            }
+        if self.client_id and form.get("client_id") != self.client_id:
+            return 400, {
+                "error": "unauthorized_client",
+                "error_description": "AADSTS700016: Application not found in the directory.",
+            }
+        if form.get("grant_type") != "client_credentials":
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "fake server: only client credentials",
+            }
+        if not (form.get("client_secret") or form.get("client_assertion")):
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+            }
+        now = int(time.time())
+        claims = {
+            "aud": "https://graph.microsoft.com",
+            "tid": tenant,
+            "appid": form.get("client_id"),
+            "roles": list(self.roles),
+            "iat": now,
+            "exp": now + 3600,
+        }
+        access = f"{_b64url({'typ': 'JWT', 'alg': 'none'})}.{_b64url(claims)}.fake"
+        with self.lock:
+            self.tokens.add(access)
+        return 200, {"token_type": "Bearer", "expires_in": 3600, "access_token": access}
+
+    # -- graph dispatch ----------------------------------------------------------------------
+
+    def handle(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, *, inner: bool = False
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One Graph request (``url`` relative to /v1.0) -> (status, JSON body, headers)."""
+        with self.lock:
+            self.requests.append((method, url))
+            if self._throttle > 0 and not url.startswith("/$batch"):
+                self._throttle -= 1
+                status, payload, _ = _error(429, "TooManyRequests", "Too many requests")
+                return status, payload, {"Retry-After": str(self._retry_after)}
+        parts = urlsplit(url)
+        path = unquote(parts.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if method == "POST" and path == "/$batch":
+            return self._batch(json.loads(body or b"{}"))
+        match = re.match(r"^/users/([^/]+)(/.*)?$", path)
+        if not match:
+            return _error(400, "BadRequest", f"fake server: unsupported path {path}")
+        user, rest = match.group(1).lower(), match.group(2) or ""
+        if not self.has_mailbox(user):
+            return _error(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "REST API is not yet supported for this mailbox.",
+            )
+        content_type = headers.get("content-type", "")
+        data = json.loads(body) if body and "json" in content_type else None
+        with self.lock:
+            if rest == "" and method == "GET":
+                return 200, {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, user)), "mail": user}, {}
+            if rest == "/calendar" and method == "GET":
+                return 200, {"id": "calendar-" + user, "name": "Calendar"}, {}
+            if rest == "/calendar/getSchedule" and method == "POST":
+                return self._schedule(data or {})
+            if rest == "/sendMail" and method == "POST":
+                return self._send(body, content_type)
+            if rest == "/events" and method == "POST":
+                return self._create(user, data or {})
+            if rest == "/events" and method == "GET":
+                return self._list(user, query)
+            event_match = re.match(r"^/events/([^/]+)(/instances)?$", rest)
+            if event_match:
+                event_id = event_match.group(1)
+                if event_id not in self.events:
+                    return _error(
+                        404, "ErrorItemNotFound", "The specified object was not found in the store."
+                    )
+                if event_match.group(2) and method == "GET":
+                    return self._instances(event_id, query)
+                if method == "GET":
+                    return 200, self._render(self.events[event_id], query.get("$expand")), {}
+                if method == "PATCH":
+                    return self._patch(event_id, data or {})
+        return _error(405, "Request_BadRequest", f"fake server: {method} {rest} not supported")
+
+    def _batch(self, payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        items = payload.get("requests") or []
+        if len(items) > 20:
+            return _error(400, "BadRequest", "A batch request may contain at most 20 requests.")
+        ids = [str(i.get("id")) for i in items]
+        if len(set(ids)) != len(ids):
+            return _error(400, "BadRequest", "Batch request ids must be unique.")
+        per_mailbox: dict[str, int] = {}
+        for item in items:
+            found = re.match(r"^/users/([^/?]+)", item.get("url", ""))
+            if found:
+                who = unquote(found.group(1)).lower()
+                per_mailbox[who] = per_mailbox.get(who, 0) + 1
+        with self.lock:
+            self.batch_sizes.append(len(items))
+            self.max_same_mailbox_in_batch = max(
+                [self.max_same_mailbox_in_batch, *per_mailbox.values()]
+            )
+        responses = []
+        for item in items:
+            headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
+            body = item.get("body")
+            raw = json.dumps(body).encode() if body is not None else b""
+            status, answer, extra = self.handle(
+                item["method"], item["url"], headers, raw, inner=True
+            )
+            responses.append(
+                {
+                    "id": item["id"],
+                    "status": status,
+                    "headers": {"Content-Type": "application/json", **extra},
+                    "body": answer,
+                }
+            )
+        return 200, {"responses": list(reversed(responses))}, {}
+
+    # -- calendar ---------------------------------------------------------------------------
+
+    def _create(self, user: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        for field_name in ("subject", "start", "end"):
+            if field_name not in data:
+                return _error(400, "ErrorInvalidRequest", f"{field_name} is required")
+        try:
+            _parse_local(data["start"])
+            if data.get("recurrence"):
+                _windows_to_iana(data["recurrence"]["range"]["recurrenceTimeZone"])
+        except (KeyError, ValueError):
+            return _error(
+                400,
+                "TimeZoneNotSupportedException",
+                "A valid TimeZone value must "
+                "be specified. The following TimeZone value is not supported: ''.",
+            )
+        transaction = data.get("transactionId")
+        if transaction:
+            for event in self.events.values():
+                if event.get("transactionId") == transaction:
+                    return 201, self._render(event, None), {}
+        event_id = f"AAMkAD{next(self._ids):06d}="
+        event = dict(data)
+        event.update(
+            id=event_id,
+            iCalUId=f"040000008200E00074C5B7101A82E008{event_id}",
+            type="seriesMaster" if data.get("recurrence") else "singleInstance",
+            organizer={"emailAddress": {"address": user, "name": user}},
+            isCancelled=False,
+            owner=user,
+        )
+        if data.get("isOnlineMeeting"):
+            event["onlineMeeting"] = {
+                "joinUrl": f"https://teams.microsoft.com/l/meetup-join/fake/{event_id}"
+            }
+        self.events[event_id] = event
+        return 201, self._render(event, None), {}
+
+    def _patch(self, event_id: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        event = self.events[event_id]
+        for key, value in data.items():
+            if key == "singleValueExtendedProperties":
+                current = {p["id"]: p for p in event.get(key) or []}
+                current.update({p["id"]: p for p in value})
+                event[key] = list(current.values())
+            else:
+                event[key] = value
+        return 200, self._render(event, None), {}
+
+    def _render(self, event: dict[str, Any], expand: str | None) -> dict[str, Any]:
+        out = {
+            k: v for k, v in event.items() if k not in {"singleValueExtendedProperties", "owner"}
+        }
+        out["start"] = _graph_time(_parse_local(event["start"]))
+        out["end"] = _graph_time(_parse_local(event["end"]))
+        if expand:
+            found = _EXPAND.match(expand)
+            wanted = set(re.findall(r"id eq '((?:[^']|'')*)'", found.group(1))) if found else set()
+            wanted = {w.replace("''", "'") for w in wanted}
+            out["singleValueExtendedProperties"] = [
+                p for p in event.get("singleValueExtendedProperties") or [] if p["id"] in wanted
+            ]
+        return out
+
+    def _list(self, user: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        matches = [e for e in self.events.values() if e["owner"] == user]
+        if "$filter" in query:
+            found = _FILTER.match(query["$filter"])
+            if not found:
+                return _error(400, "BadRequest", "fake server: unsupported $filter")
+            prop_id = found.group(1).replace("''", "'")
+            value = found.group(2).replace("''", "'").lower()
+            matches = [
+                e
+                for e in matches
+                if any(
+                    p["id"] == prop_id and str(p["value"]).lower() == value
+                    for p in e.get("singleValueExtendedProperties") or []
+                )
+            ]
+        matches.sort(key=lambda e: e["id"])
+        return self._page(
+            "/users/" + user + "/events",
+            query,
+            [self._render(e, query.get("$expand")) for e in matches],
+        )
+
+    def _page(
+        self, path: str, query: dict[str, str], items: list[dict[str, Any]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        top = int(query.get("$top", "10"))
+        skip = int(query.get("$skip", "0"))
+        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        if skip + top < len(items):
+            rest = {k: v for k, v in query.items() if k != "$skip"}
+            rest["$skip"] = str(skip + top)
+            body["@odata.nextLink"] = f"{self.base}/v1.0{quote(path)}?" + urlencode(
+                rest, quote_via=quote
+            )
+        return 200, body, {}
+
+    def expected_starts(self, event: dict[str, Any], until: datetime) -> list[datetime]:
+        """Occurrence starts of a master, expanded here from its patternedRecurrence."""
+        recurrence = event["recurrence"]
+        pattern, rng = recurrence["pattern"], recurrence["range"]
+        tz = _windows_to_iana(rng["recurrenceTimeZone"])
+        first = _parse_local(event["start"]).astimezone(tz)
+        options: dict[str, Any] = {"dtstart": first, "interval": int(pattern["interval"])}
+        days = [WEEKDAYS[d] for d in pattern.get("daysOfWeek") or []]
+        kind = pattern["type"]
+        if kind == "daily":
+            freq = du.DAILY
+        elif kind == "weekly":
+            freq = du.WEEKLY
+            options["byweekday"] = days
+            options["wkst"] = WEEKDAYS[pattern.get("firstDayOfWeek", "sunday")]
+        elif kind in {"relativeMonthly", "relativeYearly"}:
+            freq = du.MONTHLY if kind == "relativeMonthly" else du.YEARLY
+            position = INDEX[pattern.get("index", "first")]
+            options["byweekday"] = days
+            options["bysetpos"] = position
+        else:
+            freq = du.MONTHLY if kind == "absoluteMonthly" else du.YEARLY
+            options["bymonthday"] = int(pattern["dayOfMonth"])
+        if kind.endswith("Yearly"):
+            options["bymonth"] = int(pattern["month"])
+        if rng["type"] == "numbered":
+            options["count"] = int(rng["numberOfOccurrences"])
+        elif rng["type"] == "endDate":
+            end_day = date.fromisoformat(rng["endDate"])
+            options["until"] = datetime.combine(end_day, datetime.max.time(), tzinfo=tz)
+        starts = []
+        for moment in du.rrule(freq, **options):
+            if moment >= until:
+                break
+            starts.append(moment)
+        return starts
+
+    def _instances(self, event_id: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if "startDateTime" not in query or "endDateTime" not in query:
+            return _error(
+                400, "ErrorInvalidParameter", "startDateTime and endDateTime are required."
+            )
+        window_start = datetime.fromisoformat(query["startDateTime"].rstrip("Z")).replace(
+            tzinfo=UTC
+        )
+        window_end = datetime.fromisoformat(query["endDateTime"].rstrip("Z")).replace(tzinfo=UTC)
+        event = self.events[event_id]
+        length = _parse_local(event["end"]) - _parse_local(event["start"])
+        overrides = self.overrides.get(event_id, {})
+        items = []
+        horizon = window_end + timedelta(days=400)
+        for original in self.expected_starts(event, horizon):
+            key = original.astimezone(UTC)
+            change = overrides.get(key, Override())
+            if change.cancelled:
+                continue
+            start = change.start or original
+            end = change.end or original + length
+            if not (start < window_end and end > window_start):
+                continue
+            attendees = []
+            for attendee in event.get("attendees") or []:
+                who = attendee["emailAddress"]["address"].lower()
+                attendees.append(
+                    {
+                        **attendee,
+                        "status": {
+                            "response": change.responses.get(who, "none"),
+                            "time": "0001-01-01T00:00:00Z",
+                        },
+                    }
+                )
+            items.append(
+                {
+                    "id": f"{event_id}_{key:%Y%m%dT%H%M%S}",
+                    "type": "exception" if change.start or change.responses else "occurrence",
+                    "seriesMasterId": event_id,
+                    "originalStart": _offset_time(key),
+                    "start": _graph_time(start),
+                    "end": _graph_time(end),
+                    "isCancelled": False,
+                    "attendees": attendees,
+                }
+            )
+        items.sort(key=lambda i: i["start"]["dateTime"])
+        return self._page(f"/users/{event['owner']}/events/{event_id}/instances", query, items)
+
+    def _schedule(self, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        people = data.get("schedules") or []
+        if len(people) > 20:
+            return _error(400, "ErrorInvalidParameter", "Too many schedules (max 20).")
+        start = _parse_local(data["startTime"])
+        end = _parse_local(data["endTime"])
+        if end - start >= timedelta(days=62):
+            return _error(400, "ErrorInvalidParameter", "The time period must be under 62 days.")
+        value = []
+        for person in people:
+            if not self.has_mailbox(person):
+                value.append(
+                    {
+                        "scheduleId": person,
+                        "availabilityView": "",
+                        "error": {
+                            "message": f"The user {person} wasn't found.",
+                            "responseCode": "ErrorMailRecipientNotFound",
+                        },
+                        "scheduleItems": [],
+                    }
+                )
+                continue
+            items = [
+                {"status": "busy", "start": _graph_time(s), "end": _graph_time(e)}
+                for s, e in self.busy.get(person.lower(), [])
+                if s < end and e > start
+            ]
+            value.append({"scheduleId": person, "availabilityView": "", "scheduleItems": items})
+        return 200, {"value": value}, {}
+
+    def _send(self, body: bytes, content_type: str) -> tuple[int, Any, dict[str, str]]:
+        if content_type.startswith("text/plain"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                return _error(
+                    400,
+                    "ErrorMimeContentInvalidBase64String",
+                    "Invalid base64 string for MIME content.",
+                )
+            parsed = email.message_from_bytes(raw, policy=email.policy.default)
+            self.sent.append(parsed)  # type: ignore[arg-type]
+        else:
+            self.sent.append(json.loads(body))
+        return 202, None, {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: GraphHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if payload:
+            self.send_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _dispatch(self, method: str) -> None:
+        graph = self.server.graph
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        openid = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
+        token = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
+        if openid and method == "GET":
+            self._reply(200, graph.openid_configuration(openid.group(1)))
+            return
+        if token and method == "POST":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            status, answer = graph.token(token.group(1), form)
+            self._reply(status, answer)
+            return
+        if not self.path.startswith("/v1.0/"):
+            self._reply(*_error(404, "ResourceNotFound", "fake server: unknown path")[:2])
+            return
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in graph.tokens:
+            self._reply(*_error(401, "InvalidAuthenticationToken", "Access token is empty.")[:2])
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, answer, extra = graph.handle(method, self.path[len("/v1.0") :], headers, body)
+        self._reply(status, answer, extra)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+
+class GraphHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], graph: FakeGraph) -> None:
+        super().__init__(address, _Handler)
+        self.graph = graph
+
+
+class GraphServer:
+    """Start/stop wrapper: ``with GraphServer() as server: server.url, server.tls.ca_path``."""
+
+    def __init__(
+        self, graph: FakeGraph | None = None, *, port: int = 0, directory: Path | None = None
+    ) -> None:
+        self.graph = graph or FakeGraph()
+        self._tmp = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="rmcal-graph-")
+            directory = Path(self._tmp.name)
+        self.tls: TLSFiles = make_tls_files(directory)
+        self.httpd = GraphHTTPServer(("127.0.0.1", port), self.graph)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.tls.cert_path, self.tls.key_path)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.graph.base = self.url
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> GraphServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> GraphServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        """Provider settings that point rmcal at this server (secret via env RMCAL_FAKE_SECRET)."""
+        base = {
+            "tenant_id": self.graph.tenant,
+            "client_id": self.graph.client_id or "00000000-0000-0000-0000-00000000c1d0",
+            "auth": "secret",
+            "client_secret_env": "RMCAL_FAKE_SECRET",
+            "graph_url": self.url,
+            "authority_host": self.url,
+            "ca_bundle": str(self.tls.ca_path),
+            "timeout": 10,
+        }
+        base.update(extra)
+        return base
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="fake Entra ID + Microsoft Graph over HTTPS")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--tenant", default="contoso-tenant")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the CA/cert")
+    parser.add_argument("--throttle", type=int, default=0, help="answer the first N with 429")
+    args = parser.parse_args(argv)
+    server = GraphServer(FakeGraph(tenant=args.tenant), port=args.port, directory=args.dir)
+    server.graph.throttle(args.throttle)
+    print(f"url: {server.url}", flush=True)
+    print(f"tenant: {args.tenant}", flush=True)
+    print(f"ca_bundle: {server.tls.ca_path}", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
