@@ -1,0 +1,439 @@
+"""Every Google request goes through here: pacing, batching, retries and error translation.
+
+Why one place: google-api-python-client retries nothing inside a batch except 401s, and its
+``num_retries`` sleeps with the real clock; rmcal needs both single calls and batch items to wait
+out ``rateLimitExceeded``/``userRateLimitExceeded``/429/5xx with the shared ``Backoff`` (capped,
+jittered, bounded, injectable sleep), to stay under the per-user quota instead of hitting it, and
+to turn what finally fails into a message naming the fix. Reasons are read from the machine part
+of the error body (``HttpError.error_details``), never from ``HttpError.reason``, which is prose.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import google.auth.exceptions
+import httplib2
+from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+
+from rmcal.errors import (
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    QuotaError,
+)
+from rmcal.provider import ItemFailure, Progress
+
+from .backoff import Backoff, parse_retry_after
+
+PROVIDER = "google"
+
+# 403 reasons Google documents as "slow down" (usageLimits domain); 429 needs no reason.
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
+# Usage limits that backing off for minutes will not lift.
+HARD_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+SCOPE_REASONS = frozenset(
+    {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientScopes"}
+)
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    httplib2.HttpLib2Error,
+    OSError,  # ConnectionError, socket.timeout, ssl.SSLError
+    google.auth.exceptions.TransportError,
+)
+
+
+def reasons(error: HttpError) -> list[str]:
+    """Machine reasons of an error response, first one first.
+
+    ``error_details`` is the ``errors`` list of a Calendar/Gmail error (or its ``details`` list
+    when present, which then hides ``errors``; both are read so neither is missed).
+    """
+    found: list[str] = []
+    details = error.error_details
+    if isinstance(details, list):
+        found += [str(d["reason"]) for d in details if isinstance(d, dict) and d.get("reason")]
+    try:
+        body = json.loads(error.content.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return found
+    inner = body.get("error") if isinstance(body, dict) else None
+    if isinstance(inner, dict):
+        for item in inner.get("errors") or []:
+            if isinstance(item, dict) and item.get("reason") and item["reason"] not in found:
+                found.append(str(item["reason"]))
+        status = inner.get("status")
+        if isinstance(status, str) and status not in found:
+            found.append(status)
+    return found
+
+
+def status_of(error: HttpError) -> int:
+    return int(error.resp.status)
+
+
+def is_rate_limited(error: HttpError) -> bool:
+    """429, or a 403 whose machine reason says "slow down"."""
+    status = status_of(error)
+    if status == 429:
+        return True
+    return status == 403 and any(r in RATE_REASONS for r in reasons(error))
+
+
+def is_retryable(error: HttpError) -> bool:
+    """Worth another try after waiting: throttling or a server-side failure."""
+    return is_rate_limited(error) or status_of(error) >= 500
+
+
+def retry_after(error: HttpError) -> float | None:
+    return parse_retry_after(error.resp.get("retry-after"))
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What an error message needs to name the fix (no secrets)."""
+
+    calendar_id: str
+    subject: str
+    scopes: str  # comma-separated full scope list, as the Admin console wants it
+    client_id: str = ""
+
+
+def explain(error: HttpError, operation: str, ctx: ErrorContext) -> ProviderError:
+    """A whole-call failure as one actionable ProviderError."""
+    status = status_of(error)
+    found = reasons(error)
+    message = error.reason or f"HTTP {status}"
+    detail = f"HTTP {status} {','.join(found)} {error.uri or ''}".strip()
+    if status == 401:
+        return AuthError(
+            PROVIDER,
+            operation,
+            f"Google rejected the access token ({message})",
+            remedy="run `rmcal auth check`; for a service account check its key and the "
+            "domain-wide delegation entry",
+            detail=detail,
+        )
+    if is_rate_limited(error):
+        return QuotaError(
+            PROVIDER,
+            operation,
+            f"still throttled after waiting ({','.join(found) or status})",
+            remedy="re-run later, or lower provider.requests_per_minute; quotas are per user "
+            "and per project in the Cloud console (APIs & Services > Quotas)",
+            retryable=True,
+            detail=detail,
+        )
+    if any(r in HARD_QUOTA_REASONS for r in found):
+        return QuotaError(
+            PROVIDER,
+            operation,
+            f"a Google usage limit was reached ({message})",
+            remedy="wait for the limit to reset (see the quota pages linked in docs/google.md)",
+            retryable=True,
+            detail=detail,
+        )
+    if status == 403 and any(r in SCOPE_REASONS for r in found):
+        return PermissionDenied(
+            PROVIDER,
+            operation,
+            "the access token lacks a scope this call needs",
+            remedy=f"authorise these scopes for the service account / OAuth client: {ctx.scopes}",
+            detail=detail,
+        )
+    if status == 403 and "forbiddenForNonOrganizer" in found:
+        return PermissionDenied(
+            PROVIDER,
+            operation,
+            f"{ctx.subject} is not the organizer of the event",
+            remedy="set provider.subject to the mailbox that organised the series",
+            detail=detail,
+        )
+    if status == 403:
+        return PermissionDenied(
+            PROVIDER,
+            operation,
+            f"{ctx.subject} may not do this on calendar {ctx.calendar_id!r} ({message})",
+            remedy=f"give {ctx.subject} 'Make changes to events' on that calendar, or use "
+            "calendar_id: primary",
+            detail=detail,
+        )
+    if status == 404:
+        return NotFound(
+            PROVIDER,
+            operation,
+            f"not found: {message} (calendar {ctx.calendar_id!r} as {ctx.subject})",
+            remedy="check provider.calendar_id and provider.subject",
+            detail=detail,
+        )
+    if status >= 500:
+        return ProviderError(
+            PROVIDER,
+            operation,
+            f"Google kept failing ({status} {message})",
+            remedy="re-run later; nothing is duplicated by a re-run",
+            retryable=True,
+            detail=detail,
+        )
+    return ProviderError(PROVIDER, operation, f"{message} (HTTP {status})", detail=detail)
+
+
+def item_failure(error: HttpError, ctx: ErrorContext) -> ItemFailure:
+    """One batch item's failure, worded for the list of things left undone."""
+    status = status_of(error)
+    found = reasons(error)
+    message = error.reason or f"HTTP {status}"
+    if status == 403 and "forbiddenForNonOrganizer" in found:
+        return ItemFailure(
+            f"{ctx.subject} is no longer the organizer of this event; only the organizer can "
+            "change it",
+            retryable=False,
+        )
+    if status in (404, 410):
+        return ItemFailure(
+            "the event no longer exists in the calendar (deleted there); re-run `rmcal "
+            "schedule` to re-create the pair's series",
+            retryable=False,
+        )
+    if is_retryable(error):
+        return ItemFailure(f"Google kept refusing ({status} {message}); re-run later")
+    if status in (401, 403):
+        # Credentials, scopes or calendar permissions: every other item fails the same way.
+        raise explain(error, "batch", ctx)
+    return ItemFailure(f"Google rejected the request: {message} (HTTP {status})", retryable=False)
+
+
+class Pacer:
+    """A token bucket that keeps calls under ``per_minute`` in every 60-second window.
+
+    Why: Google counts quota per user in a sliding minute, and a burst of batches hits
+    ``rateLimitExceeded`` long before any retry policy can help. The bucket holds ``burst``
+    calls and refills at ``(per_minute - burst) / 60`` per second, so no minute exceeds the quota.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.burst = max(1, min(burst, per_minute // 2))
+        self.rate = (per_minute - self.burst) / 60.0
+        self._tokens = float(self.burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self.waited = 0.0
+
+    def acquire(self, n: int = 1) -> None:
+        """Take ``n`` calls' worth, sleeping first if the bucket is short."""
+        n = min(n, self.burst)
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens < n:
+            delay = (n - self._tokens) / self.rate
+            self._sleep(delay)
+            self.waited += delay
+            self._tokens = float(n)
+            self._last = self._clock()
+        self._tokens -= n
+
+
+class Calls:
+    """Runs requests built by googleapiclient, singly or in batches, with pacing and retries."""
+
+    def __init__(
+        self,
+        *,
+        batch_uri: str,
+        batch_size: int,
+        pacer: Pacer,
+        backoff: Callable[[], Backoff],
+        ctx: ErrorContext,
+        on_refresh_error: Callable[[google.auth.exceptions.RefreshError, str], ProviderError],
+        before_batch: Callable[[], None] | None = None,
+    ) -> None:
+        self.before_batch = before_batch
+        self.batch_uri = batch_uri
+        self.batch_size = batch_size
+        self.pacer = pacer
+        self.backoff = backoff
+        self.ctx = ctx
+        self.on_refresh_error = on_refresh_error
+        self.batches_sent = 0
+
+    def execute(
+        self, request: HttpRequest, operation: str, *, raw_statuses: tuple[int, ...] = ()
+    ) -> Any:
+        """One call; throttling, 5xx and dropped connections are retried within the budget.
+
+        Only for calls that are safe to repeat (reads, writes keyed by a client-chosen id).
+        An ``HttpError`` whose status is in ``raw_statuses`` is re-raised untranslated, for
+        callers that handle it (410 on an expired sync token).
+        """
+        budget = self.backoff()
+        while True:
+            self.pacer.acquire(1)
+            try:
+                return request.execute()
+            except HttpError as exc:
+                if status_of(exc) in raw_statuses:
+                    raise
+                if not is_retryable(exc) or not budget.wait(retry_after(exc)):
+                    raise explain(exc, operation, self.ctx) from None
+            except google.auth.exceptions.RefreshError as exc:
+                raise self.on_refresh_error(exc, operation) from None
+            except NETWORK_ERRORS as exc:
+                if not transient(exc) or not budget.wait():
+                    raise network_error(exc, operation) from None
+
+    def execute_once(self, request: HttpRequest, operation: str) -> Any:
+        """One call that must not be repeated blindly (a mail send): no network retries.
+
+        Throttling answers are still waited out, because Google did not act on them.
+        """
+        budget = self.backoff()
+        while True:
+            self.pacer.acquire(1)
+            try:
+                return request.execute()
+            except HttpError as exc:
+                if not is_rate_limited(exc) and status_of(exc) != 503:
+                    raise
+                if not budget.wait(retry_after(exc)):
+                    raise explain(exc, operation, self.ctx) from None
+            except google.auth.exceptions.RefreshError as exc:
+                raise self.on_refresh_error(exc, operation) from None
+
+    def execute_many(
+        self,
+        requests: Mapping[str, HttpRequest],
+        operation: str,
+        progress: Progress | None = None,
+    ) -> dict[str, Any | HttpError]:
+        """Run many calls in batches of ``batch_size``; each key maps to its response or error.
+
+        Items that come back throttled or 5xx are re-sent (in new batches) after a backoff
+        wait; when the budget is spent, ``QuotaError`` (or ``ProviderError``) is raised, since
+        nothing more can be done in this run. Other errors are returned for the caller to judge.
+        """
+        results: dict[str, Any | HttpError] = {}
+        pending = list(requests)
+        budget = self.backoff()
+        while pending:
+            again: list[str] = []
+            hint: float | None = None
+            last: HttpError | BaseException | None = None
+            for chunk in _chunks(pending, self.batch_size):
+                answers = self._send_batch(chunk, requests, operation)
+                if isinstance(answers, BaseException):
+                    again += chunk
+                    last = answers
+                    if isinstance(answers, HttpError):
+                        hint = _max(hint, retry_after(answers))
+                    continue
+                done = 0
+                for key in chunk:
+                    answer = answers[key]
+                    if isinstance(answer, HttpError) and is_retryable(answer):
+                        again.append(key)
+                        hint = _max(hint, retry_after(answer))
+                        last = answer
+                    else:
+                        results[key] = answer
+                        done += 1
+                if progress and done:
+                    progress(done)
+            pending = again
+            if pending and not budget.wait(hint):
+                if isinstance(last, HttpError):
+                    raise explain(last, operation, self.ctx)
+                raise network_error(last, operation)
+        return results
+
+    def _send_batch(
+        self, chunk: list[str], requests: Mapping[str, HttpRequest], operation: str
+    ) -> dict[str, Any | HttpError] | BaseException:
+        """One batch request; the outcome per key, or the error that sank the whole batch."""
+        answers: dict[str, Any | HttpError] = {}
+
+        def collect(request_id: str, response: Any, exception: HttpError | None) -> None:
+            answers[chunk[int(request_id)]] = exception if exception is not None else response
+
+        batch = BatchHttpRequest(callback=collect, batch_uri=self.batch_uri)
+        for index, key in enumerate(chunk):
+            batch.add(requests[key], request_id=str(index))
+        self.pacer.acquire(len(chunk))
+        self.batches_sent += 1
+        try:
+            if self.before_batch is not None:
+                self.before_batch()
+            batch.execute()
+        except HttpError as exc:
+            if is_retryable(exc):
+                return exc
+            raise explain(exc, operation, self.ctx) from None
+        except BatchError as exc:
+            raise ProviderError(
+                PROVIDER,
+                operation,
+                f"the batch endpoint answered in an unexpected format ({exc})",
+                remedy="check provider.batch_uri",
+            ) from None
+        except google.auth.exceptions.RefreshError as exc:
+            raise self.on_refresh_error(exc, operation) from None
+        except NETWORK_ERRORS as exc:
+            if not transient(exc):
+                raise network_error(exc, operation) from None
+            # Safe to re-send: inserts carry client-chosen ids, patches are idempotent.
+            return exc
+        missing = [key for key in chunk if key not in answers]
+        if missing:
+            raise ProviderError(
+                PROVIDER, operation, f"the batch response lacked {len(missing)} of its parts"
+            )
+        return answers
+
+
+def transient(exc: BaseException) -> bool:
+    """A connection failure that waiting may cure (an untrusted certificate never will)."""
+    return not isinstance(exc, ssl.SSLCertVerificationError | httplib2.CertificateHostnameMismatch)
+
+
+def network_error(exc: BaseException | None, operation: str) -> ProviderError:
+    """A connection-level failure that outlasted the retry budget."""
+    kind = type(exc).__name__ if exc is not None else "error"
+    hint = "check the network, proxy and provider.ca_bundle"
+    if isinstance(exc, ssl.SSLError | httplib2.CertificateHostnameMismatch):
+        hint = "the TLS certificate was not trusted; set provider.ca_bundle for a proxy CA"
+    elif isinstance(exc, socket.timeout | TimeoutError):
+        hint = "raise provider.timeout or check the network"
+    return ProviderError(
+        PROVIDER,
+        operation,
+        f"could not reach Google ({kind}: {exc})",
+        remedy=hint,
+        retryable=True,
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
