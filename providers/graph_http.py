@@ -174,7 +174,7 @@ def map_error(
             ),
             detail=detail,
         )
-    if status in RETRY_STATUSES or code in {"ApplicationThrottled", "TooManyRequests"}:
+    if status == 429 or code in {"ApplicationThrottled", "TooManyRequests"}:
         return QuotaError(
             PROVIDER,
             operation,
@@ -227,8 +227,8 @@ def map_error(
         return ProviderError(
             PROVIDER,
             operation,
-            f"Graph failed (HTTP {status} {code})".rstrip(),
-            remedy="a transient service fault; re-run later",
+            f"Graph failed or stayed unavailable (HTTP {status} {code})".replace(" )", ")"),
+            remedy="a transient service fault; re-run later (what was done is kept)",
             retryable=True,
             detail=detail,
         )

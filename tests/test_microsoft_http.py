@@ -1,0 +1,247 @@
+"""The Graph HTTP layer: $batch splitting, throttling retries (waits asserted, never slept),
+unknown outcomes, and the mapping of every error code to an actionable ProviderError."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+import responses
+from rmcal_providers.backoff import Backoff
+from rmcal_providers.graph_http import (
+    UNKNOWN,
+    GraphHTTP,
+    GraphRequest,
+    OutcomeUnknown,
+    map_error,
+    split_batches,
+)
+
+from rmcal.errors import AuthError, NotFound, PermissionDenied, ProviderError, QuotaError
+from tests.test_microsoft_support import GRAPH, Waits, fixture
+
+BATCH = f"{GRAPH}/$batch"
+
+
+def client(waits: Waits, *, attempts: int = 6, max_elapsed: float = 300.0) -> GraphHTTP:
+    def budget() -> Backoff:
+        return Backoff(
+            base=2.0,
+            cap=60.0,
+            max_attempts=attempts,
+            max_elapsed=max_elapsed,
+            sleep=waits.sleep,
+            clock=waits.clock,
+            rng=lambda: 0.5,
+        )
+
+    return GraphHTTP(
+        "https://graph.microsoft.com",
+        lambda: "token",
+        timeout=5.0,
+        backoff=budget,
+        log=logging.getLogger("test"),
+    )
+
+
+def requests_for(mailbox: str, count: int, start: int = 0) -> list[GraphRequest]:
+    return [
+        GraphRequest(
+            str(start + i), "POST", f"/users/{mailbox}/events", {"subject": str(i)}, mailbox=mailbox
+        )
+        for i in range(count)
+    ]
+
+
+def test_batches_hold_at_most_four_requests_per_mailbox_and_twenty_in_all():
+    same = split_batches(requests_for("org@contoso.com", 10))
+    assert [len(b) for b in same] == [4, 4, 2]
+    mixed = [r for n in range(6) for r in requests_for(f"m{n}@contoso.com", 4, start=10 * n)]
+    batches = split_batches(mixed)
+    assert [len(b) for b in batches] == [20, 4]
+    for batch in batches:
+        per_mailbox: dict[str, int] = {}
+        for r in batch:
+            per_mailbox[r.mailbox] = per_mailbox.get(r.mailbox, 0) + 1
+        assert max(per_mailbox.values()) <= 4
+
+
+@responses.activate
+def test_batch_sends_chunks_with_content_type_on_bodies():
+    def answer(request):
+        sent = json.loads(request.body)["requests"]
+        assert len(sent) <= 4
+        assert all(r["headers"]["Content-Type"] == "application/json" for r in sent)
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "responses": [
+                        {"id": r["id"], "status": 201, "body": {"id": "e" + r["id"]}} for r in sent
+                    ]
+                }
+            ),
+        )
+
+    responses.add_callback(responses.POST, BATCH, callback=answer)
+    results = client(Waits()).batch(requests_for("org@contoso.com", 9), operation="create")
+    assert len(responses.calls) == 3
+    assert {k: v.body["id"] for k, v in results.items()} == {str(i): f"e{i}" for i in range(9)}
+
+
+@responses.activate
+def test_inner_429_is_retried_alone_after_its_retry_after():
+    first = fixture("batch_throttled")
+    retried = {"responses": [{"id": "0", "status": 201, "headers": {}, "body": {"id": "late"}}]}
+    responses.add(responses.POST, BATCH, json=first)
+    responses.add(responses.POST, BATCH, json=retried)
+    waits = Waits()
+
+    results = client(waits).batch(requests_for("org@contoso.com", 2), operation="create")
+
+    assert waits.waits == [7.0]  # the inner Retry-After, not a computed backoff
+    second_batch = json.loads(responses.calls[1].request.body)["requests"]
+    assert [r["id"] for r in second_batch] == ["0"]
+    assert results["0"].body == {"id": "late"}
+    assert results["1"].body["id"] == "AAMkAD-created-1"
+
+
+@responses.activate
+def test_dependency_failures_are_retried_with_the_longest_retry_after():
+    throttled = {
+        "responses": [
+            {"id": "0", "status": 429, "headers": {"retry-after": "3"}, "body": {}},
+            {"id": "1", "status": 429, "headers": {"Retry-After": "11"}, "body": {}},
+            {"id": "2", "status": 424, "headers": {}, "body": {}},
+        ]
+    }
+    done = {"responses": [{"id": str(i), "status": 200, "body": {}} for i in range(3)]}
+    responses.add(responses.POST, BATCH, json=throttled)
+    responses.add(responses.POST, BATCH, json=done)
+    waits = Waits()
+    results = client(waits).batch(requests_for("org@contoso.com", 3), operation="create")
+    assert waits.waits == [11.0]
+    assert all(r.status == 200 for r in results.values())
+
+
+@responses.activate
+def test_inner_throttling_beyond_the_budget_returns_the_429s():
+    throttled = {"responses": [{"id": "0", "status": 429, "headers": {"Retry-After": "50"}}]}
+    for _ in range(5):
+        responses.add(responses.POST, BATCH, json=throttled)
+    waits = Waits()
+    results = client(waits, max_elapsed=120).batch(
+        requests_for("org@contoso.com", 1), operation="create"
+    )
+    assert waits.waits == [50.0, 50.0]  # a third wait would pass the 120 s budget
+    assert results["0"].status == 429
+    error = map_error(429, results["0"].body, "create series")
+    assert isinstance(error, QuotaError)
+
+
+@responses.activate
+def test_outer_429_and_503_honour_retry_after_then_succeed():
+    url = f"{GRAPH}/users/org@contoso.com/calendar"
+    responses.add(
+        responses.GET,
+        url,
+        status=429,
+        headers={"Retry-After": "4"},
+        json={"error": {"code": "TooManyRequests", "message": "slow down"}},
+    )
+    responses.add(
+        responses.GET, url, status=503, json=fixture("errors")["ServiceUnavailable"]["body"]
+    )
+    responses.add(responses.GET, url, json={"id": "cal"})
+    waits = Waits()
+    reply = client(waits).call("GET", "/users/org@contoso.com/calendar", operation="read")
+    assert reply.body == {"id": "cal"}
+    assert waits.waits[0] == 4.0
+    assert waits.waits[1] == 2.0  # no Retry-After: full jitter, rng 0.5 * (2 s * 2**1)
+    assert len(waits.waits) == 2
+
+
+@responses.activate
+def test_throttled_for_too_long_raises_quota_error():
+    url = f"{GRAPH}/users/org@contoso.com/calendar"
+    responses.add(
+        responses.GET,
+        url,
+        status=429,
+        headers={"Retry-After": "30"},
+        json={"error": {"code": "ApplicationThrottled", "message": "x"}},
+    )
+    waits = Waits()
+    with pytest.raises(QuotaError) as raised:
+        client(waits, attempts=4).call("GET", "/users/org@contoso.com/calendar", operation="read")
+    assert waits.waits == [30.0, 30.0, 30.0]
+    assert "re-run later" in str(raised.value)
+
+
+@responses.activate
+def test_a_write_whose_connection_dropped_is_not_resent():
+    responses.add(responses.POST, BATCH, body=requests.ConnectionError("reset by peer"))
+    results = client(Waits()).batch(requests_for("org@contoso.com", 2), operation="create")
+    assert len(responses.calls) == 1
+    assert {r.status for r in results.values()} == {UNKNOWN}
+
+    responses.add(responses.POST, f"{GRAPH}/users/org@contoso.com/sendMail", status=504)
+    with pytest.raises(OutcomeUnknown):
+        client(Waits()).call("POST", "/users/org@contoso.com/sendMail", operation="send")
+
+
+@responses.activate
+def test_a_read_whose_connection_dropped_is_retried():
+    url = f"{GRAPH}/users/org@contoso.com/events"
+    responses.add(responses.GET, url, body=requests.ConnectionError("reset"))
+    responses.add(responses.GET, url, json={"value": [{"id": "1"}]})
+    waits = Waits()
+    assert list(client(waits).pages("/users/org@contoso.com/events", operation="find")) == [
+        {"id": "1"}
+    ]
+    assert len(waits.waits) == 1
+
+
+@responses.activate
+def test_paging_follows_next_links_to_the_end():
+    url = f"{GRAPH}/users/org@contoso.com/events"
+    responses.add(responses.GET, url, json={"value": [1, 2], "@odata.nextLink": url + "?$skip=2"})
+    responses.add(responses.GET, url, json={"value": [3]})
+    assert list(client(Waits()).pages("/users/org@contoso.com/events", operation="find")) == [
+        1,
+        2,
+        3,
+    ]
+    assert responses.calls[1].request.url.endswith("$skip=2")
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "words"),
+    [
+        (
+            "ErrorAccessDenied",
+            PermissionDenied,
+            ["Calendars.ReadWrite", "admin consent", "application access policy"],
+        ),
+        ("MailboxNotEnabledForRESTAPI", NotFound, ["no usable Exchange Online mailbox"]),
+        ("ResourceNotFound", NotFound, ["no usable Exchange Online mailbox"]),
+        ("ErrorInvalidUser", NotFound, ["no usable Exchange Online mailbox"]),
+        ("InvalidAuthenticationToken", AuthError, ["cloud", "rmcal auth login"]),
+        ("ErrorItemNotFound", NotFound, ["no longer exists"]),
+        ("TimeZoneNotSupportedException", ProviderError, ["time zone"]),
+        ("ErrorInvalidIdMalformed", ProviderError, ["id"]),
+        ("ServiceUnavailable", ProviderError, ["transient"]),
+    ],
+)
+def test_error_codes_map_to_actionable_messages(code, kind, words):
+    case = fixture("errors")[code]
+    error = map_error(case["status"], case["body"], "create series", "Calendars.ReadWrite")
+    assert type(error) is kind
+    text = str(error)
+    assert text.startswith("microsoft: create series: ")
+    for word in words:
+        assert word in text
+    assert case["body"]["error"]["innerError"]["request-id"] in (error.detail or "")
