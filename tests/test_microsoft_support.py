@@ -72,6 +72,11 @@ def mock_login(
     return rsps.add(responses.POST, f"{host}/{tenant}/oauth2/v2.0/token", json=body, status=status)
 
 
+def mock_aliases(rsps: responses.RequestsMock, host: str = LOGIN) -> None:
+    """MSAL's lazy instance-discovery lookup (it runs on cache lookups and after errors)."""
+    rsps.add(responses.GET, f"{host}/common/discovery/instance", json=fixture("instance_discovery"))
+
+
 def context(tmp_path: Path, env: dict[str, str] | None = None) -> ProviderContext:
     return ProviderContext(
         config_dir=tmp_path,
