@@ -53,8 +53,12 @@ def config(*pairs: Pair, start: date = date(2027, 1, 11), cohort: str = "c1"):  
 
     from rmcal.model import Cohort, Config, Organizer, Programme, ProviderConfig
 
-    programme = Programme("Test programme", "Learn from each other.",
-                          Organizer("rm@example.com", "Reverse Mentoring"), "Europe/London")
+    programme = Programme(
+        "Test programme",
+        "Learn from each other.",
+        Organizer("rm@example.com", "Reverse Mentoring"),
+        "Europe/London",
+    )
     return Config(
         path=Path("/tmp/test-config.yaml"),
         programme=programme,

@@ -21,9 +21,15 @@ def as_series(create: Create, rrule: str | None = None) -> Series:
     """What a provider would read back after creating ``create``."""
     spec = create.spec
     return Series(
-        key=spec.key, provider_id="id-" + spec.key, title=spec.title, start=spec.start,
-        duration=spec.duration, timezone=spec.timezone, rrule=rrule or spec.rrule,
-        attendees=tuple(a.email for a in spec.attendees), tags=spec.tag_map,
+        key=spec.key,
+        provider_id="id-" + spec.key,
+        title=spec.title,
+        start=spec.start,
+        duration=spec.duration,
+        timezone=spec.timezone,
+        rrule=rrule or spec.rrule,
+        attendees=tuple(a.email for a in spec.attendees),
+        tags=spec.tag_map,
         organizer=spec.organizer.email,
     )
 
@@ -33,8 +39,10 @@ def plan_for(cfg, existing=(), now=NOW):
 
 
 def test_new_pairs_are_created_with_deterministic_keys_and_tags():
-    cfg = config(pair(person("asha", KOLKATA), person("dan", LONDON)),
-                 pair(person("lee", NEW_YORK), person("mo", LONDON)))
+    cfg = config(
+        pair(person("asha", KOLKATA), person("dan", LONDON)),
+        pair(person("lee", NEW_YORK), person("mo", LONDON)),
+    )
     plan = plan_for(cfg)
     assert [type(i) for i in plan.items] == [Create, Create]
     again = plan_for(cfg)
@@ -48,7 +56,9 @@ def test_new_pairs_are_created_with_deterministic_keys_and_tags():
 def test_unchanged_config_plans_nothing_even_when_the_rule_is_spelled_differently():
     cfg = config(pair(person("asha", KOLKATA), person("dan", LONDON)))
     create = plan_for(cfg).items[0]
-    respelled = create.spec.rrule.replace("WKST=MO;", "").replace("FREQ=WEEKLY;", "FREQ=WEEKLY;INTERVAL=1;")
+    respelled = create.spec.rrule.replace("WKST=MO;", "").replace(
+        "FREQ=WEEKLY;", "FREQ=WEEKLY;INTERVAL=1;"
+    )
     plan = plan_for(cfg, [as_series(create, respelled)])
     assert [type(i) for i in plan.items] == [Keep]
     assert plan.changes == 0
@@ -104,8 +114,10 @@ def test_cancelled_series_is_left_alone():
 
 
 def test_unschedulable_pair_does_not_stop_the_others():
-    never = pair(person("ann", LONDON, window("10:00", "16:00")),
-                 person("ken", TOKYO, window("10:00", "16:00")))
+    never = pair(
+        person("ann", LONDON, window("10:00", "16:00")),
+        person("ken", TOKYO, window("10:00", "16:00")),
+    )
     fine = pair(person("asha", KOLKATA), person("dan", LONDON))
     plan = plan_for(config(never, fine))
     assert sorted(type(i).__name__ for i in plan.items) == ["Create", "Unschedulable"]
@@ -114,7 +126,8 @@ def test_unschedulable_pair_does_not_stop_the_others():
 
 def test_a_person_in_two_pairs_never_gets_overlapping_series():
     shared = person("dan", LONDON)
-    plan = plan_for(config(pair(person("asha", KOLKATA), shared),
-                           pair(person("lee", LONDON), shared)))
+    plan = plan_for(
+        config(pair(person("asha", KOLKATA), shared), pair(person("lee", LONDON), shared))
+    )
     a, b = (set(i.slot.intervals()) for i in plan.items)
     assert not any(x[0] < y[1] and y[0] < x[1] for x in a for y in b)

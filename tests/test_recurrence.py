@@ -22,7 +22,11 @@ def test_weekly_every_two_weeks_keeps_local_hour_across_dst():
     assert rule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;WKST=MO;COUNT=4"
     starts = expand(rule, first)
     assert [s.strftime("%m-%d %H:%M") for s in starts] == [
-        "03-17 14:00", "03-31 14:00", "04-14 14:00", "04-28 14:00"]
+        "03-17 14:00",
+        "03-31 14:00",
+        "04-14 14:00",
+        "04-28 14:00",
+    ]
     # The instant moves by an hour when London enters summer time on 28 March 2027.
     assert [s.astimezone(UTC).hour for s in starts] == [14, 13, 13, 13]
 
@@ -46,13 +50,18 @@ def test_monthly_by_weekday_until_end_date():
     rule = build_rrule(Cadence("monthly"), first, sessions=None, end_date=date(2027, 4, 14))
     assert rule == "FREQ=MONTHLY;BYDAY=2WE;UNTIL=20270414T225959Z"
     assert [s.date() for s in expand(rule, first)] == [
-        date(2027, 1, 13), date(2027, 2, 10), date(2027, 3, 10), date(2027, 4, 14)]
+        date(2027, 1, 13),
+        date(2027, 2, 10),
+        date(2027, 3, 10),
+        date(2027, 4, 14),
+    ]
 
 
 def test_raw_rule_gets_weekday_from_first_start():
     first = datetime(2027, 1, 12, 10, 0, tzinfo=tz(LONDON))
-    rule = build_rrule(Cadence("rrule", rrule="FREQ=WEEKLY;INTERVAL=3"), first, sessions=3,
-                       end_date=None)
+    rule = build_rrule(
+        Cadence("rrule", rrule="FREQ=WEEKLY;INTERVAL=3"), first, sessions=3, end_date=None
+    )
     assert rule == "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU;COUNT=3"
 
 
@@ -72,7 +81,9 @@ def test_with_until_keeps_the_given_occurrence_and_drops_count():
 
 
 def test_normalize_orders_parts_and_drops_interval_one():
-    assert normalize("RRULE:count=3;byday=MO;interval=1;freq=weekly") == "FREQ=WEEKLY;BYDAY=MO;COUNT=3"
+    assert (
+        normalize("RRULE:count=3;byday=MO;interval=1;freq=weekly") == "FREQ=WEEKLY;BYDAY=MO;COUNT=3"
+    )
 
 
 @pytest.mark.parametrize(

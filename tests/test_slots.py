@@ -60,7 +60,9 @@ def test_southern_hemisphere_dst_shrinks_the_overlap_to_nothing():
     )
     result = find_slot(p, date(2027, 3, 1), {}, programme_zone=LONDON)
     assert isinstance(result, NoSlot)
-    assert result.reason.startswith("the windows overlap, but no weekly time holds for every session")
+    assert result.reason.startswith(
+        "the windows overlap, but no weekly time holds for every session"
+    )
 
 
 def test_southern_hemisphere_slot_crosses_the_date_line_and_holds():
@@ -111,14 +113,19 @@ def test_busy_in_a_late_week_moves_the_slot():
 
 
 def test_fewest_clashes_when_none_is_clash_free():
-    p = pair(person("mentor", LONDON), person("mentee", LONDON), sessions=3,
-             win=window("09:00", "10:00", days={0}))
+    p = pair(
+        person("mentor", LONDON),
+        person("mentee", LONDON),
+        sessions=3,
+        win=window("09:00", "10:00", days={0}),
+    )
     monday = datetime(2027, 1, 18, 0, 0, tzinfo=tz(LONDON))
     busy = {p.mentor.email: ((monday, monday + timedelta(days=1)),)}
     slot = find_slot(p, date(2027, 1, 11), busy, programme_zone=LONDON)
     assert isinstance(slot, Slot)
     assert [(c.start.date(), c.who) for c in slot.clashes] == [
-        (date(2027, 1, 18), ("mentor@example.com",))]
+        (date(2027, 1, 18), ("mentor@example.com",))
+    ]
 
 
 def test_reserved_time_keeps_a_persons_two_pairs_apart():
@@ -127,8 +134,13 @@ def test_reserved_time_keeps_a_persons_two_pairs_apart():
     second = pair(person("beta", LONDON), shared)
     one = find_slot(first, date(2027, 1, 11), {}, programme_zone=LONDON)
     assert isinstance(one, Slot)
-    two = find_slot(second, date(2027, 1, 11), {}, programme_zone=LONDON,
-                    reserved={shared.email: one.intervals()})
+    two = find_slot(
+        second,
+        date(2027, 1, 11),
+        {},
+        programme_zone=LONDON,
+        reserved={shared.email: one.intervals()},
+    )
     assert isinstance(two, Slot)
     assert two.clashes == ()
     assert not set(one.intervals()) & set(two.intervals())
@@ -154,8 +166,19 @@ def test_same_input_same_slot():
     assert len(runs) == 1
 
 
-ZONES = [LONDON, NEW_YORK, KOLKATA, KATHMANDU, TOKYO, SYDNEY, SAO_PAULO, "Europe/Berlin",
-         "America/Los_Angeles", "Pacific/Auckland", "Asia/Singapore"]
+ZONES = [
+    LONDON,
+    NEW_YORK,
+    KOLKATA,
+    KATHMANDU,
+    TOKYO,
+    SYDNEY,
+    SAO_PAULO,
+    "Europe/Berlin",
+    "America/Los_Angeles",
+    "Pacific/Auckland",
+    "Asia/Singapore",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -174,8 +197,12 @@ def test_any_slot_found_fits_both_windows_on_every_occurrence(
     from rmcal.model import Cadence
 
     p = pair(
-        person("mentor", mentor_zone, window(f"{mentor_start:02d}:00", f"{mentor_start + 8:02d}:00")),
-        person("mentee", mentee_zone, window(f"{mentee_start:02d}:00", f"{mentee_start + 8:02d}:00")),
+        person(
+            "mentor", mentor_zone, window(f"{mentor_start:02d}:00", f"{mentor_start + 8:02d}:00")
+        ),
+        person(
+            "mentee", mentee_zone, window(f"{mentee_start:02d}:00", f"{mentee_start + 8:02d}:00")
+        ),
         sessions=sessions,
         cadence=Cadence("weekly", every, None, f"every {every} weeks"),
     )
