@@ -144,14 +144,17 @@ class FakeGraph:
         self.max_same_mailbox_in_batch = 0
         self._throttle = 0
         self._retry_after = 1
+        self._throttle_method: str | None = None
         self._ids = itertools.count(1)
 
     # -- test controls ------------------------------------------------------------------------
 
-    def throttle(self, count: int, retry_after: int = 1) -> None:
+    def throttle(self, count: int, retry_after: int = 1, method: str | None = None) -> None:
+        """Answer the next ``count`` Graph requests (of ``method``, if given) with 429."""
         with self.lock:
             self._throttle = count
             self._retry_after = retry_after
+            self._throttle_method = method
 
     def has_mailbox(self, address: str) -> bool:
         return not address.lower().endswith(self.unknown_domains)
@@ -234,7 +237,11 @@ class FakeGraph:
         """One Graph request (``url`` relative to /v1.0) -> (status, JSON body, headers)."""
         with self.lock:
             self.requests.append((method, url))
-            if self._throttle > 0 and not url.startswith("/$batch"):
+            if (
+                self._throttle > 0
+                and not url.startswith("/$batch")
+                and self._throttle_method in (None, method)
+            ):
                 self._throttle -= 1
                 status, payload, _ = _error(429, "TooManyRequests", "Too many requests")
                 return status, payload, {"Retry-After": str(self._retry_after)}
