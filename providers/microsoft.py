@@ -88,6 +88,7 @@ SETTINGS_KEYS = {
     "ca_bundle",
     "attendance",
     "timeout",
+    "organizer_object_id",
     "kind",
 }
 PERM_WRITE = "Calendars.ReadWrite"
@@ -188,7 +189,12 @@ class MicrosoftProvider:
             backoff=self._backoff,
             log=self.log,
         )
-        self._organizer_object_id: str | None = None
+        object_id = settings.get("organizer_object_id")
+        if object_id is not None and (not isinstance(object_id, str) or not object_id.strip()):
+            raise SettingsError("organizer_object_id", "must be the organizer's Entra object ID")
+        # onlineMeetings paths take the object ID, not the UPN; set it to spare rmcal the lookup
+        # (which needs User.Read.All).
+        self._organizer_object_id: str | None = object_id.strip() if object_id else None
         self._attendance_warning: str | None = None
         notes = ["invitations are sent by Exchange when a series is created"]
         notes.append(
@@ -931,7 +937,9 @@ class MicrosoftProvider:
                     if candidates:
                         _, index = min(candidates)
                         occurrences[index] = replace(occurrences[index], attended_seconds=seconds)
-        except (PermissionDenied, NotFound) as exc:
+        except ProviderError as exc:
+            # Best effort: attendance is optional, so a refusal or an outage here leaves the
+            # occurrences unmeasured instead of failing the whole read.
             if self._attendance_warning is None:
                 self._attendance_warning = exc.one_line()
                 self.log.warning("attendance unavailable: %s", self._attendance_warning)

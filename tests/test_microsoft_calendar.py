@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -355,3 +355,59 @@ def test_update_patches_the_master_with_the_spec(tmp_path):
     assert inner["body"]["recurrence"]["pattern"]["daysOfWeek"] == ["tuesday"]
     assert result["key-3"].provider_id == series.provider_id
     assert result["key-3"].rrule == "FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8"
+
+
+# -- attendance ------------------------------------------------------------------------------
+
+OID = "dc17674c-81d9-4adb-bfb2-8f6a442312f8"
+MEETINGS = f"{GRAPH}/users/{OID}/onlineMeetings"
+
+
+def instances_batch() -> dict:
+    page = fixture("instances_page1")
+    page.pop("@odata.nextLink")
+    return {"responses": [{"id": "0", "status": 200, "headers": {}, "body": page}]}
+
+
+def test_attendance_reports_are_matched_to_occurrences(tmp_path):
+    series = Series(**{**cy_series().__dict__,
+                       "video_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_cy"})
+    meeting = fixture("online_meetings_by_joinurl")
+    meeting_id = quote(meeting["value"][0]["id"], safe="")
+    reports = fixture("attendance_reports")
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, BATCH, json=instances_batch())
+        rsps.add(responses.GET, MEETINGS, json=meeting)
+        rsps.add(responses.GET, f"{MEETINGS}/{meeting_id}/attendanceReports", json=reports)
+        for report in reports["value"]:
+            rsps.add(
+                responses.GET,
+                f"{MEETINGS}/{meeting_id}/attendanceReports/{report['id']}/attendanceRecords",
+                json=fixture("attendance_records") if report["totalParticipantCount"] == 2
+                else {"value": [{"emailAddress": "cy@contoso.com", "totalAttendanceInSeconds": 540}]},
+            )
+        out = provider(tmp_path, attendance=True, organizer_object_id=OID).occurrences(
+            [series], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)
+        )
+        lookup = next(query(c) for c in rsps.calls if c.request.url.startswith(MEETINGS + "?"))
+    assert lookup["$filter"] == f"JoinWebUrl eq '{series.video_url}'"
+    first, cancelled, moved = out["k-cy-di"]
+    assert first.attended_seconds == {"cy@contoso.com": 3300, "di@contoso.com": 1500}
+    assert cancelled.cancelled and cancelled.attended_seconds is None
+    assert moved.attended_seconds == {"cy@contoso.com": 540}  # matched by its actual start
+
+
+def test_attendance_without_permission_leaves_it_unmeasured(tmp_path):
+    series = Series(**{**cy_series().__dict__, "video_url": "https://teams.microsoft.com/l/x"})
+    denied = fixture("errors")["ErrorAccessDenied"]
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, BATCH, json=instances_batch())
+        rsps.add(responses.GET, f"{USER}", json={"id": OID})
+        rsps.add(responses.GET, MEETINGS, status=403, json=denied["body"])
+        out = provider(tmp_path, attendance=True).occurrences(
+            [series], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)
+        )
+    assert all(o.attended_seconds is None for o in out["k-cy-di"])
+    assert not any(o.cancelled for o in out["k-cy-di"] if o.original_start.day == 5)
