@@ -19,7 +19,7 @@ from rmcal.plan import Create, End, Item, Keep, Plan, Unschedulable, Update
 from rmcal.provider import Provider
 from rmcal.runtime import open_provider
 from rmcal.schedule import ScheduleResult, run_schedule
-from rmcal.store import Store
+from rmcal.store import Store, remove_state
 from rmcal.tables import format_table
 from rmcal.templating import TemplateEngine
 from rmcal.validation import validate_all
@@ -83,7 +83,8 @@ def schedule(
     The config is the desired state: new pairs get a series, changed ones are updated,
     removed ones end after their next session (never deleted). Re-running changes nothing.
     """
-    config = load_config(config_path, now=now, force=force)
+    # The start-date check needs the calendar (a running cohort is fine): run_schedule does it.
+    config = load_config(config_path, now=now, force=True)
     for cohort_id in cohorts:
         try:
             config.cohort(cohort_id)
@@ -94,13 +95,19 @@ def schedule(
                 key="--cohort",
                 hint=f"cohorts in {config_path}: {known}",
             ) from None
+    fresh_state = not config.state_path.exists()
     store = Store.memory() if dry_run else Store.open(config.state_path, wait=wait)
     try:
         provider = open_provider(config, kv=store)
         try:
-            result = _run(config, provider, store, now, dry_run, cohorts or None, as_json)
+            result = _run(config, provider, store, now, dry_run, cohorts or None, as_json, force)
         finally:
             provider.close()
+    except ConfigError:
+        store.close()
+        if fresh_state and not dry_run:
+            remove_state(config.state_path)  # bad input leaves nothing behind
+        raise
     finally:
         store.close()
     if as_json:
@@ -122,6 +129,7 @@ def _run(
     dry_run: bool,
     cohorts: Sequence[str] | None,
     as_json: bool,
+    force: bool,
 ) -> ScheduleResult:
     interactive = not as_json and sys.stderr.isatty()
     bar: Any = None
@@ -148,6 +156,7 @@ def _run(
             cohorts=cohorts,
             progress=progress,
             on_plan=on_plan,
+            force=force,
         )
     finally:
         if bar is not None:

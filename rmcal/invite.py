@@ -6,6 +6,7 @@ Kept apart from planning so that the planner stays a pure function of data: it r
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rmcal.model import Config, Pair
@@ -14,13 +15,19 @@ from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
 
 
+def zone_label(local: datetime) -> str:
+    """``GMT``, ``IST``; zones without a letter abbreviation read ``UTC+08`` rather than ``+08``."""
+    name = local.tzname() or ""
+    return name if any(c.isalpha() for c in name) else f"UTC{name}"
+
+
 def when_for(slot: Slot, zone: str) -> str:
     """``Tuesdays at 14:30 IST, from 12 Jan 2027``, noting weeks a DST change shifts the hour."""
     tz = ZoneInfo(zone)
     first = slot.first.astimezone(tz)
     usual = first.strftime("%H:%M")
     others = sorted({s.astimezone(tz).strftime("%H:%M") for s in slot.starts} - {usual})
-    text = f"{first:%A}s at {usual} {first.tzname()}, from {first:%d %b %Y}"
+    text = f"{first:%A}s at {usual} {zone_label(first)}, from {first:%d %b %Y}"
     if others:
         text += f" (some weeks {', '.join(others)} while daylight-saving changes differ)"
     return text

@@ -221,23 +221,26 @@ def make_plan(
             continue
         by_key = {s.key: s for s in existing.get(cohort.id, ())}
         wanted: set[str] = set()
+        placed_items: dict[str, Item] = {}
         new_start = max(cohort.start, now.date() + timedelta(days=1))
         for pair in _order(cohort.pairs, by_key):
             key = series_key(cohort.id, pair.id)
             wanted.add(key)
             series = by_key.get(key)
             if series is not None and series.cancelled:
-                items.append(Keep(pair, series, None, "cancelled in the calendar; left alone"))
-                continue
-            items.append(
-                _plan_pair(
-                    config, pair, series, cohort.start, new_start, busy, reserved, render, video
+                placed_items[pair.id] = Keep(
+                    pair, series, None, "cancelled in the calendar; left alone"
                 )
+                continue
+            placed = _plan_pair(
+                config, pair, series, cohort.start, new_start, busy, reserved, render, video
             )
-            placed = items[-1]
+            placed_items[pair.id] = placed
             if isinstance(placed, Create | Update | Keep) and placed.slot is not None:
                 for person in pair.people:
                     reserved.setdefault(person.email, []).extend(placed.slot.intervals())
+        # Placement order decides who gets contested time; the plan reads in config order.
+        items.extend(placed_items[pair.id] for pair in cohort.pairs)
         for key in sorted(set(by_key) - wanted):
             ending = _plan_end(by_key[key], now)
             if ending is not None:

@@ -8,13 +8,15 @@ provider ids; deleting it loses nothing because the next run finds every series 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from rmcal.config import FORCE_HINT
+from rmcal.errors import ConfigError
 from rmcal.invite import InviteRenderer
-from rmcal.model import Config
+from rmcal.model import Cohort, Config
 from rmcal.plan import Create, End, Keep, Plan, Unschedulable, Update, make_plan
 from rmcal.provider import ItemFailure, Provider, Series
 from rmcal.store import SeriesRow, Store
@@ -76,10 +78,18 @@ def run_schedule(
     engine: TemplateEngine | None = None,
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    force: bool = False,
 ) -> ScheduleResult:
-    """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write."""
+    """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write.
+
+    A cohort whose start date has passed is refused unless ``force`` or the calendar already
+    holds its series: a running cohort can be re-scheduled (pairs added, removed, changed)
+    without ``--force``, but a new one cannot silently start in the past.
+    """
     selected = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
     existing = {c.id: provider.find_series(c.id) for c in selected}
+    if not force:
+        _refuse_late_start(config, selected, existing, now)
     emails = sorted({p.email for c in selected for pair in c.pairs for p in pair.people})
     window = busy_horizon(config, now, cohorts)
     busy = provider.busy(emails, *window) if emails else {}
@@ -102,6 +112,27 @@ def run_schedule(
         return result
     _apply(plan, provider, store, result, progress)
     return result
+
+
+def _refuse_late_start(
+    config: Config,
+    cohorts: Sequence[Cohort],
+    existing: Mapping[str, Sequence[Series]],
+    now: datetime,
+) -> None:
+    today = now.astimezone(ZoneInfo(config.programme.timezone)).date()
+    for cohort in cohorts:
+        if cohort.start < today and not existing.get(cohort.id):
+            index = config.cohorts.index(cohort)
+            key = f"cohorts[{index}].start"
+            raise ConfigError(
+                f"start date {cohort.start} is in the past (today is {today}) and the calendar "
+                "holds no series of this cohort yet",
+                file=str(config.path),
+                line=config.lines.get(key),
+                key=key,
+                hint=FORCE_HINT,
+            )
 
 
 def _apply(

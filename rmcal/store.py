@@ -458,6 +458,12 @@ _MAIL_COLUMNS = (
 )
 
 
+def remove_state(path: Path) -> None:
+    """Delete a state file rmcal just created for a run that then failed on bad input."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 

@@ -26,7 +26,9 @@ BUILTIN_DIR = Path(str(files("rmcal_templates")))
 def localtime(moment: datetime, zone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     """A moment as the recipient reads it: in their zone, with the zone's abbreviation."""
     local = moment.astimezone(ZoneInfo(zone))
-    return f"{local.strftime(fmt)} {local.tzname()}"
+    name = local.tzname() or ""
+    label = name if any(c.isalpha() for c in name) else f"UTC{name}"
+    return f"{local.strftime(fmt)} {label}"
 
 
 def duration_text(value: timedelta) -> str:
