@@ -9,7 +9,10 @@ tag, ``String {<our GUID>} Name rmcal.<tag>``, so that the calendar itself - not
 says which series exist (``find_series`` filters on ``rmcal.cohort``; a create whose outcome is
 unknown is looked up by ``rmcal.key`` before it is retried). One more property,
 ``rmcal.provider.zone``, remembers the IANA zone a series was created in, because several IANA
-zones share one Windows zone and the series should read back exactly as it was written.
+zones share one Windows zone; ``rmcal.provider.rrule`` remembers the RRULE text rmcal wrote,
+because equivalent rules have several spellings (Graph always stores a first day of the week, an
+RRULE may omit WKST). Reading back, the remembered text is used only while it still translates to
+exactly the recurrence Graph holds; a recurrence edited in Outlook reads back as Graph has it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from rmcal.provider import (
     Series,
     SeriesSpec,
 )
-from rmcal.recurrence import expand, with_until
+from rmcal.recurrence import expand, normalize, with_until
 
 from .backoff import Backoff
 from .graph_auth import CLOUDS, AuthConfig, TokenSource, granted_permissions
@@ -67,6 +70,8 @@ NAME = "microsoft"
 # rmcal's property-set GUID for its single-value extended properties (chosen once, never change).
 PROPERTY_GUID = "4f7c2a9e-8d3b-4e61-a0c5-7b19e2d64f38"
 ZONE_PROPERTY = "provider.zone"
+RRULE_PROPERTY = "provider.rrule"
+PRIVATE_PROPERTIES = (ZONE_PROPERTY, RRULE_PROPERTY)
 TRANSACTION_NAMESPACE = uuid.UUID("1b0e3f5c-6a2d-4c8e-9f71-3d5a8b2c7e40")
 SCHEDULE_PEOPLE = 20  # getSchedule: at most 20 entities per call
 SCHEDULE_WINDOW = timedelta(days=61)  # getSchedule: the period must be under 62 days
@@ -381,7 +386,8 @@ class MicrosoftProvider:
         return f"/users/{_segment(self.organizer)}"
 
     def _expand_properties(self) -> str:
-        ids = " or ".join(f"id eq {_odata_string(property_id(t))}" for t in (*TAGS, ZONE_PROPERTY))
+        names = (*TAGS, *PRIVATE_PROPERTIES)
+        ids = " or ".join(f"id eq {_odata_string(property_id(t))}" for t in names)
         return f"singleValueExtendedProperties($filter={ids})"
 
     def _events_by_property(self, tag: str, value: str, operation: str) -> list[dict[str, Any]]:
@@ -414,6 +420,7 @@ class MicrosoftProvider:
             ):
                 tags[match.group(2)[len("rmcal.") :]] = str(prop.get("value", ""))
         preferred = tags.pop(ZONE_PROPERTY, None)
+        written = tags.pop(RRULE_PROPERTY, None)
         recurrence = event.get("recurrence")
         if TAG_KEY not in tags or not recurrence:
             return None
@@ -441,7 +448,7 @@ class MicrosoftProvider:
             start=start,
             duration=end - start,
             timezone=zone,
-            rrule=from_graph(recurrence, tz),
+            rrule=self._read_rrule(recurrence, written, start, windows),
             attendees=attendees,
             tags=tags,
             organizer=organizer or self.organizer,
@@ -454,6 +461,22 @@ class MicrosoftProvider:
             },
         )
 
+    @staticmethod
+    def _read_rrule(
+        recurrence: Mapping[str, Any], written: str | None, first: datetime, windows: str
+    ) -> str:
+        """The series' RRULE: the text rmcal wrote while Graph still holds exactly that rule."""
+        tz = first.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        held = from_graph(dict(recurrence), tz)
+        if written:
+            try:
+                if from_graph(to_graph(written, first, windows), tz) == held:
+                    return written
+            except (UnsupportedRecurrence, ValueError):
+                pass
+        return held
+
     def _event_body(self, spec: SeriesSpec, *, create: bool) -> dict[str, Any]:
         """The Graph event for a spec (raises UnsupportedRecurrence / UnknownZone)."""
         zone_name = windows_zone(spec.timezone)
@@ -463,6 +486,7 @@ class MicrosoftProvider:
         tags.setdefault(TAG_KEY, spec.key)
         tags.setdefault(TAG_COHORT, spec.cohort_id)
         tags[ZONE_PROPERTY] = spec.timezone
+        tags[RRULE_PROPERTY] = normalize(spec.rrule)
         body: dict[str, Any] = {
             "subject": spec.title,
             "body": {"contentType": "HTML", "content": spec.description_html},
@@ -490,7 +514,6 @@ class MicrosoftProvider:
     ) -> Series:
         tz = ZoneInfo(spec.timezone)
         first = spec.start.astimezone(tz)
-        recurrence = to_graph(spec.rrule, first, windows_zone(spec.timezone))
         tags = dict(spec.tags)
         tags.setdefault(TAG_KEY, spec.key)
         tags.setdefault(TAG_COHORT, spec.cohort_id)
@@ -502,7 +525,7 @@ class MicrosoftProvider:
             start=first,
             duration=spec.duration,
             timezone=spec.timezone,
-            rrule=from_graph(recurrence, tz),
+            rrule=normalize(spec.rrule),
             attendees=tuple(
                 a.email.lower() for a in spec.attendees if a.email.lower() != self.organizer
             ),
@@ -736,7 +759,7 @@ class MicrosoftProvider:
         for i in range(0, len(ends), 20):
             group = ends[i : i + 20]
             requests_ = []
-            planned: dict[str, tuple[Series, dict[str, Any]]] = {}
+            planned: dict[str, tuple[Series, str]] = {}
             for n, (series, last) in enumerate(group):
                 tz = ZoneInfo(series.timezone)
                 first = series.start.astimezone(tz)
@@ -747,26 +770,29 @@ class MicrosoftProvider:
                         retryable=False,
                     )
                     continue
-                recurrence = to_graph(
-                    with_until(series.rrule, last), first, windows_zone(series.timezone)
-                )
-                planned[str(n)] = (series, recurrence)
+                rule = with_until(series.rrule, last)
+                recurrence = to_graph(rule, first, windows_zone(series.timezone))
+                planned[str(n)] = (series, rule)
+                body = {
+                    "recurrence": recurrence,
+                    "singleValueExtendedProperties": [
+                        {"id": property_id(RRULE_PROPERTY), "value": rule}
+                    ],
+                }
                 requests_.append(
                     GraphRequest(
                         str(n),
                         "PATCH",
                         f"{self._user}/events/{_segment(series.provider_id)}",
-                        {"recurrence": recurrence},
+                        body,
                         mailbox=self.organizer,
                     )
                 )
             answers = self.http.batch(requests_, operation="end series", permission=PERM_WRITE)
-            for rid, (series, recurrence) in planned.items():
+            for rid, (series, rule) in planned.items():
                 answer = answers.get(rid, GraphResponse(UNKNOWN))
                 if answer.ok:
-                    results[series.key] = replace(
-                        series, rrule=from_graph(recurrence, ZoneInfo(series.timezone))
-                    )
+                    results[series.key] = replace(series, rrule=rule)
                 elif answer.status == UNKNOWN:
                     results[series.key] = ItemFailure("end series: no answer from Graph")
                 else:

@@ -15,6 +15,7 @@ from rmcal_providers.microsoft import property_id, transaction_id
 
 from rmcal.errors import PermissionDenied
 from rmcal.provider import ItemFailure, Response, Series
+from rmcal.recurrence import with_until
 from tests.test_microsoft_support import (
     GRAPH,
     ORGANIZER,
@@ -240,6 +241,25 @@ def test_find_series_pages_and_reads_back_rrule_zone_and_tags(tmp_path):
     assert "singleValueExtendedProperties($filter=id eq 'String {" in first_query["$expand"]
 
 
+def test_the_rule_rmcal_wrote_reads_back_verbatim_until_outlook_changes_it(tmp_path):
+    page = fixture("events_by_property_page2")  # weekly, interval 2, Mondays, firstDayOfWeek mon
+    props = page["value"][0]["singleValueExtendedProperties"]
+    written = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;UNTIL=20260630T035959Z"  # no WKST: same rule
+    props.append({"id": property_id("provider.rrule"), "value": written})
+    edited = json.loads(json.dumps(page))
+    edited["value"][0]["recurrence"]["pattern"]["interval"] = 1  # someone changed it in Outlook
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.GET, EVENTS, json=page)
+        rsps.add(responses.GET, EVENTS, json=edited)
+        p = provider(tmp_path)
+        (as_written,) = p.find_series("2026-spring")
+        (as_edited,) = p.find_series("2026-spring")
+    assert as_written.rrule == written
+    assert "provider.rrule" not in as_written.tags
+    assert as_edited.rrule == "FREQ=WEEKLY;BYDAY=MO;WKST=MO;UNTIL=20260630T035959Z"
+
+
 # -- occurrences -----------------------------------------------------------------------------
 
 
@@ -309,6 +329,10 @@ def test_occurrences_of_a_deleted_master_are_all_cancelled(tmp_path):
 # -- update and end --------------------------------------------------------------------------
 
 
+def result_rule(series: Series, last: datetime) -> str:
+    return with_until(series.rrule, last)
+
+
 def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
     series = cy_series()
     last = datetime(2026, 2, 16, 10, 0, tzinfo=NYC)
@@ -320,14 +344,17 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
     assert inner["url"] == f"/users/{ORGANIZER}/events/AAMkAGUzYRgWAAA%3D"
-    assert set(inner["body"]) == {"recurrence"}
+    assert set(inner["body"]) == {"recurrence", "singleValueExtendedProperties"}
+    assert inner["body"]["singleValueExtendedProperties"] == [
+        {"id": property_id("provider.rrule"), "value": result_rule(series, last)}
+    ]
     assert inner["body"]["recurrence"]["range"] == {
         "type": "endDate",
         "startDate": "2026-01-05",
         "endDate": "2026-02-16",
         "recurrenceTimeZone": "Eastern Standard Time",
     }
-    assert result["k-cy-di"].rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;UNTIL=20260217T045959Z"
+    assert result["k-cy-di"].rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;UNTIL=20260216T150000Z"
 
 
 def test_end_before_the_first_occurrence_is_refused(tmp_path):
