@@ -357,3 +357,12 @@ def _run_text(decided: Sequence[Period], missed_run: int) -> str:
     run = decided[-missed_run:]
     noun = "period" if missed_run == 1 else "periods in a row"
     return f"missed {missed_run} {noun}: " + "; ".join(p.reason or "" for p in run)
+
+
+def summary_line(states: Sequence[State]) -> str:
+    """``12 pairs: 9 on track, 2 at risk, 1 off track`` (states with no pair are left out)."""
+    total = len(states)
+    counts = [(state, sum(1 for s in states if s is state)) for state in STATE_ORDER]
+    parts = [f"{count} {state}" for state, count in counts if count]
+    noun = "pair" if total == 1 else "pairs"
+    return f"{total} {noun}: " + ", ".join(parts) if parts else "0 pairs"

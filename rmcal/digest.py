@@ -1,0 +1,291 @@
+"""The leads' weekly digest, as data: heatmap, pairs needing attention, wins, feedback figures.
+
+Why data first and markup later: what a lead may see is a privacy rule ("a lead never sees
+another lead's pairs"), so it is decided here, in one pure function that filters with
+``Lead.sees`` before anything else happens; templates only lay out what they are given.
+
+Wins are what happened since the previous digest (the seven days before ``now``): a pair's
+first held session, reaching half of its planned sessions, holding every planned session, a
+pair back on track after a miss; plus the longest current streak among the lead's pairs.
+Feedback figures come from imported form answers: average rating (1-5) and the share of
+participants who would recommend the programme (each respondent's latest answer counts once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rmcal.health import STATE_ORDER, State, summary_line
+from rmcal.model import Lead
+from rmcal.status import PairReading
+from rmcal.store import FeedbackRow
+
+WINDOW = timedelta(days=7)
+STREAK_WORTH_CELEBRATING = 3
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    status: str  # held | missed | upcoming | none (no such period for this pair)
+    label: str  # the period's first day, e.g. "11 Jan"
+    note: str  # why a missed period was missed
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    pair_id: str
+    label: str
+    state: str
+    cells: tuple[HeatCell, ...]
+
+    @property
+    def text_cells(self) -> str:
+        return " ".join(_TEXT_CELL[c.status] for c in self.cells).rstrip()
+
+
+_TEXT_CELL = {"held": "H", "missed": "M", "upcoming": ".", "none": " "}
+
+
+@dataclass(frozen=True)
+class Attention:
+    pair_id: str
+    label: str
+    state: str
+    why: str
+    next_session: datetime | None
+
+
+@dataclass(frozen=True)
+class Win:
+    pair_id: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Ratings:
+    responses: int  # answers with a rating
+    average: float | None
+    respondents: int  # people who answered the recommend question
+    recommend_share: float | None  # 0..1
+
+    @property
+    def empty(self) -> bool:
+        return self.responses == 0 and self.respondents == 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    lead: Lead
+    week: str  # ISO week in the lead's zone, e.g. 2027-W03
+    now: datetime
+    summary: str
+    trend: str  # "" when there is no reading from a week ago
+    pairs: int
+    columns: int  # heatmap width (the most periods any pair has)
+    heatmap: tuple[HeatRow, ...]
+    attention: tuple[Attention, ...]
+    wins: tuple[Win, ...]
+    ratings: Ratings  # over the lead's pairs
+    programme_ratings: Ratings | None  # over every pair, when the lead does not see them all
+
+    def context(self) -> dict[str, Any]:
+        """What the digest templates receive (plain values, autoescaped in HTML)."""
+        width = max((len(row.label) for row in self.heatmap), default=0)
+        return {
+            "lead": {
+                "name": self.lead.name,
+                "first_name": self.lead.name.split(" ")[0] if self.lead.name else self.lead.email,
+                "email": self.lead.email,
+                "timezone": self.lead.timezone,
+            },
+            "week": self.week,
+            "now": self.now,
+            "summary": self.summary,
+            "trend": self.trend,
+            "pairs": self.pairs,
+            "columns": list(range(1, self.columns + 1)),
+            "heatmap": [
+                {
+                    "pair_id": row.pair_id,
+                    "label": row.label,
+                    "text_label": row.label.ljust(width),
+                    "state": row.state,
+                    "cells": [
+                        {"status": c.status, "label": c.label, "note": c.note} for c in row.cells
+                    ],
+                    "text_cells": row.text_cells,
+                }
+                for row in self.heatmap
+            ],
+            "attention": [
+                {
+                    "label": a.label,
+                    "state": a.state,
+                    "why": a.why,
+                    "next_session": a.next_session,
+                }
+                for a in self.attention
+            ],
+            "wins": [{"label": w.label, "text": w.text} for w in self.wins],
+            "ratings": _ratings_context(self.ratings),
+            "programme_ratings": (
+                _ratings_context(self.programme_ratings) if self.programme_ratings else None
+            ),
+        }
+
+
+def _ratings_context(r: Ratings) -> dict[str, Any] | None:
+    if r.empty:
+        return None
+    return {
+        "responses": r.responses,
+        "average": None if r.average is None else f"{r.average:.1f}",
+        "respondents": r.respondents,
+        "recommend": None if r.recommend_share is None else f"{round(r.recommend_share * 100)}%",
+    }
+
+
+def iso_week(now: datetime, timezone: str) -> str:
+    year, week, _ = now.astimezone(ZoneInfo(timezone)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# -- pieces --------------------------------------------------------------------------------
+
+
+def _heat_row(reading: PairReading, columns: int) -> HeatRow:
+    zone = ZoneInfo(reading.health.timezone)
+    cells = [
+        HeatCell(str(p.status), f"{p.start.astimezone(zone):%d %b}", p.reason or "")
+        for p in reading.health.periods
+    ]
+    cells += [HeatCell("none", "", "")] * (columns - len(cells))
+    return HeatRow(reading.pair.id, reading.label, str(reading.health.state), tuple(cells))
+
+
+def _in_window(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and now - WINDOW < moment <= now
+
+
+def _wins(
+    readings: Sequence[PairReading], previous: Mapping[str, Mapping[str, Any]], now: datetime
+) -> list[Win]:
+    wins: list[Win] = []
+    for r in readings:
+        h = r.health
+        held = [s for s in h.sessions if s.held]
+        if held and _in_window(held[0].end, now):
+            wins.append(Win(r.pair.id, r.label, "first session held"))
+        if h.planned and h.planned > 2:
+            half = math.ceil(h.planned / 2)
+            if len(held) >= half and _in_window(held[half - 1].end, now):
+                wins.append(
+                    Win(r.pair.id, r.label, f"halfway: {half} of {h.planned} sessions held")
+                )
+        if (
+            h.state is State.COMPLETED
+            and h.planned
+            and len(held) >= h.planned
+            and _in_window(held[-1].end, now)
+        ):
+            wins.append(Win(r.pair.id, r.label, f"all {h.planned} sessions held"))
+        before = previous.get(r.pair.id, {}).get("state")
+        if before in {str(State.AT_RISK), str(State.OFF_TRACK)} and h.state is State.ON_TRACK:
+            wins.append(Win(r.pair.id, r.label, f"back on track (was {before} a week ago)"))
+    best = max((r.health.streak for r in readings), default=0)
+    if best >= STREAK_WORTH_CELEBRATING:
+        for r in readings:
+            if r.health.streak == best:
+                wins.append(
+                    Win(r.pair.id, r.label, f"longest streak: {best} periods in a row held")
+                )
+    return wins
+
+
+def ratings(rows: Sequence[FeedbackRow]) -> Ratings:
+    """Average rating over every answer; recommend share over each respondent's latest answer."""
+    rated = [r.rating for r in rows if r.rating is not None]
+    latest: dict[str, bool] = {}
+    for row in sorted(rows, key=lambda r: r.session):
+        if row.recommend is not None:
+            latest[row.respondent] = row.recommend
+    return Ratings(
+        responses=len(rated),
+        average=sum(rated) / len(rated) if rated else None,
+        respondents=len(latest),
+        recommend_share=(sum(latest.values()) / len(latest)) if latest else None,
+    )
+
+
+def _trend(readings: Sequence[PairReading], previous: Mapping[str, Mapping[str, Any]]) -> str:
+    before = [previous[r.pair.id]["state"] for r in readings if r.pair.id in previous]
+    if not before:
+        return ""
+    parts = []
+    for state in STATE_ORDER:
+        now_count = sum(1 for r in readings if r.health.state is state)
+        then_count = sum(1 for s in before if s == str(state))
+        if now_count or then_count:
+            delta = now_count - then_count
+            sign = f" ({delta:+d})" if delta else " (=)"
+            parts.append(f"{state} {now_count}{sign}")
+    return "vs last week: " + ", ".join(parts)
+
+
+# -- the digest ----------------------------------------------------------------------------
+
+
+def build_digest(
+    lead: Lead,
+    readings: Sequence[PairReading],
+    now: datetime,
+    *,
+    feedback: Sequence[FeedbackRow] = (),
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Digest:
+    """The digest for ``lead`` at ``now``: only the pairs ``lead.sees``.
+
+    ``previous`` maps pair id to the stored reading from a week ago (for trends and "back on
+    track"); ``feedback`` is every imported answer (filtered here as well).
+    """
+    previous = previous or {}
+    mine = [r for r in readings if lead.sees(r.pair)]
+    my_ids = {r.pair.id for r in mine}
+    columns = max((len(r.health.periods) for r in mine), default=0)
+    order = {state: i for i, state in enumerate((State.OFF_TRACK, State.AT_RISK))}
+    attention = sorted(
+        (r for r in mine if r.health.needs_attention),
+        key=lambda r: (order[r.health.state], -r.health.missed_run, r.label),
+    )
+    everyone = {r.pair.id for r in readings}
+    return Digest(
+        lead=lead,
+        week=iso_week(now, lead.timezone),
+        now=now,
+        summary=summary_line([r.health.state for r in mine]),
+        trend=_trend(mine, previous),
+        pairs=len(mine),
+        columns=columns,
+        heatmap=tuple(_heat_row(r, columns) for r in mine),
+        attention=tuple(
+            Attention(
+                r.pair.id,
+                r.label,
+                str(r.health.state),
+                r.health.why,
+                r.health.next_session.start if r.health.next_session else None,
+            )
+            for r in attention
+        ),
+        wins=tuple(_wins(mine, previous, now)),
+        ratings=ratings([f for f in feedback if f.pair_id in my_ids]),
+        programme_ratings=(
+            None if my_ids >= everyone else ratings([f for f in feedback if f.pair_id in everyone])
+        ),
+    )

@@ -1,0 +1,220 @@
+"""How every pair stands right now: read the calendar, judge it, show it.
+
+``read_programme`` is the one place the session loop reads the world: for each cohort it asks
+the provider for rmcal's series (found by their tag, never from the state file) and for every
+occurrence of them, then judges each pair with ``health.assess``. ``tick``, ``status`` and the
+digest all start from its readings, so they never disagree about a pair.
+
+The rest turns readings into the ``rmcal status`` table, JSON and CSV (pure functions).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rmcal.health import STATE_ORDER, PairHealth, assess, summary_line
+from rmcal.model import Config, Lead, Pair
+from rmcal.provider import Occurrence, Provider, Series
+from rmcal.recurrence import last_start
+from rmcal.tables import format_table
+
+# How far ahead an open-ended series is read (bounded series are read to their end).
+OPEN_ENDED_HORIZON = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class PairReading:
+    """A pair, its series as the calendar holds it (if any) and its health at ``now``."""
+
+    pair: Pair
+    series: Series | None
+    health: PairHealth
+
+    @property
+    def label(self) -> str:
+        return f"{self.pair.mentor.name} & {self.pair.mentee.name}"
+
+
+def _pick(candidates: Sequence[Series]) -> Series:
+    """A pair re-created in a new generation has several series: the live, latest one wins."""
+    return max(candidates, key=lambda s: (not s.cancelled, s.start))
+
+
+def _horizon(series: Sequence[Series], now: datetime) -> tuple[datetime, datetime]:
+    start = min(s.start for s in series) - timedelta(days=1)
+    ends = []
+    for s in series:
+        last = last_start(s.rrule, s.start)
+        ends.append(now + OPEN_ENDED_HORIZON if last is None else last + s.duration)
+    return start, max(ends) + timedelta(days=1)
+
+
+def read_programme(
+    config: Config,
+    provider: Provider,
+    now: datetime,
+    *,
+    cohort_ids: Iterable[str] | None = None,
+) -> list[PairReading]:
+    """Every configured pair's reading at ``now``, cohort by cohort, in config order."""
+    wanted = None if cohort_ids is None else set(cohort_ids)
+    readings: list[PairReading] = []
+    for cohort in config.cohorts:
+        if wanted is not None and cohort.id not in wanted:
+            continue
+        by_pair: dict[str, list[Series]] = {}
+        for series in provider.find_series(cohort.id):
+            by_pair.setdefault(series.pair_id, []).append(series)
+        chosen = {pid: _pick(found) for pid, found in by_pair.items()}
+        mine = [chosen[p.id] for p in cohort.pairs if p.id in chosen]
+        occurrences: dict[str, list[Occurrence]] = {}
+        if mine:
+            start, end = _horizon(mine, now)
+            occurrences = provider.occurrences(mine, start, end)
+        for pair in cohort.pairs:
+            series = chosen.get(pair.id)
+            found = occurrences.get(series.key, []) if series else []
+            readings.append(PairReading(pair, series, assess(pair, series, found, now)))
+    return readings
+
+
+def select(
+    readings: Sequence[PairReading], *, cohort: str | None = None, lead: Lead | None = None
+) -> list[PairReading]:
+    """Filter by cohort id and by what a lead may see (``Lead.sees``)."""
+    return [
+        r
+        for r in readings
+        if (cohort is None or r.pair.cohort_id == cohort) and (lead is None or lead.sees(r.pair))
+    ]
+
+
+# -- presentation ------------------------------------------------------------------------------
+
+
+def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
+    if moment is None:
+        return "-"
+    local = moment.astimezone(zone)
+    return local.strftime("%a %d %b %H:%M" if with_time else "%a %d %b")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def status_record(reading: PairReading) -> dict[str, Any]:
+    """One pair as JSON/CSV: stable keys, ISO times with offsets."""
+    h = reading.health
+    miss = h.last_miss
+    return {
+        "cohort": reading.pair.cohort_id,
+        "pair": reading.pair.id,
+        "mentor": reading.pair.mentor.name,
+        "mentor_email": reading.pair.mentor.email,
+        "mentee": reading.pair.mentee.name,
+        "mentee_email": reading.pair.mentee.email,
+        "lead": reading.pair.lead,
+        "state": str(h.state),
+        "held": h.held,
+        "due": h.due,
+        "planned": h.planned,
+        "confirmed": h.confirmed,
+        "streak": h.streak,
+        "longest_streak": h.longest_streak,
+        "missed_in_a_row": h.missed_run,
+        "days_since_held": h.days_since_held,
+        "last_held": _iso(h.last_held),
+        "next_session": _iso(h.next_session.start if h.next_session else None),
+        "next_session_number": h.next_session.number if h.next_session else None,
+        "last_miss": _iso(miss.original_start) if miss else None,
+        "last_miss_reason": str(miss.reason) if miss and miss.reason else None,
+        "periods": h.snapshot()["periods"],
+        "why": h.why,
+        "series": h.series_key,
+    }
+
+
+FIELDS = (
+    "cohort", "pair", "mentor", "mentor_email", "mentee", "mentee_email", "lead", "state",
+    "held", "due", "planned", "confirmed", "streak", "longest_streak", "missed_in_a_row",
+    "days_since_held", "last_held", "next_session", "next_session_number", "last_miss",
+    "last_miss_reason", "periods", "why", "series",
+)  # fmt: skip
+
+
+def counts(readings: Sequence[PairReading]) -> dict[str, int]:
+    return {
+        str(state): sum(1 for r in readings if r.health.state is state) for state in STATE_ORDER
+    }
+
+
+def summary(readings: Sequence[PairReading]) -> str:
+    return summary_line([r.health.state for r in readings])
+
+
+def as_json(readings: Sequence[PairReading], now: datetime) -> str:
+    return json.dumps(
+        {
+            "now": now.isoformat(),
+            "summary": summary(readings),
+            "counts": counts(readings),
+            "pairs": [status_record(r) for r in readings],
+        },
+        indent=2,
+    )
+
+
+def as_csv(readings: Sequence[PairReading]) -> str:
+    records = [status_record(r) for r in readings]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue()
+
+
+def _miss_cell(reading: PairReading, zone: ZoneInfo) -> str:
+    h = reading.health
+    if h.needs_attention or h.state.value in {"not started", "ended"}:
+        return h.why
+    miss = h.last_miss
+    if miss is None:
+        return ""
+    return f"last miss {_short(miss.original_start, zone)}: {miss.reason}"
+
+
+def as_text(readings: Sequence[PairReading], timezone: str) -> str:
+    """One table per cohort and the summary line; times in the programme's zone."""
+    zone = ZoneInfo(timezone)
+    blocks = []
+    cohorts: dict[str, list[PairReading]] = {}
+    for reading in readings:
+        cohorts.setdefault(reading.pair.cohort_id, []).append(reading)
+    for cohort_id, group in cohorts.items():
+        rows = []
+        for r in group:
+            h = r.health
+            planned = f"/{h.planned}" if h.planned is not None else ""
+            rows.append(
+                [
+                    f"{r.pair.mentor.name} / {r.pair.mentee.name}",
+                    str(h.state),
+                    f"{h.held}/{h.due}{planned}",
+                    h.streak,
+                    _short(h.last_held, zone),
+                    _short(h.next_session.start if h.next_session else None, zone, True),
+                    _miss_cell(r, zone),
+                ]
+            )
+        headers = ["Mentor / mentee", "State", "Held/due/plan", "Streak", "Last", "Next", "Why"]
+        blocks.append(f"{cohort_id}: {summary(group)}\n" + format_table(headers, rows))
+    blocks.append(f"{summary(readings)} (times in {timezone})")
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,357 @@
+"""The four session-loop e-mails, parsed back as MIME: headers, both parts, escaping, goldens.
+
+Golden files under ``tests/golden/`` hold the rendered text and HTML of each message. When a
+template changes on purpose, regenerate them with ``RMCAL_UPDATE_GOLDEN=1 pytest
+tests/test_mail.py`` and review the diff like any other code change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as DEFAULT_POLICY
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rmcal.config import load_config
+from rmcal.digest import build_digest
+from rmcal.health import assess
+from rmcal.mail import UnsafeHeader, address, message_id, one_line
+from rmcal.messages import MessageBuilder, form_link, session_key
+from rmcal.model import Config, Pair, Person
+from rmcal.provider import Occurrence, Response, Series
+from rmcal.status import PairReading
+from rmcal.store import FeedbackRow
+from rmcal.templating import TemplateEngine
+from rmcal.validation import render_templates
+
+GOLDEN = Path(__file__).parent / "golden"
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
+
+CONFIG = """\
+programme:
+  name: Test Programme
+  purpose: Learn from each other
+  organizer: {email: rm@mentoring.example.org, name: Reverse Mentoring Team}
+  timezone: Europe/London
+  leads:
+    - {email: lead.one@example.org, name: Lead One, cohorts: [c1]}
+provider: {kind: local, folder: ./local}
+state: ./state.db
+defaults:
+  cadence: weekly
+  sessions: 4
+  duration: 45m
+  feedback_form_url: "https://forms.example/f?pair={pair}&session={session}&c={cohort}"
+cohorts:
+  - id: c1
+    start: 2027-01-11
+    pairs:
+      - mentor: {email: ana@example.org, name: Ana Silva, timezone: Europe/London}
+        mentee: {email: raj@example.org, name: Raj Patel, timezone: Asia/Kolkata}
+        focus: "Prompting & reviewing AI drafts"
+"""
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    folder = tmp_path_factory.mktemp("mailcfg")
+    (folder / "rmcal.yaml").write_text(CONFIG)
+    return load_config(folder / "rmcal.yaml", now=datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def make_reading(
+    pair: Pair,
+    now: datetime = NOW,
+    *,
+    cancel: set[int] = frozenset(),  # type: ignore[assignment]
+    decline: set[int] = frozenset(),  # type: ignore[assignment]
+    move: dict[int, timedelta] | None = None,
+) -> PairReading:
+    """Four weekly Wednesday 14:00 London sessions from 13 Jan 2027, with some events."""
+    first = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)
+    series = Series(
+        key="rmtestseries0000000000000",
+        provider_id="p",
+        title="t",
+        start=first,
+        duration=timedelta(minutes=45),
+        timezone="Europe/London",
+        rrule="FREQ=WEEKLY;BYDAY=WE;COUNT=4",
+        attendees=(pair.mentor.email, pair.mentee.email),
+        tags={"key": "rmtestseries0000000000000", "cohort": pair.cohort_id, "pair": pair.id},
+    )
+    occurrences = []
+    for number in range(1, 5):
+        original = first + timedelta(weeks=number - 1)
+        start = original + (move or {}).get(number, timedelta(0))
+        occurrences.append(
+            Occurrence(
+                series.key,
+                original.astimezone(UTC),
+                start.astimezone(UTC),
+                (start + timedelta(minutes=45)).astimezone(UTC),
+                cancelled=number in cancel,
+                responses={pair.mentee.email: Response.DECLINED} if number in decline else {},
+            )
+        )
+    return PairReading(pair, series, assess(pair, series, occurrences, now))
+
+
+def parse(msg: EmailMessage) -> EmailMessage:
+    parsed = message_from_bytes(msg.as_bytes(), policy=DEFAULT_POLICY)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def parts(msg: EmailMessage) -> tuple[str, str]:
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
+def check_golden(name: str, content: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("RMCAL_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with RMCAL_UPDATE_GOLDEN=1 to create it"
+    assert content == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+def common_headers(msg: EmailMessage, key: str) -> None:
+    assert msg["From"] == "Reverse Mentoring Team <rm@mentoring.example.org>"
+    assert msg["X-Rmcal-Key"] == key
+    assert msg["Message-ID"] == message_id(key, "mentoring.example.org")
+    assert msg["Date"].datetime == NOW
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg.get_content_type() == "multipart/alternative"
+
+
+# -- agenda ------------------------------------------------------------------------------------
+
+
+def test_agenda_goes_to_the_mentee_with_the_mentor_in_copy_and_times_in_both_zones(
+    config: Config,
+) -> None:
+    pair = config.pairs[0]
+    reading = make_reading(pair)
+    session = reading.health.sessions[2]  # session 3, Wed 27 Jan 14:00 London
+    key = session_key("agenda", reading.series.key, session)  # type: ignore[union-attr]
+    assert key == "agenda:rmtestseries0000000000000:2027-01-27T14:00:00Z"
+    msg = parse(MessageBuilder(config).agenda(reading, session, key, NOW))
+    common_headers(msg, key)
+    assert msg["To"] == "Raj Patel <raj@example.org>"
+    assert msg["Cc"] == "Ana Silva <ana@example.org>"
+    assert msg["Subject"] == (
+        "Session 3 of 4 with Ana Silva: set the agenda (Wed 27 Jan, 19:30 IST)"
+    )
+    text, html = parts(msg)
+    assert "For you, Raj Patel: Wed 27 Jan 2027, 19:30 IST" in text
+    assert "For Ana Silva: Wed 27 Jan 2027, 14:00 GMT" in text
+    assert "Your focus: Prompting & reviewing AI drafts" in text
+    assert "Prompting &amp; reviewing AI drafts" in html
+    assert "Open with the summary of session 2 (Wed 20 Jan)" in text
+    check_golden("agenda.txt", text)
+    check_golden("agenda.html", html)
+
+
+def test_agenda_follows_a_moved_session_and_recaps_the_last_held_one(config: Config) -> None:
+    pair = config.pairs[0]
+    reading = make_reading(pair, cancel={2}, move={3: timedelta(days=2)})
+    session = reading.health.sessions[2]
+    msg = parse(MessageBuilder(config).agenda(reading, session, "agenda:k:x", NOW))
+    text, _ = parts(msg)
+    assert "For Ana Silva: Fri 29 Jan 2027, 14:00 GMT" in text
+    assert "(moved from its usual slot, Wed 27 Jan 2027, 19:30 IST)" in text
+    assert "Session 2 did not take place (cancelled). Pick up where session 1 (Wed 13 Jan)" in text
+
+
+def test_first_agenda_opens_with_introductions(config: Config) -> None:
+    reading = make_reading(config.pairs[0], NOW - timedelta(days=14))
+    msg = MessageBuilder(config).agenda(reading, reading.health.sessions[0], "agenda:k:1", NOW)
+    assert "This is your first session" in parts(parse(msg))[0]
+
+
+# -- feedback, nudge -----------------------------------------------------------------------
+
+
+def test_feedback_goes_to_both_with_the_form_link_filled_in(config: Config) -> None:
+    pair = config.pairs[0]
+    reading = make_reading(pair)
+    session = reading.health.sessions[1]
+    key = session_key("feedback", reading.series.key, session)  # type: ignore[union-attr]
+    msg = parse(MessageBuilder(config).feedback(reading, session, key, NOW))
+    common_headers(msg, key)
+    assert msg["To"] == "Ana Silva <ana@example.org>, Raj Patel <raj@example.org>"
+    assert msg["Cc"] is None
+    text, html = parts(msg)
+    link = f"https://forms.example/f?pair={pair.id}&session=2&c=c1"
+    assert link in text
+    assert f'href="{link.replace("&", "&amp;")}"' in html
+    for question in ("What is working?", "What is awkward?", "One thing you learned.", "1 (poor)"):
+        assert question in text and question in html
+    check_golden("feedback.txt", text)
+    check_golden("feedback.html", html)
+
+
+def test_form_link_quotes_what_it_fills_in() -> None:
+    assert form_link("https://f.example/?p={pair}&s={session}&c={cohort}", "c 1/x", "a&b", 3) == (
+        "https://f.example/?p=a%26b&s=3&c=c%201%2Fx"
+    )
+    assert form_link(None, "c", "p", 1) is None
+
+
+def test_nudge_lists_the_misses_and_the_next_session(config: Config) -> None:
+    pair = config.pairs[0]
+    reading = make_reading(pair, NOW + timedelta(days=2), cancel={2}, decline={3})
+    key = "nudge:" + pair.id + ":off-track:2027-01-18"
+    msg = parse(MessageBuilder(config).nudge(reading, key, NOW))
+    assert msg["To"] == "Ana Silva <ana@example.org>, Raj Patel <raj@example.org>"
+    text, html = parts(msg)
+    assert "Your last 2 sessions did not take place:" in text
+    assert "- session 2, Wed 20 Jan: cancelled" in text
+    assert "- session 3, Wed 27 Jan: declined by mentee" in text
+    assert "For Raj Patel: Wed 03 Feb 2027, 19:30 IST" in text
+    assert "move it rather than drop it" in text
+    check_golden("nudge.txt", text)
+    check_golden("nudge.html", html)
+
+
+# -- digest --------------------------------------------------------------------------------
+
+
+def test_digest_message_has_heatmap_wins_and_ratings(config: Config) -> None:
+    pair = config.pairs[0]
+    lead = config.programme.leads[0]
+    reading = make_reading(pair, NOW + timedelta(days=2), cancel={2})
+    feedback = [
+        FeedbackRow(pair.id, 1, "ana@example.org", 5, True, None, None, None, "f.csv"),
+        FeedbackRow(pair.id, 1, "raj@example.org", 4, False, None, None, None, "f.csv"),
+        FeedbackRow(pair.id, 3, "raj@example.org", 4, True, None, None, None, "f.csv"),
+    ]
+    digest = build_digest(lead, [reading], NOW + timedelta(days=2), feedback=feedback)
+    key = "digest:lead.one@example.org:2027-W04"
+    msg = parse(MessageBuilder(config).digest(digest, key, NOW))
+    common_headers(msg, key)
+    assert msg["To"] == "Lead One <lead.one@example.org>"
+    assert msg["Subject"] == "Test Programme: cadence health 2027-W04 - 1 pair: 1 on track"
+    text, html = parts(msg)
+    assert "Ana Silva & Raj Patel  H M H .  on track" in text
+    assert 'bgcolor="#2f9e44"' in html and 'bgcolor="#e03131"' in html
+    assert "4.3<span" in html  # (5 + 4 + 4) / 3
+    assert "100% of 2 participants would recommend" in text  # latest answer per person
+    assert "<style" not in html and "class=" not in html and "<link" not in html
+    check_golden("digest.txt", text)
+    check_golden("digest.html", html)
+
+
+# -- safety ---------------------------------------------------------------------------------
+
+
+def test_names_and_free_text_are_escaped_in_html(config: Config) -> None:
+    pair = config.pairs[0]
+    evil = replace(
+        pair,
+        mentor=replace(pair.mentor, name="<script>alert('x')</script>"),
+        focus='<img src=x onerror="steal()">',
+    )
+    reading = make_reading(evil)
+    msg = parse(MessageBuilder(config).agenda(reading, reading.health.sessions[2], "agenda:k", NOW))
+    text, html = parts(msg)
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&#34;steal()&#34;&gt;" in html
+    assert "<script>alert('x')</script>" in text  # plain text is not markup
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Eve\r\nBcc: victim@example.com",
+        "Eve\nBcc: victim@example.com",
+        "Eve\rBcc: victim@example.com",
+        "Eve\u2028Bcc: victim@example.com",
+        "Eve\x00\x1b[31m",
+    ],
+)
+def test_a_name_with_a_line_break_never_injects_a_header(config: Config, name: str) -> None:
+    pair = config.pairs[0]
+    evil = replace(pair, mentor=replace(pair.mentor, name=name))
+    reading = make_reading(evil)
+    built = MessageBuilder(config).feedback(reading, reading.health.sessions[0], "feedback:k", NOW)
+    raw = built.as_bytes()
+    msg = parse(built)
+    assert msg["Bcc"] is None
+    assert b"\nBcc:" not in raw and b"\r\nBcc:" not in raw
+    assert "victim@example.com" not in [a.addr_spec for a in msg["To"].addresses]
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ana@example.org", "raj@example.org"]
+    assert "\n" not in str(msg["Subject"]) and "\r" not in str(msg["Subject"])
+
+
+@pytest.mark.parametrize(
+    "email", ["eve@example.com\r\nBcc: x@y.z", "eve@example.com>, x@y.z", "a b@example.com", "x"]
+)
+def test_an_address_with_control_characters_is_refused(email: str) -> None:
+    with pytest.raises(UnsafeHeader):
+        address("Eve", email)
+
+
+def test_one_line_flattens_every_kind_of_line_break() -> None:
+    assert one_line(" a\r\nb\tc\x85d\u2029e ") == "a b c d e"
+
+
+def test_message_id_is_stable_per_key_and_uses_the_organizer_domain() -> None:
+    assert message_id("agenda:k:1", "x.example") == message_id("agenda:k:1", "x.example")
+    assert message_id("agenda:k:1", "x.example") != message_id("agenda:k:2", "x.example")
+    assert message_id("agenda:k:1", "x.example").endswith("@x.example>")
+
+
+# -- templates: overrides and validation ---------------------------------------------------
+
+
+def test_a_programme_can_override_a_template(config: Config, tmp_path: Path) -> None:
+    (tmp_path / "agenda.subject.j2").write_text("Custom: session {{ session.number }}\n")
+    (tmp_path / "agenda.txt.j2").write_text("Hello {{ mentee.first_name }}\n")
+    builder = MessageBuilder(config, TemplateEngine(tmp_path))
+    reading = make_reading(config.pairs[0])
+    msg = parse(builder.agenda(reading, reading.health.sessions[1], "agenda:k", NOW))
+    assert msg["Subject"] == "Custom: session 2"
+    text, html = parts(msg)
+    assert text == "Hello Raj\n"
+    assert "Set the agenda" in html  # the HTML part is still the built-in one
+
+
+def test_validate_renders_every_session_loop_template(config: Config) -> None:
+    rendered = render_templates(config, _NoProvider(), TemplateEngine(None))
+    assert {"agenda", "feedback", "nudge", "digest"} <= set(rendered)
+
+
+def test_validate_names_a_broken_override(config: Config, tmp_path: Path) -> None:
+    from rmcal.errors import ConfigError
+
+    (tmp_path / "nudge.txt.j2").write_text("{{ next_session.nope }}\n")
+    with pytest.raises(ConfigError, match=r"nudge\.txt\.j2"):
+        render_templates(config, _NoProvider(), TemplateEngine(tmp_path))
+
+
+class _NoProvider:
+    """Validation renders the invite with the provider's video capability only."""
+
+    class capabilities:
+        video = False
+
+
+def test_person_zone_is_used_not_the_series_zone(config: Config) -> None:
+    pair = config.pairs[0]
+    tokyo = replace(pair, mentor=Person(pair.mentor.email, "Ana Silva", "Asia/Tokyo"))
+    reading = make_reading(tokyo)
+    msg = MessageBuilder(config).agenda(reading, reading.health.sessions[0], "agenda:k", NOW)
+    assert "For Ana Silva: Wed 13 Jan 2027, 23:00 JST" in parts(parse(msg))[0]
