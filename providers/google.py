@@ -132,11 +132,13 @@ class GoogleProvider:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         now: Callable[[], datetime] | None = None,
+        open_browser: bool = True,
     ) -> None:
         """Check the settings (``SettingsError`` on the first wrong key); no network yet.
 
         ``transport`` (an ``httplib2.Http``-compatible object), ``credentials``, ``sleep``,
-        ``clock``, ``rng`` and ``now`` exist for tests and embedding; the CLI passes none.
+        ``clock``, ``rng``, ``now`` and ``open_browser`` exist for tests and embedding; the
+        CLI passes none.
         """
         self.settings: GoogleSettings = parse_settings(settings, context)
         self.context = context
@@ -150,6 +152,7 @@ class GoogleProvider:
         self._clock = clock
         self._rng = rng
         self._now = now or (lambda: datetime.now(UTC))
+        self._open_browser = open_browser
         s = self.settings
         self.ctx = ErrorContext(
             calendar_id=s.calendar_id,
@@ -917,7 +920,9 @@ class GoogleProvider:
                 "is service_account: there is nothing to sign in to",
                 hint="use `rmcal auth check`; login is for auth: oauth trials",
             )
-        creds = google_auth.run_login(self.settings, self.context.echo)
+        creds = google_auth.run_login(
+            self.settings, self.context.echo, open_browser=self._open_browser
+        )
         self._credentials = creds
         self._http = None
         self._services.clear()

@@ -123,7 +123,15 @@ def run_login(
         ) from None
     flow.client_config["token_uri"] = settings.token_uri
     if settings.ca_bundle:
-        flow.oauth2session.verify = settings.ca_bundle
+        # An explicit ``verify`` per request: a session default would lose to
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment (proxies still apply).
+        fetch = flow.fetch_token
+        bundle = settings.ca_bundle
+
+        def fetch_with_bundle(**kwargs: Any) -> Any:
+            return fetch(**{"verify": bundle, **kwargs})
+
+        flow.fetch_token = fetch_with_bundle  # type: ignore[method-assign]
     make_url = flow.authorization_url
 
     def announce(**kwargs: Any) -> tuple[str, str]:

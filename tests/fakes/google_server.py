@@ -38,6 +38,7 @@ import re
 import ssl
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -499,46 +500,22 @@ class FakeGoogle:
     # -- batch -------------------------------------------------------------------------------
 
     def _batch(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        content_type = headers.get("content-type", "")
-        message = BytesParser(policy=email.policy.compat32).parsebytes(
-            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-        )
-        if not message.is_multipart():
-            return self._json(400, Reply(400, "badRequest", "not multipart").body())
-        boundary = f"batch_{next(self._ids)}"
-        chunks: list[bytes] = []
-        parts = message.get_payload()
+        try:
+            parts = parse_batch(headers.get("content-type", ""), body)
+        except ValueError as exc:
+            return self._json(400, Reply(400, "badRequest", str(exc)).body())
         with self.lock:
             self.batches.append(len(parts))
+        replies = []
         for part in parts:
-            inner = part.get_payload(decode=False)
-            if isinstance(inner, list):
-                inner = inner[0].as_string()
-            request_line, _, rest = inner.replace("\r\n", "\n").partition("\n")
-            head, _, inner_body = rest.partition("\n\n")
             inner_headers = dict(headers)  # the outer Authorization applies to every part
-            for line in head.split("\n"):
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    inner_headers[name.strip().lower()] = value.strip()
-            verb, target, _version = request_line.split(" ", 2)
+            inner_headers.update(part.headers)
             status, out_headers, data = self.handle(
-                verb, target, inner_headers, inner_body.encode()
+                part.method, part.target, inner_headers, part.body
             )
-            content_id = part["Content-ID"] or "<x + 0>"
-            lines = [
-                f"--{boundary}",
-                "Content-Type: application/http",
-                f"Content-ID: <response-{content_id.strip('<>')}>",
-                "",
-                f"HTTP/1.1 {status} {_reason_phrase(status)}",
-                *(f"{k}: {v}" for k, v in out_headers.items()),
-                "",
-                data.decode(),
-            ]
-            chunks.append("\r\n".join(lines).encode())
-        out = b"\r\n".join(chunks) + f"\r\n--{boundary}--\r\n".encode()
-        return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, out
+            replies.append((part.content_id, status, out_headers, data))
+        content_type, out = render_batch(replies)
+        return 200, {"Content-Type": content_type}, out
 
     # -- calendar ----------------------------------------------------------------------------
 
@@ -848,6 +825,172 @@ class FakeGoogle:
             "resourceName": f"people/{person}",
             "emailAddresses": [{"metadata": {"primary": True}, "value": address}],
         }
+
+
+@dataclass(frozen=True)
+class BatchPart:
+    """One request inside a multipart/mixed batch body."""
+
+    content_id: str
+    method: str
+    target: str  # path and query
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def parse_batch(content_type: str, body: bytes) -> list[BatchPart]:
+    """The parts of a batch request as ``BatchHttpRequest`` writes them (application/http)."""
+    message = BytesParser(policy=email.policy.compat32).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise ValueError("a batch body must be multipart/mixed")
+    parts = []
+    for part in message.get_payload():
+        inner = part.get_payload(decode=False)
+        request_line, _, rest = inner.replace("\r\n", "\n").partition("\n")
+        head, _, inner_body = rest.partition("\n\n")
+        headers: dict[str, str] = {}
+        for line in head.split("\n"):
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        method, target, _version = request_line.split(" ", 2)
+        content_id = (part["Content-ID"] or "<x + 0>").strip("<>")
+        parts.append(BatchPart(content_id, method, target, headers, inner_body.encode()))
+    return parts
+
+
+def render_batch(
+    replies: Iterable[tuple[str, int, dict[str, str], bytes]],
+) -> tuple[str, bytes]:
+    """A multipart/mixed batch response; ``content_id`` is the request part's (``base + n``)."""
+    boundary = f"batch_{uuid.uuid4().hex}"
+    chunks = []
+    for content_id, status, headers, data in replies:
+        lines = [
+            f"--{boundary}",
+            "Content-Type: application/http",
+            f"Content-ID: <response-{content_id}>",
+            "",
+            f"HTTP/1.1 {status} {_reason_phrase(status)}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+            "",
+            data.decode(),
+        ]
+        chunks.append("\r\n".join(lines).encode())
+    out = b"\r\n".join(chunks) + f"\r\n--{boundary}--\r\n".encode()
+    return f"multipart/mixed; boundary={boundary}", out
+
+
+# -- helpers for transport-level tests (HttpMockSequence) -----------------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "google"
+
+
+def fixture(name: str) -> Any:
+    """A recorded Google response from ``tests/fixtures/google``, its ``_source`` stripped."""
+    data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        data.pop("_source", None)
+    return data
+
+
+def reply(body: Any, status: int = 200, **headers: str) -> tuple[dict[str, str], str]:
+    """One ``HttpMockSequence`` entry: a fixture name or a JSON-able body, with its status."""
+    data = fixture(body) if isinstance(body, str) and body.endswith(".json") else body
+    head = {"status": str(status), "content-type": "application/json; charset=UTF-8"}
+    head.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return head, json.dumps(data)
+
+
+def batch_reply(
+    items: Iterable[tuple[int, Any] | tuple[int, Any, dict[str, str]]],
+) -> tuple[dict[str, str], bytes]:
+    """An ``HttpMockSequence`` entry answering a batch; part ``n`` answers request id ``n``."""
+    replies = []
+    for index, item in enumerate(items):
+        status, body = item[0], item[1]
+        extra = item[2] if len(item) > 2 else {}  # type: ignore[misc]
+        data = fixture(body) if isinstance(body, str) and body.endswith(".json") else body
+        head = {"Content-Type": "application/json; charset=UTF-8", **extra}
+        encoded = b"" if data is None else json.dumps(data).encode()
+        replies.append((f"fixture + {index}", status, head, encoded))
+    content_type, out = render_batch(replies)
+    return {"status": "200", "content-type": content_type}, out
+
+
+class FakeClock:
+    """Monotonic time that only moves when code sleeps: tests never really wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+ORGANIZER = "organizer@example.com"
+TEST_ENDPOINTS = {
+    "api_endpoint": "https://google.test/calendar/v3/",
+    "gmail_endpoint": "https://google.test/",
+    "meet_endpoint": "https://google.test/",
+    "people_endpoint": "https://google.test/",
+    "batch_uri": "https://google.test/batch/calendar/v3",
+    "token_uri": "https://google.test/token",
+}
+
+
+def make_context(state_dir: Path, kv: Any | None = None) -> Any:
+    """A ProviderContext for the organizer above, state next to ``state_dir``."""
+    from rmcal.provider import Attendee, MemoryKeyValue, ProviderContext
+
+    return ProviderContext(
+        config_dir=state_dir,
+        state_dir=state_dir,
+        organizer=Attendee(ORGANIZER, "Programme Office"),
+        programme="Reverse mentoring",
+        timezone="Europe/Berlin",
+        kv=kv if kv is not None else MemoryKeyValue(),
+    )
+
+
+def mock_provider(
+    state_dir: Path,
+    responses: list[Any],
+    clock: FakeClock | None = None,
+    kv: Any | None = None,
+    **settings: Any,
+) -> tuple[Any, Any, FakeClock]:
+    """A GoogleProvider over ``HttpMockSequence(responses)`` with a ready access token.
+
+    Returns (provider, transport, clock); assert on ``transport.request_sequence``.
+    """
+    from google.oauth2.credentials import Credentials
+    from googleapiclient.http import HttpMockSequence
+    from rmcal_providers.google import GoogleProvider
+
+    clock = clock or FakeClock()
+    transport = HttpMockSequence(list(responses))
+    config = {"auth": "oauth", "oauth_client_file": "client.json", **TEST_ENDPOINTS, **settings}
+    provider = GoogleProvider(
+        config,
+        make_context(state_dir, kv),
+        transport=transport,
+        credentials=Credentials(token="test-token"),
+        sleep=clock.sleep,
+        clock=clock,
+        rng=lambda: 0.5,
+    )
+    return provider, transport, clock
 
 
 class _OAuthError(Reply):

@@ -1,0 +1,205 @@
+"""Google provider: batch splitting, per-item retries, pacing and bounded waits (no real sleep)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from googleapiclient.errors import HttpError
+from rmcal_providers.google_batch import Pacer, is_rate_limited, reasons
+
+from rmcal.errors import ProviderError, QuotaError
+from rmcal.provider import Attendee, Series, SeriesSpec
+from tests.fakes.google_server import (
+    ORGANIZER,
+    FakeClock,
+    batch_reply,
+    fixture,
+    mock_provider,
+    parse_batch,
+    reply,
+)
+
+
+def specs(count: int) -> list[SeriesSpec]:
+    out = []
+    for number in range(count):
+        key = f"rm{number:024d}"
+        out.append(
+            SeriesSpec(
+                key=key,
+                cohort_id="2030-spring",
+                pair_id=f"pair-{number}",
+                title=f"Pair {number}",
+                description_html="<p>x</p>",
+                description_text="x",
+                organizer=Attendee(ORGANIZER, "Office"),
+                attendees=(Attendee(f"mentor{number}@example.com", "M"),),
+                start=datetime(2030, 3, 4, 10, tzinfo=ZoneInfo("Europe/Berlin")),
+                duration=timedelta(minutes=30),
+                timezone="Europe/Berlin",
+                rrule="FREQ=WEEKLY;COUNT=4",
+                video=False,
+                tags=(),
+            )
+        )
+    return out
+
+
+def created(key: str) -> dict:
+    event = fixture("event_series.json")
+    event["id"] = key
+    event["extendedProperties"]["private"]["rmcal.key"] = key
+    return event
+
+
+def parts(request) -> list:  # type: ignore[no-untyped-def]
+    uri, method, body, headers = request
+    assert (uri, method) == ("https://google.test/batch/calendar/v3", "POST")
+    return parse_batch(headers["content-type"], body.encode())
+
+
+def test_120_creates_go_in_three_batches_of_at_most_fifty(tmp_path: Path):
+    items = specs(120)
+    answers = [
+        batch_reply([(200, created(s.key)) for s in items[i : i + 50]]) for i in (0, 50, 100)
+    ]
+    provider, transport, clock = mock_provider(tmp_path, answers)
+    done: list[int] = []
+    results = provider.create_series(items, progress=done.append)
+    assert all(isinstance(r, Series) for r in results.values())
+    assert sorted(results) == sorted(s.key for s in items)
+    sizes = [len(parts(request)) for request in transport.request_sequence]
+    assert sizes == [50, 50, 20]
+    sent_ids = [p.json()["id"] for request in transport.request_sequence for p in parts(request)]
+    assert sent_ids == [s.key for s in items]
+    assert sum(done) == 120
+    # Paced to 600/min: bursts of 50, then the bucket refills at 550/60 per second.
+    assert clock.sleeps and all(s > 0 for s in clock.sleeps)
+    assert clock.now - 1000.0 < 15
+
+
+def test_throttled_items_are_retried_alone_after_waiting(tmp_path: Path):
+    items = specs(3)
+    provider, transport, clock = mock_provider(
+        tmp_path,
+        [
+            batch_reply(
+                [
+                    (200, created(items[0].key)),
+                    (403, "error_403_rate_limit.json"),
+                    (429, "error_403_user_rate_limit.json", {"Retry-After": "7"}),
+                ]
+            ),
+            batch_reply([(200, created(items[1].key)), (200, created(items[2].key))]),
+        ],
+    )
+    results = provider.create_series(items)
+    assert all(isinstance(r, Series) for r in results.values())
+    first, second = (parts(r) for r in transport.request_sequence)
+    assert len(first) == 3
+    assert [p.json()["id"] for p in second] == [items[1].key, items[2].key]
+    assert 7 in clock.sleeps  # the server's Retry-After wins over the computed delay
+
+
+def test_throttling_that_never_ends_gives_up_with_quota_error(tmp_path: Path):
+    items = specs(1)
+    provider, transport, clock = mock_provider(
+        tmp_path, [batch_reply([(403, "error_403_user_rate_limit.json")])] * 8
+    )
+    with pytest.raises(QuotaError) as caught:
+        provider.create_series(items)
+    assert "requests_per_minute" in caught.value.remedy
+    assert len(transport.request_sequence) == 8  # bounded
+    assert len(clock.sleeps) >= 7
+
+
+def test_a_failing_batch_request_is_resent_whole(tmp_path: Path):
+    items = specs(2)
+    provider, transport, _ = mock_provider(
+        tmp_path,
+        [
+            reply("error_500.json", status=503),
+            batch_reply([(200, created(items[0].key)), (200, created(items[1].key))]),
+        ],
+    )
+    results = provider.create_series(items)
+    assert all(isinstance(r, Series) for r in results.values())
+    assert [len(parts(r)) for r in transport.request_sequence] == [2, 2]
+
+
+def test_single_calls_retry_5xx_and_429_then_succeed(tmp_path: Path):
+    provider, transport, clock = mock_provider(
+        tmp_path,
+        [
+            reply("error_500.json", status=500),
+            reply("error_403_rate_limit.json", status=429, retry_after="3"),
+            reply("freebusy_mixed.json"),
+        ],
+    )
+    start = datetime(2030, 3, 1, tzinfo=UTC)
+    result = provider.busy(["ben@example.com"], start, start + timedelta(days=1))
+    assert result == {"ben@example.com": ()}
+    assert len(transport.request_sequence) == 3
+    assert 3 in clock.sleeps
+
+
+def test_a_plain_403_is_not_retried(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path, [reply("error_403_non_organizer.json", status=403)]
+    )
+    start = datetime(2030, 3, 1, tzinfo=UTC)
+    with pytest.raises(ProviderError):
+        provider.busy(["ben@example.com"], start, start + timedelta(days=1))
+    assert len(transport.request_sequence) == 1
+
+
+def test_reasons_come_from_the_error_body_not_the_message():
+    def error(name: str, status: int) -> HttpError:
+        import httplib2
+
+        return HttpError(
+            httplib2.Response({"status": str(status)}),
+            json.dumps(fixture(name)).encode(),
+            uri="https://google.test/x",
+        )
+
+    scope = error("error_403_insufficient_scope.json", 403)
+    # googleapiclient puts ``details`` into error_details when present; ``errors`` is read too.
+    assert reasons(scope)[:2] == ["ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions"]
+    assert is_rate_limited(error("error_403_rate_limit.json", 403))
+    assert is_rate_limited(error("error_403_user_rate_limit.json", 403))
+    assert not is_rate_limited(error("error_403_non_organizer.json", 403))
+    assert reasons(error("error_409_duplicate.json", 409)) == ["duplicate"]
+
+
+def test_pacer_keeps_every_minute_under_the_quota():
+    clock = FakeClock()
+    pacer = Pacer(600, 50, clock=clock, sleep=clock.sleep)
+    stamps: list[float] = []
+    for _ in range(40):  # 2,000 calls in batches of 50
+        pacer.acquire(50)
+        stamps += [clock.now] * 50
+    for index, moment in enumerate(stamps):
+        in_window = [t for t in stamps[index:] if t < moment + 60]
+        assert len(in_window) <= 600
+    elapsed_minutes = (stamps[-1] - stamps[0]) / 60
+    assert elapsed_minutes < 2000 / 550 + 0.1  # and not much slower than it has to be
+
+
+def test_batch_size_setting_is_honoured(tmp_path: Path):
+    items = specs(5)
+    provider, transport, _ = mock_provider(
+        tmp_path,
+        [
+            batch_reply([(200, created(s.key)) for s in items[:2]]),
+            batch_reply([(200, created(s.key)) for s in items[2:4]]),
+            batch_reply([(200, created(items[4].key))]),
+        ],
+        batch_size=2,
+    )
+    provider.create_series(items)
+    assert [len(parts(r)) for r in transport.request_sequence] == [2, 2, 1]

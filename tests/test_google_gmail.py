@@ -1,0 +1,134 @@
+"""Google provider, Gmail: raw RFC 2822 as base64url, X-Rmcal-Key kept, never blindly re-sent."""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import json
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from rmcal.errors import PermissionDenied
+from rmcal.provider import ItemFailure
+from tests.fakes.google_server import ORGANIZER, mock_provider, reply
+
+SEND_URL = "https://google.test/gmail/v1/users/me/messages/send?alt=json"
+
+
+def message(key: str, to: str = "ana@example.com") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"Programme Office <{ORGANIZER}>"
+    msg["To"] = to
+    msg["Subject"] = "Agenda for Monday — session 2"
+    msg["X-Rmcal-Key"] = key
+    msg.set_content("Plain agenda: topics, questions.\n")
+    msg.add_alternative("<p>HTML agenda: <b>topics</b>, questions.</p>", subtype="html")
+    return msg
+
+
+def decoded(request) -> EmailMessage:  # type: ignore[no-untyped-def]
+    uri, method, body, _ = request
+    assert (uri, method) == (SEND_URL, "POST")
+    raw = json.loads(body)["raw"]
+    assert "+" not in raw and "/" not in raw  # base64url, not base64
+    data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    return BytesParser(policy=email.policy.default).parsebytes(data)
+
+
+def test_send_posts_the_whole_message_as_base64url_raw(tmp_path: Path):
+    provider, transport, _ = mock_provider(tmp_path, [reply("gmail_sent.json")])
+    result = provider.send([message("agenda:rm01:20300304T090000Z")])
+    assert result == {"agenda:rm01:20300304T090000Z": None}
+    parsed = decoded(transport.request_sequence[0])
+    assert parsed["X-Rmcal-Key"] == "agenda:rm01:20300304T090000Z"
+    assert parsed["To"] == "ana@example.com"
+    assert parsed["From"] == f"Programme Office <{ORGANIZER}>"
+    assert parsed["Subject"] == "Agenda for Monday — session 2"
+    assert parsed.get_content_type() == "multipart/alternative"
+    text = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    assert text.get_content() == "Plain agenda: topics, questions.\n"
+    assert html.get_content().strip() == "<p>HTML agenda: <b>topics</b>, questions.</p>"
+
+
+def test_throttled_send_waits_and_sends_once(tmp_path: Path):
+    provider, transport, clock = mock_provider(
+        tmp_path,
+        [
+            reply("error_403_user_rate_limit.json", status=429, retry_after="2"),
+            reply("gmail_sent.json"),
+        ],
+    )
+    assert provider.send([message("k1")]) == {"k1": None}
+    assert len(transport.request_sequence) == 2
+    assert 2 in clock.sleeps
+
+
+def test_a_server_error_leaves_the_outcome_unknown_and_is_not_resent(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path, [reply("error_500.json", status=500), reply("gmail_sent.json")]
+    )
+    result = provider.send([message("k1"), message("k2")])
+    failure = result["k1"]
+    assert isinstance(failure, ItemFailure) and not failure.retryable
+    assert "Sent folder" in failure.message
+    assert result["k2"] is None
+    assert len(transport.request_sequence) == 2  # k1 once, k2 once
+
+
+class DroppingTransport:
+    """Loses the connection on the first send, as a dropped TCP connection would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionResetError("connection reset by peer")
+        head, content = reply("gmail_sent.json")
+        import httplib2
+
+        return httplib2.Response(head), content.encode()
+
+
+def test_a_dropped_connection_is_reported_not_retried(tmp_path: Path):
+    provider, _, _ = mock_provider(tmp_path, [])
+    transport = DroppingTransport()
+    provider._transport = transport  # the same provider, over a transport that drops
+    result = provider.send([message("k1"), message("k2")])
+    assert isinstance(result["k1"], ItemFailure) and not result["k1"].retryable
+    assert result["k2"] is None
+    assert transport.calls == 2
+
+
+def test_a_message_without_key_is_refused(tmp_path: Path):
+    provider, transport, _ = mock_provider(tmp_path, [])
+    msg = message("x")
+    del msg["X-Rmcal-Key"]
+    result = provider.send([msg])
+    assert list(result) == ["#0"]
+    assert "X-Rmcal-Key" in result["#0"].message
+    assert transport.request_sequence == []
+
+
+def test_quota_exhaustion_leaves_the_rest_unsent_for_the_next_run(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path, [reply("error_403_user_rate_limit.json", status=403)] * 8
+    )
+    result = provider.send([message("k1"), message("k2")])
+    assert result["k1"].retryable and result["k2"].retryable
+    assert "re-run" in result["k2"].message
+    assert len(transport.request_sequence) == 8  # k2 was not even tried
+
+
+def test_missing_gmail_scope_is_a_permission_error(tmp_path: Path):
+    provider, _, _ = mock_provider(
+        tmp_path, [reply("error_403_insufficient_scope.json", status=403)]
+    )
+    with pytest.raises(PermissionDenied) as caught:
+        provider.send([message("k1")])
+    assert "gmail.send" in caught.value.remedy
