@@ -207,7 +207,9 @@ def test_device_code_without_login_says_how_to_sign_in(tmp_path):
         rsps.add(
             responses.GET,
             f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
-            json=json.loads(json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)),
+            json=json.loads(
+                json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)
+            ),
         )
         mock_aliases(rsps)
         with pytest.raises(AuthError, match="rmcal auth login --provider microsoft"):
@@ -219,7 +221,9 @@ def test_login_is_refused_for_app_only_auth(tmp_path):
         rsps.add(
             responses.GET,
             f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
-            json=json.loads(json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)),
+            json=json.loads(
+                json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)
+            ),
         )
         with pytest.raises(AuthError, match="need no interactive sign-in"):
             provider(tmp_path).login()

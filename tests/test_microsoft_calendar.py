@@ -38,7 +38,9 @@ def query(call: responses.Call) -> dict[str, str]:
 
 def schedule_answer(request):
     body = json.loads(request.body)
-    value = [{"scheduleId": s, "availabilityView": "", "scheduleItems": []} for s in body["schedules"]]
+    value = [
+        {"scheduleId": s, "availabilityView": "", "scheduleItems": []} for s in body["schedules"]
+    ]
     return 200, {}, json.dumps({"value": value})
 
 
@@ -48,9 +50,15 @@ def schedule_answer(request):
 def test_busy_reads_items_and_marks_unknown_people(tmp_path):
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(responses.POST, f"{USER}/calendar/getSchedule", json=fixture("getschedule_response"))
-        people = ["AdeleV@contoso.onmicrosoft.com", "meganb@contoso.onmicrosoft.com",
-                  "guest@fabrikam.com", "silent@contoso.com"]
+        rsps.add(
+            responses.POST, f"{USER}/calendar/getSchedule", json=fixture("getschedule_response")
+        )
+        people = [
+            "AdeleV@contoso.onmicrosoft.com",
+            "meganb@contoso.onmicrosoft.com",
+            "guest@fabrikam.com",
+            "silent@contoso.com",
+        ]
         start = datetime(2019, 3, 15, 0, 0, tzinfo=UTC)
         busy = provider(tmp_path).busy(people, start, start + timedelta(days=1))
     utc = UTC
@@ -86,8 +94,10 @@ def test_busy_splits_long_horizons_into_windows_under_62_days(tmp_path):
         provider(tmp_path).busy(["a@contoso.com"], start, start + timedelta(days=120))
         bodies = [json.loads(c.request.body) for c in rsps.calls if "getSchedule" in c.request.url]
     windows = [
-        (datetime.fromisoformat(b["startTime"]["dateTime"]),
-         datetime.fromisoformat(b["endTime"]["dateTime"]))
+        (
+            datetime.fromisoformat(b["startTime"]["dateTime"]),
+            datetime.fromisoformat(b["endTime"]["dateTime"]),
+        )
         for b in bodies
     ]
     assert len(windows) == 2
@@ -101,18 +111,32 @@ def test_busy_splits_long_horizons_into_windows_under_62_days(tmp_path):
 
 
 def created(request_body: dict, event_id: str) -> dict:
-    return {**fixture("event_created", transactionId=request_body["transactionId"]),
-            "id": event_id, "subject": request_body["subject"]}
+    return {
+        **fixture("event_created", transactionId=request_body["transactionId"]),
+        "id": event_id,
+        "subject": request_body["subject"],
+    }
 
 
 def batch_creates(request):
     sent = json.loads(request.body)["requests"]
-    return 200, {}, json.dumps({
-        "responses": [
-            {"id": r["id"], "status": 201, "headers": {}, "body": created(r["body"], f"E{r['id']}")}
-            for r in sent
-        ]
-    })
+    return (
+        200,
+        {},
+        json.dumps(
+            {
+                "responses": [
+                    {
+                        "id": r["id"],
+                        "status": 201,
+                        "headers": {},
+                        "body": created(r["body"], f"E{r['id']}"),
+                    }
+                    for r in sent
+                ]
+            }
+        ),
+    )
 
 
 def test_create_sends_the_graph_event_with_tags_and_transaction_id(tmp_path):
@@ -131,13 +155,18 @@ def test_create_sends_the_graph_event_with_tags_and_transaction_id(tmp_path):
     assert inner["method"] == "POST" and inner["url"] == f"/users/{ORGANIZER}/events"
     body = inner["body"]
     assert body["transactionId"] == transaction_id("key-1")
-    assert body["start"] == {"dateTime": "2026-01-07T14:00:00", "timeZone": "W. Europe Standard Time"}
+    assert body["start"] == {
+        "dateTime": "2026-01-07T14:00:00",
+        "timeZone": "W. Europe Standard Time",
+    }
     assert body["end"] == {"dateTime": "2026-01-07T14:45:00", "timeZone": "W. Europe Standard Time"}
     assert body["recurrence"]["range"]["recurrenceTimeZone"] == "W. Europe Standard Time"
     assert body["body"] == {"contentType": "HTML", "content": "<p>Session plan 1</p>"}
     assert body["isOnlineMeeting"] is True and body["onlineMeetingProvider"] == "teamsForBusiness"
     assert [a["emailAddress"]["address"] for a in body["attendees"]] == [
-        "mentor1@contoso.com", "mentee1@contoso.com"]
+        "mentor1@contoso.com",
+        "mentee1@contoso.com",
+    ]
     props = {p["id"]: p["value"] for p in body["singleValueExtendedProperties"]}
     assert props[property_id("key")] == "key-1"
     assert props[property_id("cohort")] == "2026-spring"
@@ -177,13 +206,24 @@ def test_unknown_outcome_is_looked_up_before_the_create_is_retried(tmp_path):
         rsps.add(responses.GET, EVENTS, json={"value": []})  # key-1 did not
         rsps.add_callback(responses.POST, BATCH, callback=batch_creates)
         result = provider(tmp_path).create_series([spec(0), spec(1)])
-        kinds = [(c.request.method, c.request.url.split("?")[0]) for c in rsps.calls
-                 if "graph" in c.request.url]
-        filters = [unquote(query(c)["$filter"]) for c in rsps.calls if "$filter" in c.request.url
-                   or "%24filter" in c.request.url]
+        kinds = [
+            (c.request.method, c.request.url.split("?")[0])
+            for c in rsps.calls
+            if "graph" in c.request.url
+        ]
+        filters = [
+            unquote(query(c)["$filter"])
+            for c in rsps.calls
+            if "$filter" in c.request.url or "%24filter" in c.request.url
+        ]
         retried = json.loads(rsps.calls[-1].request.body)["requests"]
-    assert kinds == [("GET", EVENTS), ("POST", BATCH), ("GET", EVENTS), ("GET", EVENTS),
-                     ("POST", BATCH)]
+    assert kinds == [
+        ("GET", EVENTS),
+        ("POST", BATCH),
+        ("GET", EVENTS),
+        ("GET", EVENTS),
+        ("POST", BATCH),
+    ]
     assert "ep/value eq 'key-0'" in filters[1] and "ep/value eq 'key-1'" in filters[2]
     assert [r["body"]["transactionId"] for r in retried] == [transaction_id("key-1")]
     assert result["key-0"].provider_id == "AAMkAGE1M2_1"
@@ -208,9 +248,12 @@ def test_permission_errors_fail_the_whole_call(tmp_path):
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
         rsps.add(responses.GET, EVENTS, json={"value": []})
-        rsps.add(responses.POST, BATCH, json={"responses": [
-            {"id": "0", "status": 403, "headers": {}, "body": denied["body"]}]})
-        with pytest.raises(PermissionDenied, match="Calendars.ReadWrite"):
+        rsps.add(
+            responses.POST,
+            BATCH,
+            json={"responses": [{"id": "0", "status": 403, "headers": {}, "body": denied["body"]}]},
+        )
+        with pytest.raises(PermissionDenied, match=r"Calendars\.ReadWrite"):
             provider(tmp_path).create_series([spec(0)])
 
 
@@ -281,8 +324,11 @@ def test_occurrences_report_cancelled_moved_and_declined_across_pages(tmp_path):
     page1 = fixture("instances_page1")
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json={"responses": [
-            {"id": "0", "status": 200, "headers": {}, "body": page1}]})
+        rsps.add(
+            responses.POST,
+            BATCH,
+            json={"responses": [{"id": "0", "status": 200, "headers": {}, "body": page1}]},
+        )
         rsps.add(
             responses.GET,
             f"{GRAPH}/users/{ORGANIZER}/events/AAMkAGUzYRgWAAA=/instances",
@@ -304,8 +350,10 @@ def test_occurrences_report_cancelled_moved_and_declined_across_pages(tmp_path):
     ]
     first, missing, moved, last = occurrences
     assert not first.cancelled and not first.moved
-    assert first.responses == {"cy@contoso.com": Response.ACCEPTED,
-                               "di@contoso.com": Response.TENTATIVE}
+    assert first.responses == {
+        "cy@contoso.com": Response.ACCEPTED,
+        "di@contoso.com": Response.TENTATIVE,
+    }
     assert missing.cancelled  # omitted by Graph, derived from the pattern
     assert missing.end - missing.start == timedelta(hours=1)
     assert moved.moved and moved.start == datetime(2026, 2, 3, 16, 30, tzinfo=utc)
@@ -318,8 +366,11 @@ def test_occurrences_of_a_deleted_master_are_all_cancelled(tmp_path):
     gone = fixture("errors")["ErrorItemNotFound"]
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json={"responses": [
-            {"id": "0", "status": 404, "headers": {}, "body": gone["body"]}]})
+        rsps.add(
+            responses.POST,
+            BATCH,
+            json={"responses": [{"id": "0", "status": 404, "headers": {}, "body": gone["body"]}]},
+        )
         out = provider(tmp_path).occurrences(
             [cy_series()], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
         )
@@ -338,8 +389,15 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
     last = datetime(2026, 2, 16, 10, 0, tzinfo=NYC)
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json={"responses": [
-            {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}]})
+        rsps.add(
+            responses.POST,
+            BATCH,
+            json={
+                "responses": [
+                    {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}
+                ]
+            },
+        )
         result = provider(tmp_path).end_series([(series, last)])
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
@@ -354,7 +412,9 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
         "endDate": "2026-02-16",
         "recurrenceTimeZone": "Eastern Standard Time",
     }
-    assert result["k-cy-di"].rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;UNTIL=20260216T150000Z"
+    assert (
+        result["k-cy-di"].rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;UNTIL=20260216T150000Z"
+    )
 
 
 def test_end_before_the_first_occurrence_is_refused(tmp_path):
@@ -367,18 +427,31 @@ def test_end_before_the_first_occurrence_is_refused(tmp_path):
 
 def test_update_patches_the_master_with_the_spec(tmp_path):
     series = cy_series()
-    new = spec(3, zone="America/New_York", start=datetime(2026, 1, 6, 11, 0, tzinfo=NYC),
-               rrule="FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8")
+    new = spec(
+        3,
+        zone="America/New_York",
+        start=datetime(2026, 1, 6, 11, 0, tzinfo=NYC),
+        rrule="FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8",
+    )
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json={"responses": [
-            {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}]})
+        rsps.add(
+            responses.POST,
+            BATCH,
+            json={
+                "responses": [
+                    {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}
+                ]
+            },
+        )
         result = provider(tmp_path, Waits()).update_series([(series, new)])
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
     assert "transactionId" not in inner["body"]  # immutable after create
-    assert inner["body"]["start"] == {"dateTime": "2026-01-06T11:00:00",
-                                      "timeZone": "Eastern Standard Time"}
+    assert inner["body"]["start"] == {
+        "dateTime": "2026-01-06T11:00:00",
+        "timeZone": "Eastern Standard Time",
+    }
     assert inner["body"]["recurrence"]["pattern"]["daysOfWeek"] == ["tuesday"]
     assert result["key-3"].provider_id == series.provider_id
     assert result["key-3"].rrule == "FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8"
@@ -397,8 +470,12 @@ def instances_batch() -> dict:
 
 
 def test_attendance_reports_are_matched_to_occurrences(tmp_path):
-    series = Series(**{**cy_series().__dict__,
-                       "video_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_cy"})
+    series = Series(
+        **{
+            **cy_series().__dict__,
+            "video_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_cy",
+        }
+    )
     meeting = fixture("online_meetings_by_joinurl")
     meeting_id = quote(meeting["value"][0]["id"], safe="")
     reports = fixture("attendance_reports")
@@ -411,8 +488,11 @@ def test_attendance_reports_are_matched_to_occurrences(tmp_path):
             rsps.add(
                 responses.GET,
                 f"{MEETINGS}/{meeting_id}/attendanceReports/{report['id']}/attendanceRecords",
-                json=fixture("attendance_records") if report["totalParticipantCount"] == 2
-                else {"value": [{"emailAddress": "cy@contoso.com", "totalAttendanceInSeconds": 540}]},
+                json=fixture("attendance_records")
+                if report["totalParticipantCount"] == 2
+                else {
+                    "value": [{"emailAddress": "cy@contoso.com", "totalAttendanceInSeconds": 540}]
+                },
             )
         out = provider(tmp_path, attendance=True, organizer_object_id=OID).occurrences(
             [series], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)

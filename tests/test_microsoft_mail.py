@@ -75,5 +75,5 @@ def test_missing_mail_send_permission_stops_the_whole_send(tmp_path):
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
         rsps.add(responses.POST, SEND, status=403, json=denied["body"])
-        with pytest.raises(PermissionDenied, match="Mail.Send"):
+        with pytest.raises(PermissionDenied, match=r"Mail\.Send"):
             provider(tmp_path).send([message("a"), message("b")])
