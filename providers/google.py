@@ -105,10 +105,10 @@ SYNC_NAMESPACE = "google"
 SYNC_STATE_VERSION = 1
 
 BURNT_ID = (
-    "a series with this key existed and was deleted in Google Calendar; Google keeps a deleted "
-    "event's id for ever, so it cannot be created again under the same key. rmcal recovers by "
-    "re-creating the pair under a new series key (the next generation of the pair), which "
-    "`rmcal schedule` does once it sees the series was deleted; nothing was created now"
+    "a series with this key was deleted in Google Calendar, and Google never lets a deleted "
+    "event's id be used again, so this series cannot be created under the same key; "
+    "scheduling the pair again needs a new series key (a new generation of the pair, or a new "
+    "pair identity such as another cohort id). Nothing was created"
 )
 
 
@@ -294,11 +294,16 @@ class GoogleProvider:
     # -- series -----------------------------------------------------------------------------
 
     def find_series(self, cohort_id: str) -> list[Series]:
-        """The cohort's series, found by rmcal's private extended property, not the state."""
+        """The cohort's series, found by rmcal's private extended property, not the state.
+
+        Deleted series are asked for too (``showDeleted``) and come back with
+        ``cancelled=True``: their id can never be used again, and the planner leaves a series
+        that was cancelled in the calendar alone instead of trying to create it anew.
+        """
         items, zone = self._list_pages(
             {
                 "privateExtendedProperty": f"{COHORT_PROPERTY}={cohort_id}",
-                "showDeleted": False,
+                "showDeleted": True,
                 "maxResults": 250,
             },
             "find series",
@@ -306,13 +311,11 @@ class GoogleProvider:
         found: dict[str, Series] = {}
         for event in items:
             # Exceptions of a series carry the same properties; only parents are series.
-            if not is_parent(event) or not event.get("recurrence"):
-                continue
-            if event.get("status") == "cancelled":
+            if not is_parent(event) or not event.get("recurrence") or not event.get("start"):
                 continue
             series = series_from_event(event, zone)
             current = found.get(series.key)
-            if current is None or series.provider_id == series.key:
+            if current is None or _better(series, current):
                 found[series.key] = series
         return sorted(found.values(), key=lambda s: s.key)
 
@@ -712,55 +715,67 @@ class GoogleProvider:
         stop: ItemFailure | None = None
         for index, message in enumerate(messages):
             key = str(message.get(MAIL_KEY_HEADER) or f"#{index}")
-            if stop is not None:
-                results[key] = stop
-                continue
-            if message.get(MAIL_KEY_HEADER) is None:
-                results[key] = ItemFailure(f"message has no {MAIL_KEY_HEADER} header", False)
-                continue
-            data = message.as_bytes()
-            if len(data) > GMAIL_MAX_RAW:
-                results[key] = ItemFailure("message is larger than Gmail accepts (35 MB)", False)
-                continue
-            raw = base64.urlsafe_b64encode(data).decode("ascii")
-            request = gmail.users().messages().send(userId="me", body={"raw": raw})
-            try:
-                self.mail_calls.execute_once(request, "send mail")
-                results[key] = None
-            except HttpError as exc:
-                status = status_of(exc)
-                if status >= 500:
-                    results[key] = ItemFailure(
-                        f"Gmail answered {status}: the message may or may not have been sent; "
-                        "check the organizer's Sent folder before sending it again",
-                        retryable=False,
-                    )
-                elif status in (401, 403):
-                    raise explain(exc, "send mail", self.ctx) from None
-                else:
-                    results[key] = ItemFailure(f"Gmail refused it: {exc.reason}", False)
-            except ProviderError as exc:
-                if not exc.retryable:
-                    raise
-                stop = ItemFailure(f"not sent: {exc.message}; a re-run sends it")
-                results[key] = stop
-            except (
-                ConnectionRefusedError,
-                httplib2.ServerNotFoundError,
-                google.auth.exceptions.TransportError,
-            ) as exc:
-                # Nothing reached Gmail; the same will happen to the rest of this run.
-                stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})")
-                results[key] = stop
-            except (httplib2.HttpLib2Error, OSError) as exc:
-                results[key] = ItemFailure(
-                    f"the connection failed during the send ({type(exc).__name__}); the message "
-                    "may or may not have been sent: check the organizer's Sent folder",
-                    retryable=False,
-                )
+            stop = self._send_one(gmail, key, message, results, stop)
             if progress:
                 progress(1)
         return results
+
+    def _send_one(
+        self,
+        gmail: Any,
+        key: str,
+        message: EmailMessage,
+        results: dict[str, ItemFailure | None],
+        stop: ItemFailure | None,
+    ) -> ItemFailure | None:
+        """Send one message into ``results``; returns the failure that stops the rest, if any."""
+        if stop is not None:
+            results[key] = stop
+            return stop
+        if message.get(MAIL_KEY_HEADER) is None:
+            results[key] = ItemFailure(f"message has no {MAIL_KEY_HEADER} header", False)
+            return None
+        data = message.as_bytes()
+        if len(data) > GMAIL_MAX_RAW:
+            results[key] = ItemFailure("message is larger than Gmail accepts (35 MB)", False)
+            return None
+        raw = base64.urlsafe_b64encode(data).decode("ascii")
+        request = gmail.users().messages().send(userId="me", body={"raw": raw})
+        try:
+            self.mail_calls.execute_once(request, "send mail")
+            results[key] = None
+        except HttpError as exc:
+            status = status_of(exc)
+            if status >= 500:
+                results[key] = ItemFailure(
+                    f"Gmail answered {status}: the message may or may not have been sent; "
+                    "check the organizer's Sent folder before sending it again",
+                    retryable=False,
+                )
+            elif status in (401, 403):
+                raise explain(exc, "send mail", self.ctx) from None
+            else:
+                results[key] = ItemFailure(f"Gmail refused it: {exc.reason}", False)
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            stop = ItemFailure(f"not sent: {exc.message}; a re-run sends it")
+            results[key] = stop
+        except (
+            ConnectionRefusedError,
+            httplib2.ServerNotFoundError,
+            google.auth.exceptions.TransportError,
+        ) as exc:
+            # Nothing reached Gmail; the same will happen to the rest of this run.
+            stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})")
+            results[key] = stop
+        except (httplib2.HttpLib2Error, OSError) as exc:
+            results[key] = ItemFailure(
+                f"the connection failed during the send ({type(exc).__name__}); the message "
+                "may or may not have been sent: check the organizer's Sent folder",
+                retryable=False,
+            )
+        return stop
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -956,6 +971,15 @@ def _merge_changes(
         parent = event.get("recurringEventId")
         if parent and str(parent) in events:
             events[str(event["id"])] = compact(event)
+
+
+def _better(candidate: Series, current: Series) -> bool:
+    """Of two events carrying the same key, the live one whose id is the key wins."""
+
+    def rank(series: Series) -> tuple[bool, bool]:
+        return (not series.cancelled, series.provider_id == series.key)
+
+    return rank(candidate) > rank(current)
 
 
 def _expected(series: Series, start: datetime, end: datetime) -> list[datetime]:

@@ -231,7 +231,7 @@ def test_find_series_by_private_property_with_paging_skips_exceptions(tmp_path: 
     assert [s.key for s in found] == [KEY, "rmvvvvvvvvvvvvvvvvvvvvvvvv"]
     first_query = query(transport.request_sequence[0][0])
     assert first_query["privateExtendedProperty"] == ["rmcal.cohort=2030-spring"]
-    assert first_query["showDeleted"] == ["false"]
+    assert first_query["showDeleted"] == ["true"]  # deleted series are reported, not hidden
     assert query(transport.request_sequence[1][0])["pageToken"] == ["page-2"]
     ana_ben, cleo_dan = found
     assert ana_ben.attendees == ("ana@example.com", "ben@example.com")
@@ -243,6 +243,15 @@ def test_find_series_by_private_property_with_paging_skips_exceptions(tmp_path: 
     assert cleo_dan.rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20300601T035959Z"
     assert cleo_dan.attendees == ("cleo@example.com", "dan@example.com")
     assert cleo_dan.video_url is None
+
+
+def test_a_series_deleted_in_the_calendar_is_found_as_cancelled(tmp_path: Path):
+    page = fixture("events_find_page2.json")
+    page["items"].append(fixture("event_deleted.json"))
+    provider, _, _ = mock_provider(tmp_path, [reply(page)])
+    found = {s.key: s for s in provider.find_series("2030-spring")}
+    assert found[KEY].cancelled
+    assert not found["rmvvvvvvvvvvvvvvvvvvvvvvvv"].cancelled
 
 
 def test_update_patches_with_notifications_and_drops_removed_tags(tmp_path: Path):
