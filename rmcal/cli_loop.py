@@ -1,1 +1,346 @@
-"""placeholder, filled in below."""
+"""The session-loop commands: ``status``, ``tick``, ``digest``, ``feedback import``, ``demo``.
+
+Thin wrappers, like the rest of the CLI: parse options, open the state file and the provider,
+call the library (``status``, ``tick``, ``digest``, ``feedback``, ``demo``), print. Errors become
+one line and an exit code in ``rmcal.cli`` only.
+
+Read-only commands (``status``, ``digest --preview``, ``tick --dry-run``) open the state file
+without its lock, so they can run while a ``tick`` is sending; anything a provider wants to
+remember during them (sync tokens) is kept in memory and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
+from rmcal.config import load_config
+from rmcal.digest import build_digest, iso_week
+from rmcal.errors import ConfigError, PartialFailure
+from rmcal.feedback import import_feedback
+from rmcal.messages import MessageBuilder
+from rmcal.model import Config, Lead
+from rmcal.provider import KeyValue, MemoryKeyValue
+from rmcal.runtime import open_provider
+from rmcal.status import as_csv, as_text, read_programme, select
+from rmcal.status import as_json as status_json
+from rmcal.store import FAILED, SENDING, SENT, Store
+from rmcal.tick import Line, TickResult, run_tick
+
+
+class _ReadThrough:
+    """A KeyValue that reads the state file but keeps writes in memory (read-only commands)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.memory = MemoryKeyValue()
+        self.written: set[tuple[str, str]] = set()
+
+    def get(self, namespace: str, key: str) -> str | None:
+        if (namespace, key) in self.written:
+            return self.memory.get(namespace, key)
+        return self.store.get(namespace, key)
+
+    def put(self, namespace: str, key: str, value: str | None) -> None:
+        self.written.add((namespace, key))
+        self.memory.put(namespace, key, value)
+
+
+def _load(config_path: Path, now: datetime) -> Config:
+    # The session loop runs while cohorts are under way: a start date in the past is normal.
+    return load_config(config_path, now=now, force=True)
+
+
+def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lead | None:
+    if email is None:
+        return None
+    for lead in config.programme.leads:
+        if lead.email == email.strip().lower():
+            return lead
+    known = ", ".join(lead.email for lead in config.programme.leads) or "none"
+    raise ConfigError(f"no lead {email!r}", key=option, hint=f"leads in the config: {known}")
+
+
+def _check_cohort(config: Config, cohort: str | None) -> None:
+    if cohort is None:
+        return
+    try:
+        config.cohort(cohort)
+    except KeyError:
+        known = ", ".join(c.id for c in config.cohorts)
+        raise ConfigError(
+            f"no cohort {cohort!r}", key="--cohort", hint=f"cohorts: {known}"
+        ) from None
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@now_option
+@json_option
+@click.option("--csv", "as_csv_", is_flag=True, help="Print the pairs as CSV.")
+@click.option("--cohort", metavar="ID", help="Only this cohort.")
+@click.option("--lead", metavar="EMAIL", help="Only the pairs this lead is responsible for.")
+@pass_options
+def status(
+    options: Options,
+    config_path: Path,
+    now: datetime,
+    as_json: bool,
+    as_csv_: bool,
+    cohort: str | None,
+    lead: str | None,
+) -> None:
+    """How every pair keeps its cadence: state, sessions held/due, streak, last and next.
+
+    Reads the calendar (through the provider) and never writes: safe to run at any time.
+    """
+    if as_json and as_csv_:
+        raise click.UsageError("choose one of --json and --csv")
+    config = _load(config_path, now)
+    _check_cohort(config, cohort)
+    the_lead = _find_lead(config, lead)
+    with Store.open(config.state_path, readonly=True) as store:
+        provider = open_provider(config, kv=_ReadThrough(store))
+        try:
+            readings = read_programme(
+                config, provider, now, cohort_ids=[cohort] if cohort else None
+            )
+        finally:
+            provider.close()
+    readings = select(readings, cohort=cohort, lead=the_lead)
+    if as_json:
+        click.echo(status_json(readings, now))
+    elif as_csv_:
+        click.echo(as_csv(readings), nl=False)
+    else:
+        click.echo(as_text(readings, config.programme.timezone), nl=False)
+
+
+# -- tick --------------------------------------------------------------------------------------
+
+
+def _format_line(status: str, line: Line) -> str:
+    who = ", ".join(line.recipients)
+    text = f"  {status:<10} {line.kind:<9} {line.key}"
+    if who:
+        text += f"\n{'':13}to {who}: {line.subject}"
+    if line.detail:
+        text += f"\n{'':13}{line.detail}"
+    return text
+
+
+def render_tick(result: TickResult) -> str:
+    """The operator's report: one block per message, then one summary line."""
+    lines = []
+    groups = [
+        ("would send" if result.dry_run else "sent", result.would_send or result.sent),
+        ("re-sent", result.resent),
+        ("skipped", result.skipped),
+        ("FAILED", result.failed),
+        ("UNCERTAIN", result.uncertain),
+    ]
+    for status, items in groups:
+        lines.extend(_format_line(status, item) for item in items)
+    counts = [f"{len(items)} {status.lower()}" for status, items in groups if items]
+    head = f"tick at {result.now.isoformat()}{' (dry run)' if result.dry_run else ''}: "
+    lines.append(head + (", ".join(counts) if counts else "nothing due"))
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@config_option
+@now_option
+@click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another rmcal run on the same state file (else exit at once).",
+)
+@json_option
+@pass_options
+def tick(
+    options: Options, config_path: Path, now: datetime, dry_run: bool, wait: float, as_json: bool
+) -> None:
+    """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
+
+    Run it from cron every few minutes; running it late catches up on what is still useful
+    and records the rest as skipped.
+    """
+    config = _load(config_path, now)
+    store = (
+        Store.open(config.state_path, readonly=True)
+        if dry_run
+        else Store.open(config.state_path, wait=wait)
+    )
+    try:
+        kv: KeyValue = _ReadThrough(store) if dry_run else store
+        provider = open_provider(config, kv=kv)
+        try:
+            result = run_tick(config, provider, store, now=now, dry_run=dry_run)
+        finally:
+            provider.close()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(render_tick(result), nl=False)
+    if result.undone:
+        raise PartialFailure(
+            f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may not "
+            "have been sent (listed above); re-run tick to retry the failed ones",
+            result.undone,
+        )
+
+
+# -- digest preview ----------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@now_option
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE.html",
+    help="Write the digest's HTML to this file.",
+)
+@click.option("--lead", metavar="EMAIL", help="Whose digest (default: the first lead).")
+@click.option("--to", "to", metavar="ADDRESS", help="Also send it to this address now.")
+@pass_options
+def digest(
+    options: Options,
+    config_path: Path,
+    now: datetime,
+    preview: Path | None,
+    lead: str | None,
+    to: str | None,
+) -> None:
+    """Show a lead's weekly digest now, without waiting for the weekday."""
+    if preview is None and to is None:
+        raise click.UsageError("give --preview FILE.html, --to ADDRESS or both")
+    config = _load(config_path, now)
+    the_lead = _find_lead(config, lead)
+    if the_lead is None:
+        if not config.programme.leads:
+            raise ConfigError("the programme has no leads", key="programme.leads")
+        the_lead = config.programme.leads[0]
+    store = Store.open(config.state_path, readonly=to is None)
+    try:
+        provider = open_provider(config, kv=_ReadThrough(store) if to is None else store)
+        try:
+            readings = read_programme(config, provider, now)
+            report = build_digest(
+                the_lead,
+                readings,
+                now,
+                feedback=store.feedback(),
+                previous=store.latest_snapshots(before=now - timedelta(weeks=1)),
+            )
+            builder = MessageBuilder(config)
+            if preview is not None:
+                preview.parent.mkdir(parents=True, exist_ok=True)
+                preview.write_text(builder.digest_html(report), encoding="utf-8")
+                click.echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
+            if to is not None:
+                key = f"digest-preview:{the_lead.email}:{iso_week(now, the_lead.timezone)}:{to}"
+                key += f":{now.isoformat(timespec='seconds')}"
+                msg = builder.digest(report, key, now, to=to)
+                store.mark_mail(
+                    key,
+                    SENDING,
+                    kind="digest-preview",
+                    recipients=[to],
+                    subject=str(msg["Subject"]),
+                    message_id=str(msg["Message-ID"]),
+                )
+                outcome = provider.send([msg]).get(key)
+                if outcome is not None:
+                    store.mark_mail(key, FAILED, error=outcome.message)
+                    raise PartialFailure(
+                        f"sending the digest to {to} failed: {outcome.message}", [key]
+                    )
+                store.mark_mail(key, SENT)
+                click.echo(f"sent {the_lead.name}'s digest to {to}")
+        finally:
+            provider.close()
+    finally:
+        store.close()
+
+
+# -- feedback import ---------------------------------------------------------------------------
+
+
+@main.group()
+def feedback() -> None:
+    """Imported form answers (ratings and endorsement in the digest)."""
+
+
+@feedback.command("import")
+@config_option
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another rmcal run on the same state file.",
+)
+@pass_options
+def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
+    """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md)."""
+    config = load_config(config_path, force=True)
+    with Store.open(config.state_path, wait=wait) as store:
+        result = import_feedback(csv_file, config.pairs, store)
+    mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
+    click.echo(
+        f"{csv_file}: {result.layout} layout; imported {len(result.rows)} answer(s)"
+        + (f", refused {len(result.bad)}" if result.bad else "")
+    )
+    click.echo(f"  columns: {mapped}")
+    for bad in result.bad:
+        click.echo(f"  {csv_file}:{bad.line}: {bad.message}")
+    if result.bad:
+        raise PartialFailure(
+            f"{len(result.bad)} row(s) refused (listed above); fix them and import again",
+            [f"line {b.line}" for b in result.bad],
+        )
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to put the demo (default: a new temporary folder).",
+)
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 30),
+    default=7,
+    show_default=True,
+    help="How many simulated weeks to run.",
+)
+@pass_options
+def demo(options: Options, folder: Path | None, weeks: int) -> None:
+    """Run a whole cohort's life in simulated time on the local provider (about ten seconds).
+
+    Schedules a scratch copy of the example programme, edits the calendar files as people
+    would (a decline, a cancellation, a moved session), ticks through the weeks, imports some
+    feedback and leaves the outbox and a digest preview to open.
+    """
+    from rmcal.demo import run_demo
+
+    run_demo(folder, weeks=weeks, echo=click.echo)

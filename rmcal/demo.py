@@ -1,0 +1,404 @@
+"""``rmcal demo``: a whole cohort's life in simulated time, in about ten seconds.
+
+Why it exists: the session loop only shows its worth over weeks (agendas before sessions,
+feedback after, a nudge when a pair drifts, a digest every Monday). The demo runs those weeks
+on a scratch copy of ``config.example.yaml`` with the local provider, editing the calendar
+files the way people and their calendar apps do (an override VEVENT with RECURRENCE-ID that
+declines, an EXDATE or STATUS:CANCELLED that cancels, an override with a new DTSTART that
+moves), and leaves everything on disk to open: the ``.ics`` calendars, the ``.eml`` outbox,
+the state file and a digest preview per lead.
+
+The calendar edits are plain functions (``decline_session``, ``cancel_session``,
+``move_session``) so that tests can play the same scenes.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from icalendar import Calendar, Event, vCalAddress
+
+from rmcal.config import load_config
+from rmcal.digest import build_digest
+from rmcal.errors import ConfigError, RmcalError
+from rmcal.feedback import import_feedback
+from rmcal.messages import MessageBuilder
+from rmcal.model import Config, Pair
+from rmcal.recurrence import expand
+from rmcal.runtime import open_provider
+from rmcal.status import PairReading, as_text, read_programme
+from rmcal.store import Store
+from rmcal.tick import TickResult, run_tick
+
+# The simulated clock: scheduled a week before the example cohorts start (Mon 11 Jan 2027).
+DEMO_START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+TICK_EVERY = timedelta(hours=6)
+
+
+# -- editing .ics files as people do -------------------------------------------------------------
+
+
+def _read(path: Path) -> Calendar:
+    return Calendar.from_ical(path.read_bytes())
+
+
+def _write(path: Path, calendar: Calendar) -> None:
+    """Atomically, like a calendar app saving: temp file, then rename."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".edit-", suffix=".ics")
+    with os.fdopen(handle, "wb") as out:
+        out.write(calendar.to_ical())
+    os.replace(temp, path)
+
+
+def _master(calendar: Calendar) -> Event:
+    for event in calendar.walk("VEVENT"):
+        if event.get("RECURRENCE-ID") is None:
+            return event
+    raise ValueError("no master VEVENT in the file")
+
+
+def session_start(path: Path, number: int) -> datetime:
+    """The original start of session ``number`` (1-based) of the series in ``path``."""
+    master = _master(_read(path))
+    first = master["DTSTART"].dt
+    rule = master["RRULE"].to_ical().decode()
+    starts = expand(rule, first)
+    if not 1 <= number <= len(starts):
+        raise ValueError(f"{path.name} has {len(starts)} sessions, not {number}")
+    return starts[number - 1]
+
+
+def _override(calendar: Calendar, original: datetime) -> Event:
+    """The override VEVENT for one occurrence; a copy of the master (as calendar apps write
+    it) when there is none yet."""
+    master = _master(calendar)
+    for event in calendar.walk("VEVENT"):
+        rid = event.get("RECURRENCE-ID")
+        if rid is not None and rid.dt == original:
+            return event
+    event = copy.deepcopy(master)
+    duration = master["DTEND"].dt - master["DTSTART"].dt
+    for name in ("RRULE", "EXDATE", "RDATE", "DTSTART", "DTEND"):
+        event.pop(name, None)
+    event.add("RECURRENCE-ID", original)
+    event.add("DTSTART", original)
+    event.add("DTEND", original + duration)
+    calendar.add_component(event)
+    return event
+
+
+def _attendees(event: Event) -> list[vCalAddress]:
+    value = event.get("ATTENDEE")
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def decline_session(path: Path, number: int, email: str) -> datetime:
+    """``email`` declines one occurrence: an override whose ATTENDEE says PARTSTAT=DECLINED."""
+    calendar = _read(path)
+    original = session_start(path, number)
+    event = _override(calendar, original)
+    found = False
+    for attendee in _attendees(event):
+        if str(attendee).lower().removeprefix("mailto:") == email.lower():
+            attendee.params["PARTSTAT"] = "DECLINED"
+            found = True
+    if not found:
+        raise ValueError(f"{email} is not invited to {path.name}")
+    _write(path, calendar)
+    return original
+
+
+def cancel_session(path: Path, number: int, how: str = "exdate") -> datetime:
+    """The organizer cancels one occurrence: ``exdate`` on the master, or an override with
+    ``STATUS:CANCELLED`` (what Outlook and Google write)."""
+    calendar = _read(path)
+    original = session_start(path, number)
+    if how == "exdate":
+        _master(calendar).add("EXDATE", original)
+    elif how == "status":
+        event = _override(calendar, original)
+        event.pop("STATUS", None)
+        event.add("STATUS", "CANCELLED")
+    else:
+        raise ValueError(f"cancel how={how!r}: use 'exdate' or 'status'")
+    _write(path, calendar)
+    return original
+
+
+def move_session(path: Path, number: int, by: timedelta) -> tuple[datetime, datetime]:
+    """Someone drags one occurrence to another time: an override with a new DTSTART/DTEND."""
+    calendar = _read(path)
+    original = session_start(path, number)
+    event = _override(calendar, original)
+    duration = event["DTEND"].dt - event["DTSTART"].dt
+    for name in ("DTSTART", "DTEND"):
+        event.pop(name)
+    event.add("DTSTART", original + by)
+    event.add("DTEND", original + by + duration)
+    _write(path, calendar)
+    return original, original + by
+
+
+# -- the demo ------------------------------------------------------------------------------
+
+
+def example_config() -> Path:
+    """``config.example.yaml``: beside the package in a checkout, else the working folder."""
+    here = Path(str(files("rmcal"))).parent / "config.example.yaml"
+    for candidate in (here, Path.cwd() / "config.example.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "cannot find config.example.yaml",
+        hint="run rmcal demo from a checkout of rmcal (the file sits at its top level)",
+    )
+
+
+def prepare(folder: Path, source: Path | None = None) -> Path:
+    """A scratch copy of the example config whose calendar, outbox and state live in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data: dict[str, Any] = yaml.safe_load((source or example_config()).read_text("utf-8"))
+    data["provider"] = {"kind": "local", "folder": str(folder / "local")}
+    data["state"] = str(folder / "state.db")
+    data.get("programme", {}).pop("templates", None)
+    target = folder / "config.yaml"
+    header = "# rmcal demo: a scratch copy of config.example.yaml (comments dropped)\n"
+    target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
+    return target
+
+
+def series_file(config: Config, pair: Pair) -> Path:
+    """The .ics file of a pair's series in the local provider's folder."""
+    folder = Path(str(config.provider.settings["folder"])) / "calendars"
+    for path in sorted(folder.glob("*.ics")):
+        if pair.id in path.read_text("utf-8", errors="replace"):
+            return path
+    raise FileNotFoundError(f"no series file for pair {pair.id} in {folder}")
+
+
+def _pair(config: Config, mentor_email: str) -> Pair:
+    for pair in config.pairs:
+        if pair.mentor.email == mentor_email:
+            return pair
+    raise KeyError(mentor_email)
+
+
+def play_scenes(config: Config) -> list[str]:
+    """The people's edits of the demo: two declines, two cancellations, one move."""
+    notes = []
+    priya = _pair(config, "priya.shah@northwind.example")
+    when = decline_session(series_file(config, priya), 2, priya.mentee.email)
+    notes.append(
+        f"{priya.mentee.name} declined session 2 ({when:%a %d %b}) with {priya.mentor.name}"
+    )
+
+    jasmine = _pair(config, "jasmine.ortiz@northwind.example")
+    path = series_file(config, jasmine)
+    when = cancel_session(path, 2, how="status")
+    notes.append(
+        f"{jasmine.mentor.name} & {jasmine.mentee.name}: session 2 ({when:%a %d %b}) cancelled "
+        "(override with STATUS:CANCELLED)"
+    )
+    when = cancel_session(path, 3, how="exdate")
+    notes.append(
+        f"{jasmine.mentor.name} & {jasmine.mentee.name}: session 3 ({when:%a %d %b}) cancelled "
+        "(EXDATE)"
+    )
+
+    tom = _pair(config, "tom.reid@northwind.example")
+    before, after = move_session(series_file(config, tom), 2, timedelta(days=2))
+    notes.append(
+        f"{tom.mentor.name} & {tom.mentee.name}: session 2 moved from {before:%a %d %b %H:%M} "
+        f"to {after:%a %d %b %H:%M %Z} (same cadence period)"
+    )
+
+    daniel = _pair(config, "daniel.ng@northwind.example")
+    when = decline_session(series_file(config, daniel), 3, daniel.mentor.email)
+    notes.append(
+        f"{daniel.mentor.name} declined session 3 ({when:%a %d %b}) with {daniel.mentee.name}"
+    )
+    return notes
+
+
+def feedback_csv(readings: list[PairReading], now: datetime) -> str:
+    """A Google Forms export with answers for every session held before ``now`` (and one
+    malformed row, to show how bad rows are reported)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "Timestamp",
+            "Email Address",
+            "Pair",
+            "Session",
+            "How would you rate this session? (1-5)",
+            "Would you recommend the programme to a colleague?",
+            "What is working?",
+            "What is awkward?",
+            "One thing you learned",
+        ]
+    )
+    count = 0
+    for reading in readings:
+        for session in reading.health.sessions:
+            if not session.held or session.end > now:
+                continue
+            for person in reading.pair.people:
+                count += 1
+                stamp = session.end + timedelta(hours=3, minutes=count)
+                writer.writerow(
+                    [
+                        stamp.strftime("%Y/%m/%d %I:%M:%S %p GMT"),
+                        person.email,
+                        reading.pair.id,
+                        session.number,
+                        5 if count % 3 else 4,
+                        "No" if count % 17 == 0 else "Yes",
+                        "Hands-on examples from real work",
+                        "Finding a slot that suits both time zones" if count % 4 == 0 else "",
+                        "How my team actually uses chat and AI tools",
+                    ]
+                )
+    writer.writerow(
+        ["2027/02/01 9:00:00 AM GMT", "someone@northwind.example", "no-such-pair", "2", "great"]
+    )
+    return out.getvalue()
+
+
+def _ticks(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:
+    moment = start
+    while moment <= end:
+        yield moment
+        moment += step
+
+
+def run_demo(
+    folder: Path | None,
+    *,
+    weeks: int = 7,
+    echo: Callable[[str], None] = print,
+    step: timedelta = TICK_EVERY,
+) -> dict[str, Any]:
+    """Run the demo in ``folder`` (a new temporary folder when None); returns where things are."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="rmcal-demo-"))
+    elif folder.exists() and any(folder.iterdir()):
+        for name in ("local", "state.db", "state.db-wal", "state.db-shm", "state.db.lock"):
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    config_path = prepare(folder)
+    now = DEMO_START
+    config = load_config(config_path, now=now)
+    echo(f"rmcal demo: {config.programme.name}, {len(config.pairs)} pairs, in {folder}")
+
+    # Imported here: the schedule command is the lead engineer's module.
+    from rmcal.schedule import run_schedule
+
+    totals: Counter[str] = Counter()
+    skipped = 0
+    end = now + timedelta(weeks=weeks)
+    with Store.open(config.state_path) as store:
+        provider = open_provider(config, kv=store)
+        try:
+            scheduled = run_schedule(config, provider, store, now=now)
+            echo(
+                f"1. scheduled at {now:%a %d %b %Y %H:%M} UTC: {len(scheduled.done)} series "
+                f"in {Path(str(config.provider.settings['folder'])) / 'calendars'}"
+            )
+            if scheduled.undone:
+                raise RmcalError("the demo could not schedule: " + "; ".join(scheduled.undone))
+            echo("2. edited the calendar files as people would:")
+            for note in play_scenes(config):
+                echo(f"   - {note}")
+            feedback_at = now + timedelta(weeks=min(4, weeks))
+            imported = False
+            result: TickResult | None = None
+            for moment in _ticks(now, end, step):
+                result = run_tick(config, provider, store, now=moment, retry_delay=0)
+                totals.update(line.kind for line in result.sent + result.resent)
+                skipped += len(result.skipped)
+                if result.undone:
+                    raise RmcalError("the demo's tick failed: " + "; ".join(result.undone))
+                if not imported and moment >= feedback_at:
+                    imported = True
+                    _import(folder, config, provider, store, moment, echo)
+            echo(
+                f"3. ticked every {step.total_seconds() / 3600:g} h from {now:%d %b} to "
+                f"{end:%d %b %Y}: {sum(totals.values())} e-mails sent ("
+                + ", ".join(f"{totals[k]} {k}" for k in ("agenda", "feedback", "nudge", "digest"))
+                + f"), {skipped} recorded as skipped (cancelled, declined or stale)"
+            )
+            _import(folder, config, provider, store, end, echo, final=True)
+            readings = read_programme(config, provider, end)
+            builder = MessageBuilder(config)
+            previews = []
+            for lead in config.programme.leads:
+                digest = build_digest(
+                    lead,
+                    readings,
+                    end,
+                    feedback=store.feedback(),
+                    previous=store.latest_snapshots(before=end - timedelta(weeks=1)),
+                )
+                target = folder / f"digest-{lead.email.split('@')[0]}.html"
+                target.write_text(builder.digest_html(digest), "utf-8")
+                previews.append(target)
+        finally:
+            provider.close()
+    outbox = Path(str(config.provider.settings["folder"])) / "outbox"
+    echo(f"5. status at {end:%a %d %b %Y %H:%M} UTC:")
+    echo(as_text(readings, config.programme.timezone).rstrip())
+    echo("")
+    echo("Open:")
+    echo(f"  outbox          {outbox}  ({len(list(outbox.glob('*.eml')))} .eml files)")
+    for path in previews:
+        echo(f"  digest preview  {path}")
+    echo(f"  calendars       {outbox.parent / 'calendars'}")
+    echo(f"  config, state   {config_path}, {config.state_path}")
+    echo(f"Try: rmcal status --config {config_path} --now {end.isoformat()}")
+    return {
+        "folder": folder,
+        "config": config_path,
+        "outbox": outbox,
+        "previews": previews,
+        "end": end,
+        "sent": dict(totals),
+    }
+
+
+def _import(
+    folder: Path,
+    config: Config,
+    provider: Any,
+    store: Store,
+    moment: datetime,
+    echo: Callable[[str], None],
+    final: bool = False,
+) -> None:
+    readings = read_programme(config, provider, moment)
+    path = folder / "feedback-export.csv"
+    path.write_text(feedback_csv(readings, moment), "utf-8")
+    result = import_feedback(path, config.pairs, store)
+    if final:
+        bad = "; ".join(f"line {b.line}: {b.message}" for b in result.bad)
+        echo(
+            f"4. imported {path.name} ({result.layout} layout): {len(result.rows)} answers; "
+            f"refused {len(result.bad)} ({bad})"
+        )
