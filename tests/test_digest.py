@@ -1,0 +1,169 @@
+"""The leads' digest as data: privacy (only a lead's own pairs), wins, attention, trends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rmcal.digest import build_digest, iso_week
+from rmcal.health import assess
+from rmcal.model import Lead, Pair, Person, Settings
+from rmcal.provider import Occurrence, Response, Series
+from rmcal.status import PairReading
+from rmcal.store import FeedbackRow
+
+LONDON = ZoneInfo("Europe/London")
+FIRST = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)  # Wednesdays, weekly, 4 sessions
+
+
+def pair(cohort: str, mentor: str, mentee: str, lead: str | None = None) -> Pair:
+    return Pair(
+        cohort,
+        Person(f"{mentor.lower()}@example.org", mentor, "Europe/London"),
+        Person(f"{mentee.lower()}@example.org", mentee, "America/New_York"),
+        Settings(sessions=4),
+        lead=lead,
+    )
+
+
+def reading(
+    p: Pair,
+    now: datetime,
+    cancel: frozenset[int] | set[int] = frozenset(),
+    decline: frozenset[int] | set[int] = frozenset(),
+) -> PairReading:
+    key = "rm" + p.id.replace("-", "")[:24]
+    series = Series(
+        key, "x", "t", FIRST, timedelta(minutes=45), "Europe/London",
+        "FREQ=WEEKLY;BYDAY=WE;COUNT=4", (p.mentor.email, p.mentee.email),
+        {"key": key, "cohort": p.cohort_id, "pair": p.id},
+    )  # fmt: skip
+    occurrences = [
+        Occurrence(
+            key,
+            (FIRST + timedelta(weeks=i)).astimezone(UTC),
+            (FIRST + timedelta(weeks=i)).astimezone(UTC),
+            (FIRST + timedelta(weeks=i, minutes=45)).astimezone(UTC),
+            cancelled=i + 1 in cancel,
+            responses={p.mentee.email: Response.DECLINED} if i + 1 in decline else {},
+        )
+        for i in range(4)
+    ]
+    return PairReading(p, series, assess(p, series, occurrences, now))
+
+
+AFTER_2 = FIRST + timedelta(weeks=1, hours=2)  # Wed 20 Jan, after session 2
+ANA = pair("north", "Ana", "Bob")
+CAL = pair("north", "Cal", "Dee")
+EVE = pair("south", "Eve", "Fay")
+GUS = pair("south", "Gus", "Hal", lead="scoped@example.org")
+NORTH = Lead("north@example.org", "North Lead", "Europe/London", cohorts=frozenset({"north"}))
+SCOPED = Lead("scoped@example.org", "Scoped Lead", "Asia/Kolkata")
+EVERYONE = Lead("all@example.org", "All", "Europe/London", all_pairs=True)
+
+
+@pytest.fixture
+def readings() -> list[PairReading]:
+    return [
+        reading(ANA, AFTER_2),
+        reading(CAL, AFTER_2, cancel={2}),
+        reading(EVE, AFTER_2, cancel={1}, decline={2}),
+        reading(GUS, AFTER_2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lead", "pairs"),
+    [
+        (NORTH, ["Ana & Bob", "Cal & Dee"]),  # by cohort
+        (SCOPED, ["Gus & Hal"]),  # by the pair's own lead
+        (EVERYONE, ["Ana & Bob", "Cal & Dee", "Eve & Fay", "Gus & Hal"]),  # scope: all
+        (Lead("nobody@example.org", "Nobody", "UTC"), []),
+    ],
+)
+def test_a_lead_sees_only_their_own_pairs(
+    readings: list[PairReading], lead: Lead, pairs: list[str]
+) -> None:
+    feedback = [FeedbackRow(EVE.id, 1, "eve@example.org", 1, False, None, None, None, "f")]
+    digest = build_digest(lead, readings, AFTER_2, feedback=feedback)
+    shown = {row.label for row in digest.heatmap}
+    assert [row.label for row in digest.heatmap] == pairs
+    assert {a.label for a in digest.attention} <= shown
+    assert {w.label for w in digest.wins} <= shown
+    # Nothing about another lead's pairs leaks, not even through the rendered context.
+    others = {"Ana", "Cal", "Eve", "Gus"} - {label.split(" ")[0] for label in pairs}
+    context = repr(digest.context())
+    assert not any(f"{name} &" in context for name in others)
+    if "Eve & Fay" not in pairs:
+        assert digest.ratings.empty  # Eve's 1/5 is not a North lead's number
+
+
+def test_summary_attention_and_heatmap(readings: list[PairReading]) -> None:
+    digest = build_digest(EVERYONE, readings, AFTER_2)
+    assert digest.summary == "4 pairs: 2 on track, 1 at risk, 1 off track"
+    assert [(a.label, a.state) for a in digest.attention] == [
+        ("Eve & Fay", "off track"),
+        ("Cal & Dee", "at risk"),
+    ]
+    assert digest.attention[0].why == (
+        "missed 2 periods in a row: Wed 13 Jan: cancelled; Wed 20 Jan: declined by mentee"
+    )
+    assert digest.attention[0].next_session == (FIRST + timedelta(weeks=2)).astimezone(UTC)
+    assert [row.text_cells for row in digest.heatmap] == [
+        "H H . .",
+        "H M . .",
+        "M M . .",
+        "H H . .",
+    ]
+    assert digest.columns == 4
+    assert digest.week == "2027-W03"
+
+
+def test_wins_since_the_last_digest() -> None:
+    now = FIRST + timedelta(weeks=3, hours=2)  # after the 4th and last session
+    done = reading(ANA, now)
+    late_start = reading(CAL, now, cancel={1, 2, 3})  # first held session is this week's
+    digest = build_digest(EVERYONE, [done, late_start], now)
+    assert [(w.label, w.text) for w in digest.wins] == [
+        ("Ana & Bob", "all 4 sessions held"),
+        ("Cal & Dee", "first session held"),
+        ("Ana & Bob", "longest streak: 4 periods in a row held"),
+    ]
+    halfway = build_digest(EVERYONE, [reading(ANA, AFTER_2)], AFTER_2)
+    assert ("Ana & Bob", "halfway: 2 of 4 sessions held") in [
+        (w.label, w.text) for w in halfway.wins
+    ]
+
+
+def test_back_on_track_and_the_trend_come_from_last_weeks_snapshot() -> None:
+    now = FIRST + timedelta(weeks=2, hours=2)
+    recovered = reading(CAL, now, cancel={2})  # missed 2, held 3
+    previous = {CAL.id: {"state": "at risk"}, ANA.id: {"state": "on track"}}
+    digest = build_digest(EVERYONE, [reading(ANA, now), recovered], now, previous=previous)
+    assert ("Cal & Dee", "back on track (was at risk a week ago)") in [
+        (w.label, w.text) for w in digest.wins
+    ]
+    assert digest.trend == "vs last week: on track 2 (+1), at risk 0 (-1)"
+    assert build_digest(EVERYONE, [recovered], now).trend == ""
+
+
+def test_programme_figures_appear_only_when_the_lead_does_not_see_everyone(
+    readings: list[PairReading],
+) -> None:
+    feedback = [
+        FeedbackRow(ANA.id, 1, "ana@example.org", 5, True, None, None, None, "f"),
+        FeedbackRow(EVE.id, 1, "eve@example.org", 3, False, None, None, None, "f"),
+    ]
+    north = build_digest(NORTH, readings, AFTER_2, feedback=feedback)
+    assert (north.ratings.average, north.ratings.recommend_share) == (5.0, 1.0)
+    assert north.programme_ratings is not None
+    assert (north.programme_ratings.average, north.programme_ratings.recommend_share) == (4.0, 0.5)
+    assert build_digest(EVERYONE, readings, AFTER_2, feedback=feedback).programme_ratings is None
+
+
+def test_iso_week_is_read_in_the_leads_zone() -> None:
+    sunday_night_utc = datetime(2027, 1, 17, 20, 0, tzinfo=UTC)  # Monday 01:30 in Kolkata
+    assert iso_week(sunday_night_utc, "Europe/London") == "2027-W02"
+    assert iso_week(sunday_night_utc, "Asia/Kolkata") == "2027-W03"
