@@ -98,6 +98,7 @@ PROVIDER = "google"
 BUSY_PEOPLE_PER_CALL = 50  # FreeBusyRequest.calendarExpansionMax maximum
 BUSY_WINDOW = timedelta(days=90)  # longer ranges are refused ("time range is too long")
 GMAIL_SENDS_PER_MINUTE = 150  # 15,000 quota units per user per minute / 100 units per send
+GMAIL_BURST = 50  # sent at once; the rest refill at (150 - 50) per minute
 GMAIL_MAX_RAW = 36_700_160  # users.messages.send maximum message size
 INSTANCE_MARGIN = timedelta(days=7)  # catch occurrences moved out of the asked window
 CONFERENCE_WAIT = 2.0  # seconds before re-reading events whose Meet link is still pending
@@ -172,7 +173,7 @@ class GoogleProvider:
         self.mail_calls = Calls(
             batch_uri=s.batch_uri,
             batch_size=1,
-            pacer=Pacer(GMAIL_SENDS_PER_MINUTE, 2, clock=clock, sleep=sleep),
+            pacer=Pacer(GMAIL_SENDS_PER_MINUTE, GMAIL_BURST, clock=clock, sleep=sleep),
             backoff=self._backoff,
             ctx=self.ctx,
             on_refresh_error=lambda exc, op: google_auth.explain_refresh_error(exc, s, op),
@@ -799,6 +800,7 @@ class GoogleProvider:
         s = self.settings
         try:
             creds = self._credentials or google_auth.build_credentials(s)
+            self._credentials = creds
         except (AuthError, SettingsError) as exc:
             return [Check("credentials", False, str(exc), getattr(exc, "remedy", None))]
         if s.auth == "service_account":
@@ -945,10 +947,8 @@ class GoogleProvider:
 
     def close(self) -> None:
         """Drop pooled connections (httplib2 keeps them per host)."""
-        if self._http is not None:
-            self._http.close()
-        elif self._transport is not None and hasattr(self._transport, "close"):
-            self._transport.close()
+        if self._transport is not None and hasattr(self._transport, "close"):
+            self._transport.close()  # AuthorizedHttp.close() would only forward to it
         self._http = None
         self._services.clear()
 

@@ -234,8 +234,17 @@ class Pacer:
         self.waited = 0.0
 
     def acquire(self, n: int = 1) -> None:
-        """Take ``n`` calls' worth, sleeping first if the bucket is short."""
-        n = min(n, self.burst)
+        """Take ``n`` calls' worth, sleeping first if the bucket is short.
+
+        More than a burst (a batch bigger than the bucket) is taken in bucket-sized steps, so a
+        low ``per_minute`` still counts every call of a batch.
+        """
+        while n > self.burst:
+            self._take(self.burst)
+            n -= self.burst
+        self._take(n)
+
+    def _take(self, n: int) -> None:
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now

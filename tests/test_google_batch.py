@@ -190,6 +190,13 @@ def test_pacer_keeps_every_minute_under_the_quota():
     assert elapsed_minutes < 2000 / 550 + 0.1  # and not much slower than it has to be
 
 
+def test_a_low_quota_paces_every_call_of_a_batch():
+    clock = FakeClock()
+    pacer = Pacer(20, 50, clock=clock, sleep=clock.sleep)  # bucket of 10, 10 per minute
+    pacer.acquire(50)
+    assert clock.now - 1000.0 == pytest.approx(4 * 60)  # 40 calls beyond the bucket
+
+
 def test_batch_size_setting_is_honoured(tmp_path: Path):
     items = specs(5)
     provider, transport, _ = mock_provider(

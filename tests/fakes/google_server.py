@@ -1084,7 +1084,9 @@ def start(fake: FakeGoogle, tls_dir: Path, port: int = 0, host: str = "127.0.0.1
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(files.cert_path, files.key_path)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, name="fake-google", daemon=True)
+    thread = threading.Thread(
+        target=lambda: server.serve_forever(poll_interval=0.05), name="fake-google", daemon=True
+    )
     thread.start()
     return RunningFake(
         fake, f"https://{host}:{server.server_address[1]}", files.ca_path, server, thread

@@ -1,0 +1,81 @@
+"""Issue 6's "done when": every rmcal command against the fake Google server for a 20-pair
+cohort, through the real CLI, google-auth (JWT grant with a throwaway key), googleapiclient,
+httplib2 and TLS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rmcal_providers.google_settings import default_scopes
+
+from rmcal.cli import main
+from tests.cohort20 import NOW, write_config
+from tests.fakes.google_server import FakeGoogle, RunningFake, start, write_service_account
+
+DOMAIN = "contoso.com"
+SA_EMAIL = "rmcal@contoso-rmcal.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def google(tmp_path: Path) -> Iterator[RunningFake]:
+    fake = FakeGoogle(users=[f"rm@{DOMAIN}", f"lead@{DOMAIN}"])
+    for number in range(20):
+        fake.add_user(f"mentor{number}@{DOMAIN}")
+        fake.add_user(f"mentee{number}@{DOMAIN}")
+    public = write_service_account(tmp_path / "sa.json", SA_EMAIL)
+    fake.add_service_account(SA_EMAIL, public, default_scopes(False))
+    running = start(fake, tmp_path / "tls")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_twenty_pairs_through_every_command(google: RunningFake, tmp_path: Path):
+    provider = {"kind": "google", "service_account_file": "sa.json", **google.settings()}
+    config = str(write_config(tmp_path, provider, domain=DOMAIN))
+    fake = google.fake
+
+    code, out = run("auth", "check", "-c", config)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "All 7 checks passed for provider google."
+
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "20 pairs: 20 created."
+    assert len(fake.calendar(f"rm@{DOMAIN}")) == 20
+    assert fake.batches == [20]
+
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
+
+    for leftover in tmp_path.glob("state.db*"):
+        leftover.unlink()
+    fake.inject(429, "rateLimitExceeded", retry_after="0", times=3)  # waited out
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
+    assert len(fake.calendar(f"rm@{DOMAIN}")) == 20
+    assert all(f.hits == f.times for f in fake.faults)
+
+    code, out = run("status", "-c", config, "--now", "2027-01-20T12:00:00+00:00", "--json")
+    assert code == 0, out
+    assert len(json.loads(out)["pairs"]) == 20
+
+    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:00:00+00:00")
+    assert code == 0, out
+    sent = len(fake.sent)
+    assert sent > 0
+    assert all(m["message"]["X-Rmcal-Key"] for m in fake.sent)
+    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:05:00+00:00")
+    assert code == 0, out
+    assert len(fake.sent) == sent  # exactly once
