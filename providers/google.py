@@ -147,6 +147,9 @@ class GoogleProvider:
         httplib2.RETRIES = 1
         self._transport = transport
         self._credentials = credentials
+        if credentials is None and self.settings.auth == "service_account":
+            # Parses the private key now (no network), so `rmcal validate` catches a bad key.
+            self._credentials = google_auth.build_credentials(self.settings)
         self._http: google_auth_httplib2.AuthorizedHttp | None = None
         self._services: dict[str, Any] = {}
         self._sleep = sleep

@@ -313,3 +313,20 @@ def test_static_credentials_are_used_as_given(tmp_path):
     )
     assert result == {"ghost@example.com": None}
     assert transport.request_sequence[0][3]["authorization"] == "Bearer abc"
+
+
+def test_a_corrupt_private_key_is_a_settings_error_without_the_key(tmp_path):
+    bad = "-----BEGIN PRIVATE KEY-----\nnot-really-a-key\n-----END PRIVATE KEY-----\n"
+    info = {
+        "type": "service_account",
+        "client_email": SA_EMAIL,
+        "client_id": "1",
+        "private_key": bad,
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    (tmp_path / "sa.json").write_text(json.dumps(info))
+    with pytest.raises(SettingsError) as caught:
+        GoogleProvider({"service_account_file": "sa.json"}, make_context(tmp_path))
+    assert caught.value.key == "service_account_file"
+    assert "unusable key" in str(caught.value)
+    assert "not-really-a-key" not in str(caught.value)
