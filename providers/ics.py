@@ -629,7 +629,17 @@ def vtimezone(tzid: str, first: datetime, last: datetime | None) -> Timezone:
         if last is not None
         else first.date().replace(year=first.year + UNBOUNDED_YEARS)
     )
-    return Timezone.from_tzinfo(zone, tzid=tzid, first_date=start_day, last_date=end_day)
+    # Month-aligned spans let a cohort's series share one generated block (it is slow to make).
+    start_month = start_day.replace(day=1)
+    end_month = (end_day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return Timezone.from_ical(_vtimezone_bytes(tzid, start_month, end_month))
+
+
+@functools.lru_cache(maxsize=256)
+def _vtimezone_bytes(tzid: str, first_day: date, last_day: date) -> bytes:
+    zone = resolve_zone(tzid)
+    block = Timezone.from_tzinfo(zone, tzid=tzid, first_date=first_day, last_date=last_day)
+    return block.to_ical()
 
 
 def _spec_start(spec: SeriesSpec) -> datetime:

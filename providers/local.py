@@ -816,7 +816,8 @@ class LocalProvider:
         outbox = self.folder / OUTBOX
         if slug in self._outbox_index():
             return False
-        message = copy.deepcopy(message)
+        if message["Date"] is None or message["Message-ID"] is None or message["From"] is None:
+            message = copy.deepcopy(message)  # the caller's message is never changed
         when = self._now()
         if message["Date"] is None:
             message["Date"] = format_datetime(when.astimezone(UTC))

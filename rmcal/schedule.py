@@ -18,7 +18,7 @@ from rmcal.errors import ConfigError
 from rmcal.invite import InviteRenderer
 from rmcal.model import Cohort, Config
 from rmcal.plan import Create, End, Keep, Plan, Unschedulable, Update, make_plan
-from rmcal.provider import ItemFailure, Provider, Series
+from rmcal.provider import BusyMap, ItemFailure, Provider, Series
 from rmcal.store import SeriesRow, Store
 from rmcal.templating import TemplateEngine
 
@@ -90,21 +90,35 @@ def run_schedule(
     existing = {c.id: provider.find_series(c.id) for c in selected}
     if not force:
         _refuse_late_start(config, selected, existing, now)
-    emails = sorted({p.email for c in selected for pair in c.pairs for p in pair.people})
-    window = busy_horizon(config, now, cohorts)
-    busy = provider.busy(emails, *window) if emails else {}
     renderer = InviteRenderer(
         config, engine or TemplateEngine(config.templates_dir), provider.capabilities.video
     )
-    plan = make_plan(
-        config,
-        existing,
-        busy,
-        now,
-        renderer.render,
-        video=provider.capabilities.video,
-        cohorts=cohorts,
+
+    def plan_with(busy: BusyMap) -> Plan:
+        return make_plan(
+            config,
+            existing,
+            busy,
+            now,
+            renderer.render,
+            video=provider.capabilities.video,
+            cohorts=cohorts,
+        )
+
+    # Free/busy is the expensive read. A first, pure pass without it shows which pairs need a
+    # slot search (new, changed or unplaceable pairs); series that stay put never need it, so
+    # an unchanged re-run costs only the series lookup.
+    draft = plan_with({})
+    emails = sorted(
+        {
+            p.email
+            for item in draft.items
+            if isinstance(item, Create | Update | Unschedulable)
+            for p in item.pair.people
+        }
     )
+    window = busy_horizon(config, now, cohorts)
+    plan = plan_with(provider.busy(emails, *window)) if emails else draft
     result = ScheduleResult(plan, dry_run, busy_window=window, people=len(emails))
     if on_plan is not None:
         on_plan(plan)

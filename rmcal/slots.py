@@ -208,7 +208,13 @@ def find_slot(
             return kept
     best: tuple[tuple[int, date, int, int], Slot] | None = None
     failures: list[str] = []
-    for candidate in candidates(pair, zones):
+    # Visit candidates in the order of the tie-breakers (first date, zone preference, minute):
+    # then the first clash-free slot is the best there is and the search can stop.
+    ordered = sorted(
+        candidates(pair, zones),
+        key=lambda c: (first_date(start, c.weekday), zones.index(c.timezone), c.minute),
+    )
+    for candidate in ordered:
         # Cheap pre-check on the first occurrence before expanding the whole series.
         zone = ZoneInfo(candidate.timezone)
         day = first_date(start, candidate.weekday)
@@ -229,6 +235,8 @@ def find_slot(
         )
         if best is None or score < best[0]:
             best = (score, result)
+        if not result.clashes:
+            break
     if best is not None:
         return best[1]
     if pair.fixed_slot is not None:

@@ -1,0 +1,1 @@
+"""Benchmark harness: round trips and wall time per cohort size and provider."""
