@@ -159,6 +159,11 @@ def render_tick(result: TickResult) -> str:
 @now_option
 @click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
 @click.option(
+    "--baseline",
+    is_flag=True,
+    help="Record everything due now as done without sending it (after losing the state file).",
+)
+@click.option(
     "--wait",
     type=float,
     default=0.0,
@@ -168,7 +173,13 @@ def render_tick(result: TickResult) -> str:
 @json_option
 @pass_options
 def tick(
-    options: Options, config_path: Path, now: datetime, dry_run: bool, wait: float, as_json: bool
+    options: Options,
+    config_path: Path,
+    now: datetime,
+    dry_run: bool,
+    baseline: bool,
+    wait: float,
+    as_json: bool,
 ) -> None:
     """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
 
@@ -185,7 +196,7 @@ def tick(
         kv: KeyValue = _ReadThrough(store) if dry_run else store
         provider = open_provider(config, kv=kv)
         try:
-            result = run_tick(config, provider, store, now=now, dry_run=dry_run)
+            result = run_tick(config, provider, store, now=now, dry_run=dry_run, baseline=baseline)
         finally:
             provider.close()
     finally:

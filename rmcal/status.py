@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rmcal.health import STATE_ORDER, PairHealth, assess, summary_line
+from rmcal.health import STATE_ORDER, PairHealth, State, assess, summary_line
 from rmcal.model import Config, Lead, Pair
 from rmcal.provider import Occurrence, Provider, Series
 from rmcal.recurrence import last_start
@@ -183,7 +183,7 @@ def as_csv(readings: Sequence[PairReading]) -> str:
 
 def _miss_cell(reading: PairReading, zone: ZoneInfo) -> str:
     h = reading.health
-    if h.needs_attention or h.state.value in {"not started", "ended"}:
+    if h.needs_attention or h.state in {State.NOT_STARTED, State.ENDED}:
         return h.why
     miss = h.last_miss
     if miss is None:

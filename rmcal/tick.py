@@ -453,6 +453,7 @@ def run_tick(
     *,
     now: datetime,
     dry_run: bool = False,
+    baseline: bool = False,
     builder: MessageBuilder | None = None,
     progress: Callable[[int], None] | None = None,
     retries: int = 2,
@@ -463,6 +464,10 @@ def run_tick(
 
     The caller holds the state file's lock (``Store.open(path, wait=...)``). Returns what was
     sent, skipped, failed and left uncertain; the CLI turns failures into exit code 3.
+
+    ``baseline`` records everything due as skipped without sending it: for a state file that
+    was lost and started afresh mid-programme, so that messages already sent from the old one
+    are not sent again.
     """
     result = TickResult(now=now, dry_run=dry_run)
     builder = builder or MessageBuilder(config)
@@ -483,6 +488,14 @@ def run_tick(
             store.mark_mail(
                 item.key, SKIPPED, kind=item.kind, pair_id=item.pair_id, error=item.reason
             )
+
+    if baseline:
+        for item in plan.send:
+            why = "baseline: recorded as done without sending (rmcal tick --baseline)"
+            result.skipped.append(Line(item.key, item.kind, item.pair_id, detail=why))
+            if not dry_run:
+                store.mark_mail(item.key, SKIPPED, kind=item.kind, pair_id=item.pair_id, error=why)
+        return result
 
     # Render everything first: a template error stops the run before anything is sent.
     messages = [(item, build_message(item, builder, readings, store, now)) for item in plan.send]

@@ -507,3 +507,23 @@ def test_the_tick_report_is_json_for_scripts(world: World) -> None:
     data = json.loads(out.output)
     assert sorted(x["kind"] for x in data["sent"]) == ["agenda", "digest", "feedback"]
     assert data["skipped"][0]["detail"] == "stale: the session started"
+
+
+def test_after_losing_the_state_file_a_baseline_run_prevents_resending(world: World) -> None:
+    moment = S1 + timedelta(hours=3)
+    assert counts(x.key for x in world.tick(moment).sent) == AT_S1_3H
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{world.config.state_path}{suffix}").unlink(missing_ok=True)
+    runner = CliRunner()
+    args = [
+        "tick",
+        "-c",
+        str(world.config_path),
+        "--now",
+        (moment + timedelta(hours=1)).isoformat(),
+    ]
+    baseline = runner.invoke(main, [*args, "--baseline"])
+    assert baseline.exit_code == 0, baseline.output
+    assert "baseline: recorded as done without sending" in baseline.output
+    assert runner.invoke(main, args).output.endswith("nothing due\n")
+    assert counts(world.mail_keys()) == AT_S1_3H
