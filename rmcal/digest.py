@@ -45,7 +45,7 @@ class HeatRow:
 
     @property
     def text_cells(self) -> str:
-        return " ".join(_TEXT_CELL[c.status] for c in self.cells).rstrip()
+        return " ".join(_TEXT_CELL[c.status] for c in self.cells)  # padded: columns align
 
 
 _TEXT_CELL = {"held": "H", "missed": "M", "upcoming": ".", "none": " "}

@@ -167,3 +167,9 @@ def test_iso_week_is_read_in_the_leads_zone() -> None:
     sunday_night_utc = datetime(2027, 1, 17, 20, 0, tzinfo=UTC)  # Monday 01:30 in Kolkata
     assert iso_week(sunday_night_utc, "Europe/London") == "2027-W02"
     assert iso_week(sunday_night_utc, "Asia/Kolkata") == "2027-W03"
+
+
+def test_plain_text_heatmap_rows_line_up_when_pairs_have_fewer_periods() -> None:
+    unscheduled = PairReading(ANA, None, assess(ANA, None, [], AFTER_2))
+    digest = build_digest(EVERYONE, [reading(CAL, AFTER_2), unscheduled], AFTER_2)
+    assert [row.text_cells for row in digest.heatmap] == ["H H . .", "       "]
