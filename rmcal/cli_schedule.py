@@ -60,6 +60,11 @@ def validate(
 @click.option("--cohort", "cohorts", multiple=True, metavar="ID", help="Only this cohort.")
 @click.option("--force", is_flag=True, help="Accept cohorts whose start date is in the past.")
 @click.option(
+    "--recreate",
+    is_flag=True,
+    help="Schedule again pairs whose series was deleted in the calendar.",
+)
+@click.option(
     "--wait",
     type=float,
     default=0.0,
@@ -75,6 +80,7 @@ def schedule(
     dry_run: bool,
     cohorts: Sequence[str],
     force: bool,
+    recreate: bool,
     wait: float,
     as_json: bool,
 ) -> None:
@@ -100,7 +106,9 @@ def schedule(
     try:
         provider = open_provider(config, kv=store)
         try:
-            result = _run(config, provider, store, now, dry_run, cohorts or None, as_json, force)
+            result = _run(
+                config, provider, store, now, dry_run, cohorts or None, as_json, force, recreate
+            )
         finally:
             provider.close()
     except ConfigError:
@@ -130,6 +138,7 @@ def _run(
     cohorts: Sequence[str] | None,
     as_json: bool,
     force: bool,
+    recreate: bool,
 ) -> ScheduleResult:
     interactive = not as_json and sys.stderr.isatty()
     bar: Any = None
@@ -157,6 +166,7 @@ def _run(
             progress=progress,
             on_plan=on_plan,
             force=force,
+            recreate=recreate,
         )
     finally:
         if bar is not None:

@@ -31,6 +31,9 @@ from rmcal.provider import (
 from rmcal.recurrence import expand
 from rmcal.slots import NoSlot, Slot, find_slot
 
+# Generations a pair's series key can have (each deletion in the calendar plus --recreate
+# uses one); far beyond what a programme meets.
+MAX_GENERATIONS = 50
 # How far past "now" to look for the next occurrence of a series being ended.
 END_LOOKAHEAD = timedelta(days=800)
 
@@ -116,8 +119,10 @@ def fingerprint(spec_fields: Mapping[str, object]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def build_spec(config: Config, pair: Pair, slot: Slot, text: InviteText, video: bool) -> SeriesSpec:
-    key = series_key(pair.cohort_id, pair.id)
+def build_spec(
+    config: Config, pair: Pair, slot: Slot, text: InviteText, video: bool, generation: int = 1
+) -> SeriesSpec:
+    key = series_key(pair.cohort_id, pair.id, generation)
     organizer = Attendee(config.programme.organizer.email, config.programme.organizer.name)
     attendees = (
         Attendee(pair.mentor.email, pair.mentor.name),
@@ -187,13 +192,13 @@ def differences(series: Series, spec: SeriesSpec, slot: Slot) -> tuple[str, ...]
     return tuple(changes)
 
 
-def _order(pairs: Sequence[Pair], existing: Mapping[str, Series]) -> list[Pair]:
+def _order(pairs: Sequence[Pair], live: Mapping[str, Series | None]) -> list[Pair]:
     """Fixed slots first, then pairs that already have a series, then new ones; each by id."""
 
     def rank(pair: Pair) -> tuple[int, str]:
         if pair.fixed_slot is not None:
             return (0, pair.id)
-        if series_key(pair.cohort_id, pair.id) in existing:
+        if live.get(pair.id) is not None:
             return (1, pair.id)
         return (2, pair.id)
 
@@ -209,31 +214,47 @@ def make_plan(
     *,
     video: bool,
     cohorts: Sequence[str] | None = None,
+    recreate: bool = False,
 ) -> Plan:
     """Everything ``rmcal schedule`` would do, decided without any I/O.
 
-    ``existing`` maps cohort id → series found in the calendar for that cohort.
+    ``existing`` maps cohort id → series found in the calendar for that cohort; ``recreate``
+    schedules again the pairs whose series were deleted in the calendar.
     """
     items: list[Item] = []
     reserved: dict[str, list[Interval]] = {}
     for cohort in config.cohorts:
         if cohorts is not None and cohort.id not in cohorts:
             continue
-        by_key = {s.key: s for s in existing.get(cohort.id, ())}
+        found = list(existing.get(cohort.id, ()))
+        by_key = {s.key: s for s in found}
         wanted: set[str] = set()
         placed_items: dict[str, Item] = {}
         new_start = max(cohort.start, now.date() + timedelta(days=1))
-        for pair in _order(cohort.pairs, by_key):
-            key = series_key(cohort.id, pair.id)
-            wanted.add(key)
-            series = by_key.get(key)
-            if series is not None and series.cancelled:
+        current = {pair.id: _current(pair, found) for pair in cohort.pairs}
+        for pair in _order(cohort.pairs, {p: c[0] for p, c in current.items()}):
+            series, generation, history = current[pair.id]
+            wanted.update(s.key for s in history)
+            if series is None and history and not recreate:
                 placed_items[pair.id] = Keep(
-                    pair, series, None, "cancelled in the calendar; left alone"
+                    pair,
+                    history[-1],
+                    None,
+                    "deleted in the calendar; left alone (re-run with --recreate to schedule it "
+                    "again, or remove the pair from the config)",
                 )
                 continue
             placed = _plan_pair(
-                config, pair, series, cohort.start, new_start, busy, reserved, render, video
+                config,
+                pair,
+                series,
+                generation,
+                cohort.start,
+                new_start,
+                busy,
+                reserved,
+                render,
+                video,
             )
             placed_items[pair.id] = placed
             if isinstance(placed, Create | Update | Keep) and placed.slot is not None:
@@ -248,10 +269,36 @@ def make_plan(
     return Plan(tuple(items))
 
 
+def generation_of(series: Series, cohort_id: str, pair: str) -> int | None:
+    """Which generation of a pair's series key this is (None: not one of rmcal's keys)."""
+    for generation in range(1, MAX_GENERATIONS + 1):
+        if series_key(cohort_id, pair, generation) == series.key:
+            return generation
+    return None
+
+
+def _current(pair: Pair, found: Sequence[Series]) -> tuple[Series | None, int, list[Series]]:
+    """A pair's live series (latest generation), the generation to use, and all its series.
+
+    A series deleted in the calendar stays visible on some platforms (Google keeps the event,
+    and its id, for ever), so re-creating a pair needs the next generation's key.
+    """
+    mine = sorted(
+        (g, s) for s in found if (g := generation_of(s, pair.cohort_id, pair.id)) is not None
+    )
+    live = [(g, s) for g, s in mine if not s.cancelled]
+    if live:
+        generation, series = live[-1]
+        return series, generation, [s for _, s in mine]
+    next_generation = mine[-1][0] + 1 if mine else 1
+    return None, next_generation, [s for _, s in mine]
+
+
 def _plan_pair(
     config: Config,
     pair: Pair,
     series: Series | None,
+    generation: int,
     cohort_start: date,
     new_start: date,
     busy: BusyMap,
@@ -264,7 +311,9 @@ def _plan_pair(
         slot = find_slot(pair, new_start, busy, programme_zone=zone, reserved=reserved)
         if isinstance(slot, NoSlot):
             return Unschedulable(pair, slot.reason)
-        return Create(pair, build_spec(config, pair, slot, render(pair, slot), video), slot)
+        return Create(
+            pair, build_spec(config, pair, slot, render(pair, slot), video, generation), slot
+        )
     own = frozenset((s, s + series.duration) for s in series_starts(series))
     # An existing series keeps its first date: sessions already held stay where they were.
     slot = find_slot(
@@ -278,7 +327,7 @@ def _plan_pair(
     )
     if isinstance(slot, NoSlot):
         return Unschedulable(pair, slot.reason + " (the existing series is left as it is)")
-    spec = build_spec(config, pair, slot, render(pair, slot), video)
+    spec = build_spec(config, pair, slot, render(pair, slot), video, generation)
     changes = differences(series, spec, slot)
     if changes:
         return Update(pair, series, spec, slot, changes)
@@ -287,6 +336,8 @@ def _plan_pair(
 
 def _plan_end(series: Series, now: datetime) -> End | None:
     """End a series whose pair left the config after its next occurrence (history stays)."""
+    if series.cancelled:
+        return None
     upcoming = [s for s in series_starts(series, now + END_LOOKAHEAD) if s >= now]
     if len(upcoming) <= 1:
         return None  # already ends with the next occurrence (or is over)

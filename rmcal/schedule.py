@@ -79,6 +79,7 @@ def run_schedule(
     progress: Callable[[int], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     force: bool = False,
+    recreate: bool = False,
 ) -> ScheduleResult:
     """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write.
 
@@ -103,6 +104,7 @@ def run_schedule(
             renderer.render,
             video=provider.capabilities.video,
             cohorts=cohorts,
+            recreate=recreate,
         )
 
     # Free/busy is the expensive read. A first, pure pass without it shows which pairs need a

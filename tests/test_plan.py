@@ -3,8 +3,17 @@
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from rmcal.model import Cadence
-from rmcal.plan import Create, End, InviteText, Keep, Unschedulable, Update, make_plan
+from rmcal.model import Cadence, series_key
+from rmcal.plan import (
+    Create,
+    End,
+    InviteText,
+    Keep,
+    Unschedulable,
+    Update,
+    generation_of,
+    make_plan,
+)
 from rmcal.provider import Series
 from rmcal.recurrence import with_until
 from tests.builders import config, pair, person, window
@@ -105,12 +114,25 @@ def test_removed_pair_ends_after_its_next_session_once():
     assert replan.of(End) == []
 
 
-def test_cancelled_series_is_left_alone():
+def test_a_series_deleted_in_the_calendar_is_left_alone_unless_recreated():
     base = pair(person("asha", KOLKATA), person("dan", LONDON))
     create = plan_for(config(base)).items[0]
-    plan = plan_for(config(base), [replace(as_series(create), cancelled=True)])
+    deleted = replace(as_series(create), cancelled=True)
+    plan = plan_for(config(base), [deleted])
     assert isinstance(plan.items[0], Keep)
-    assert plan.items[0].note == "cancelled in the calendar; left alone"
+    assert plan.items[0].note.startswith("deleted in the calendar; left alone")
+    assert plan.of(End) == []
+
+    again = make_plan(config(base), {"c1": [deleted]}, {}, NOW, render, video=False, recreate=True)
+    (recreated,) = again.items
+    assert isinstance(recreated, Create)
+    assert recreated.spec.key == series_key("c1", base.id, 2) != create.spec.key
+    assert generation_of(as_series(recreated), "c1", base.id) == 2
+
+    # The next run finds generation 2 live and keeps it; generation 1 stays deleted.
+    settled = plan_for(config(base), [deleted, as_series(recreated)])
+    assert [type(i) for i in settled.items] == [Keep]
+    assert settled.items[0].series.key == recreated.spec.key
 
 
 def test_unschedulable_pair_does_not_stop_the_others():
