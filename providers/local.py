@@ -377,6 +377,7 @@ class LocalProvider:
             busy_window=None,
             batch_size=1000,
             sends_invitations=True,
+            idempotent_send=True,  # one .eml per X-Rmcal-Key: a re-send finds it and stops
             notes=(
                 "video: the local provider cannot create meeting links; series have none "
                 "(add a link to the description template if the programme uses one)",

@@ -157,9 +157,10 @@ def move_session(path: Path, number: int, by: timedelta) -> tuple[datetime, date
 
 
 def example_config() -> Path:
-    """``config.example.yaml``: beside the package in a checkout, else the working folder."""
+    """``config.example.yaml``: beside the package in a checkout, else the copy shipped with it."""
+    packaged = Path(str(files("rmcal"))) / "data" / "config.example.yaml"
     here = Path(str(files("rmcal"))).parent / "config.example.yaml"
-    for candidate in (here, Path.cwd() / "config.example.yaml"):
+    for candidate in (here, packaged, Path.cwd() / "config.example.yaml"):
         if candidate.is_file():
             return candidate
     raise ConfigError(

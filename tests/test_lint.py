@@ -18,6 +18,22 @@ def _ruff() -> list[str]:
 
 
 def test_ruff_check():
-    result = subprocess.run([*_ruff(), "check", "rmcal", "providers", "tests", "bench"],
-                            cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [*_ruff(), "check", "rmcal", "providers", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format():
+    result = subprocess.run(
+        [*_ruff(), "format", "--check", "rmcal", "providers", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
