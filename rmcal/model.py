@@ -119,9 +119,7 @@ class Settings:
     sessions: int | None = 6
     end_date: date | None = None
     duration: timedelta = timedelta(minutes=45)
-    window: Window = field(
-        default_factory=lambda: Window(frozenset(range(5)), 9 * 60, 17 * 60)
-    )
+    window: Window = field(default_factory=lambda: Window(frozenset(range(5)), 9 * 60, 17 * 60))
     video: Literal["auto", "none"] = "auto"
     agenda_lead: timedelta = timedelta(hours=24)
     feedback_delay: timedelta = timedelta(hours=1)

@@ -1,1 +1,0 @@
-"""Built-in templates, shipped as package data."""
