@@ -53,7 +53,16 @@ def open_provider(
     echo: Callable[[str], None] = print,
 ) -> Provider:
     """Build the configured provider; its settings errors point at the config file's lines."""
-    factory = load_provider_factory(config.provider.kind)
+    try:
+        factory = load_provider_factory(config.provider.kind)
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.message,
+            file=str(config.path),
+            line=config.lines.get("provider.kind") or config.lines.get("provider"),
+            key="provider.kind",
+            hint=exc.hint,
+        ) from exc
     context = ProviderContext(
         config_dir=config.path.parent,
         state_dir=config.state_path.parent,

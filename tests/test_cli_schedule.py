@@ -237,3 +237,15 @@ def test_occurrences_read_back_match_what_was_planned(programme: Path):
                 p.settings.sessions for p in cohort.pairs if p.id == series.pair_id
             )
             assert not any(o.cancelled or o.moved for o in occurrences)
+
+
+def test_unknown_provider_kind_names_the_line_and_the_installed_ones(programme: Path):
+    text = programme.read_text().replace("kind: local ", "kind: caldav ")
+    programme.write_text(text)
+    code, out = rmcal("validate", "-c", str(programme), "--now", NOW)
+    assert code == 2
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "kind: caldav" in row)
+    assert out.strip() == (
+        f"rmcal: error: {programme}:{line}: provider.kind: unknown provider kind 'caldav'; "
+        "installed providers: google, local, microsoft"
+    )
