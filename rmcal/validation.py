@@ -32,20 +32,32 @@ def sample_slot(pair: Pair, start: date) -> Slot:
 
 
 def check_recurrences(config: Config, provider: Provider) -> None:
-    for cohort in config.cohorts:
+    for index, cohort in enumerate(config.cohorts):
         for pair in cohort.pairs:
             slot = sample_slot(pair, cohort.start)
             problem = provider.validate_recurrence(slot.rrule)
             if problem:
-                source = pair.source
+                key = cadence_key(config, index, pair)
                 raise ConfigError(
                     f"provider {provider.name} cannot express cadence "
                     f"{pair.settings.cadence.text!r} ({slot.rrule}): {problem}",
-                    file=source.file if source else str(config.path),
-                    line=source.line if source else None,
-                    key=(source.key + ".settings.cadence") if source else "defaults.cadence",
+                    file=str(config.path),
+                    line=config.lines.get(key),
+                    key=key,
                     hint="choose weekly, every N weeks or monthly",
                 )
+
+
+def cadence_key(config: Config, cohort_index: int, pair: Pair) -> str:
+    """The most specific place that sets this pair's cadence: pair, cohort, then defaults."""
+    candidates = []
+    if pair.source is not None:
+        candidates.append(f"{pair.source.key}.settings.cadence")
+    candidates.append(f"cohorts[{cohort_index}].settings.cadence")
+    for key in candidates:
+        if key in config.lines:
+            return key
+    return "defaults.cadence"
 
 
 def render_templates(config: Config, provider: Provider, engine: TemplateEngine) -> list[str]:

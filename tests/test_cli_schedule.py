@@ -249,3 +249,27 @@ def test_unknown_provider_kind_names_the_line_and_the_installed_ones(programme: 
         f"rmcal: error: {programme}:{line}: provider.kind: unknown provider kind 'caldav'; "
         "installed providers: google, local, microsoft"
     )
+
+
+def test_validate_rejects_a_cadence_the_provider_cannot_express_offline(
+    programme: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("RMCAL_TEST_SECRET", "not-used-offline")
+
+    def to_microsoft(data):  # type: ignore[no-untyped-def]
+        data["provider"] = {
+            "kind": "microsoft",
+            "tenant_id": "contoso.onmicrosoft.com",
+            "client_id": "11111111-2222-3333-4444-555555555555",
+            "auth": "secret",
+            "client_secret_env": "RMCAL_TEST_SECRET",
+        }
+        data["cohorts"][1]["pairs"][2]["settings"]["cadence"] = "RRULE:FREQ=MONTHLY;BYSETPOS=5"
+
+    edit(programme, to_microsoft)
+    code, out = rmcal("validate", "-c", str(programme), "--now", NOW)
+    assert code == 2
+    assert (
+        ": cohorts[1].pairs[2].settings.cadence: provider microsoft cannot express cadence" in out
+    )
+    assert len(out.strip().splitlines()) == 1
