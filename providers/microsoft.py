@@ -733,19 +733,31 @@ class MicrosoftProvider:
             for request in requests_:
                 series, spec = group[int(request.id)]
                 answer = answers.get(request.id, GraphResponse(UNKNOWN))
-                if answer.ok:
-                    results[spec.key] = self._series_from_spec(
-                        spec, answer.body, series.provider_id
-                    )
-                elif answer.status == UNKNOWN:
-                    # A PATCH sets values, so repeating it on the next run is harmless.
-                    results[spec.key] = ItemFailure("update series: no answer from Graph")
-                else:
-                    self._raise_whole_call(answer, "update series", PERM_WRITE)
-                    results[spec.key] = self._failure(answer, "update series", PERM_WRITE)
+                results[spec.key] = self._patched(
+                    answer,
+                    "update series",
+                    lambda a, spec=spec, series=series: self._series_from_spec(
+                        spec, a.body, series.provider_id
+                    ),
+                )
             if progress:
                 progress(len(group))
         return results
+
+    def _patched(
+        self,
+        answer: GraphResponse,
+        operation: str,
+        ok: Callable[[GraphResponse], Series],
+    ) -> Series | ItemFailure:
+        """One PATCH's outcome. A PATCH sets values, so after no answer the next run repeats it
+        harmlessly; a refusal of the whole call (auth, permission) raises."""
+        if answer.ok:
+            return ok(answer)
+        if answer.status == UNKNOWN:
+            return ItemFailure(f"{operation}: no answer from Graph")
+        self._raise_whole_call(answer, operation, PERM_WRITE)
+        return self._failure(answer, operation, PERM_WRITE)
 
     def end_series(
         self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
@@ -791,13 +803,11 @@ class MicrosoftProvider:
             answers = self.http.batch(requests_, operation="end series", permission=PERM_WRITE)
             for rid, (series, rule) in planned.items():
                 answer = answers.get(rid, GraphResponse(UNKNOWN))
-                if answer.ok:
-                    results[series.key] = replace(series, rrule=rule)
-                elif answer.status == UNKNOWN:
-                    results[series.key] = ItemFailure("end series: no answer from Graph")
-                else:
-                    self._raise_whole_call(answer, "end series", PERM_WRITE)
-                    results[series.key] = self._failure(answer, "end series", PERM_WRITE)
+                results[series.key] = self._patched(
+                    answer,
+                    "end series",
+                    lambda _, series=series, rule=rule: replace(series, rrule=rule),
+                )
             if progress:
                 progress(len(group))
         return results
