@@ -96,6 +96,17 @@ def now_option(func: F) -> F:
     )(func)
 
 
+def wait_option(func: F) -> F:
+    """``--wait SECONDS``: how long to wait for another rmcal run holding the state file."""
+    return click.option(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Wait this long for another rmcal run on the same state file (else exit at once).",
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import click
 
-from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
+from rmcal.cli import (
+    Options,
+    config_option,
+    json_option,
+    main,
+    now_option,
+    pass_options,
+    wait_option,
+)
 from rmcal.config import load_config
 from rmcal.digest import build_digest, iso_week
 from rmcal.errors import ConfigError, PartialFailure
@@ -163,13 +171,7 @@ def render_tick(result: TickResult) -> str:
     is_flag=True,
     help="Record everything due now as done without sending it (after losing the state file).",
 )
-@click.option(
-    "--wait",
-    type=float,
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another rmcal run on the same state file (else exit at once).",
-)
+@wait_option
 @json_option
 @pass_options
 def tick(
@@ -299,13 +301,7 @@ def feedback() -> None:
 @feedback.command("import")
 @config_option
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv")
-@click.option(
-    "--wait",
-    type=float,
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another rmcal run on the same state file.",
-)
+@wait_option
 @pass_options
 def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
     """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md)."""

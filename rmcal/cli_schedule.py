@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
+from rmcal.cli import (
+    Options,
+    config_option,
+    json_option,
+    main,
+    now_option,
+    pass_options,
+    wait_option,
+)
 from rmcal.config import load_config
 from rmcal.errors import ConfigError, PartialFailure
 from rmcal.model import Config
@@ -64,13 +72,7 @@ def validate(
     is_flag=True,
     help="Schedule again pairs whose series was deleted in the calendar.",
 )
-@click.option(
-    "--wait",
-    type=float,
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another rmcal run on the same state file.",
-)
+@wait_option
 @json_option
 @pass_options
 def schedule(
