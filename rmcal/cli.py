@@ -9,7 +9,6 @@ success). Tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,14 +118,35 @@ def pass_options(func: F) -> F:
     return update_wrapper(wrapper, func)  # type: ignore[return-value]
 
 
-def progress_bar(total: int, label: str, enabled: bool) -> Any:
-    """A progress bar on a terminal (stderr), silent in pipes, JSON mode and tests."""
-    return click.progressbar(
-        length=max(total, 1),
-        label=label,
-        file=sys.stderr if enabled else open(os.devnull, "w"),
-        show_pos=True,
-    )
+class LazyProgress:
+    """A progress bar on stderr that appears once the total is known, and only on a terminal.
+
+    Silent in pipes, cron mails, ``--json`` mode and tests: a scroll of lines helps nobody.
+    """
+
+    def __init__(self, label: str, *, enabled: bool = True) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def start(self, total: int) -> None:
+        if self.enabled and total and self._bar is None:
+            self._bar = click.progressbar(
+                length=total, label=self.label, file=sys.stderr, show_pos=True
+            )
+            self._bar.__enter__()
+
+    def update(self, done: int) -> None:
+        if self._bar is not None:
+            self._bar.update(done)
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 # Each module adds its commands to ``main`` on import; imported last so that they can use the

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from rmcal.cli import (
+    LazyProgress,
     Options,
     config_option,
     json_option,
@@ -198,7 +199,17 @@ def tick(
         kv: KeyValue = _ReadThrough(store) if dry_run else store
         provider = open_provider(config, kv=kv)
         try:
-            result = run_tick(config, provider, store, now=now, dry_run=dry_run, baseline=baseline)
+            with LazyProgress("Sending", enabled=not as_json and not dry_run) as bar:
+                result = run_tick(
+                    config,
+                    provider,
+                    store,
+                    now=now,
+                    dry_run=dry_run,
+                    baseline=baseline,
+                    progress=bar.update,
+                    on_start=bar.start,
+                )
         finally:
             provider.close()
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import click
 
 from rmcal.cli import (
+    LazyProgress,
     Options,
     config_option,
     json_option,
@@ -142,22 +142,7 @@ def _run(
     force: bool,
     recreate: bool,
 ) -> ScheduleResult:
-    interactive = not as_json and sys.stderr.isatty()
-    bar: Any = None
-
-    def on_plan(plan: Plan) -> None:
-        nonlocal bar
-        if not dry_run and interactive and plan.changes:
-            bar = click.progressbar(
-                length=plan.changes, label="Writing to the calendar", file=sys.stderr, show_pos=True
-            )
-            bar.__enter__()
-
-    def progress(done: int) -> None:
-        if bar is not None:
-            bar.update(done)
-
-    try:
+    with LazyProgress("Writing to the calendar", enabled=not as_json and not dry_run) as bar:
         return run_schedule(
             config,
             provider,
@@ -165,14 +150,11 @@ def _run(
             now=now,
             dry_run=dry_run,
             cohorts=cohorts,
-            progress=progress,
-            on_plan=on_plan,
+            progress=bar.update,
+            on_plan=lambda plan: bar.start(plan.changes),
             force=force,
             recreate=recreate,
         )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
 
 
 def _names(item: Item, config: Config) -> tuple[str, str, str]:

@@ -456,6 +456,7 @@ def run_tick(
     baseline: bool = False,
     builder: MessageBuilder | None = None,
     progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
     retries: int = 2,
     retry_delay: float = 2.0,
     sleep: Callable[[float], None] = clock.sleep,
@@ -504,5 +505,7 @@ def run_tick(
         return result
 
     outgoing = [Outgoing(i.key, i.kind, i.pair_id, m) for i, m in messages]
+    if on_start is not None and outgoing:
+        on_start(len(outgoing))
     _report(result, outgoing, sender.send(outgoing), "sent")
     return result
