@@ -206,8 +206,8 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
     rows = []
     for item in plan.items:
         cohort, _, names = _names(item, config)
-        slot, first, sessions = _slot_text(item)
-        rows.append([_action(item), cohort, names, slot, first, sessions, _note(item)])
+        where, first, sessions = _slot_text(item)
+        rows.append([_action(item), cohort, names, where, first, sessions, _note(item)])
     if rows:
         lines.append(
             format_table(

@@ -39,6 +39,17 @@ def duration_text(value: timedelta) -> str:
     return f"{hours} h" if hours else f"{rest} min"
 
 
+def _template_line(exc: BaseException, path: str) -> int | None:
+    """The template line a render error happened on (Jinja maps its frames to the template)."""
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == path:
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
 class TemplateEngine:
     """Renders ``<name>.html.j2`` and ``<name>.txt.j2`` pairs; overrides win over built-ins."""
 
@@ -64,7 +75,7 @@ class TemplateEngine:
             return self.env.get_template(filename).render(**context)
         except TemplateError as exc:
             where = self._where(filename)
-            line = getattr(exc, "lineno", None)
+            line = getattr(exc, "lineno", None) or _template_line(exc, where)
             raise ConfigError(
                 f"template {filename} cannot be rendered: {exc.message or exc}",
                 file=where,
