@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from rmcal.recurrence import (
     ICAL_DAYS,
+    RULE_PARTS,
     RecurrenceError,
     end_of_day,
     expand,
@@ -41,17 +42,7 @@ GRAPH_DAYS = dict(
 ICAL_OF_GRAPH_DAY = {v: k for k, v in GRAPH_DAYS.items()}
 INDEX_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 INDEX_OF_NAME = {v: k for k, v in INDEX_NAMES.items()}
-KNOWN_PARTS = {
-    "FREQ",
-    "INTERVAL",
-    "BYDAY",
-    "BYMONTHDAY",
-    "BYSETPOS",
-    "BYMONTH",
-    "WKST",
-    "COUNT",
-    "UNTIL",
-}
+KNOWN_PARTS = frozenset(RULE_PARTS)
 _BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 
 

@@ -22,17 +22,10 @@ UTC = ZoneInfo("UTC")
 # Parts a raw cadence RRULE may use; COUNT/UNTIL come from sessions/end_date, DTSTART from
 # the slot finder.
 ALLOWED_RAW_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST"}
-_ORDER = (
-    "FREQ",
-    "INTERVAL",
-    "BYDAY",
-    "BYMONTHDAY",
-    "BYSETPOS",
-    "BYMONTH",
-    "WKST",
-    "COUNT",
-    "UNTIL",
-)
+# Every part rmcal builds or accepts, in canonical order; providers translate exactly these.
+RULE_PARTS = (
+    "FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST", "COUNT", "UNTIL",
+)  # fmt: skip
 
 
 class RecurrenceError(ValueError):
@@ -60,8 +53,8 @@ def parse_parts(rule: str) -> dict[str, str]:
 
 def join_parts(parts: dict[str, str]) -> str:
     """The canonical text of a rule: parts in a fixed order, so equal rules compare equal."""
-    known = [k for k in _ORDER if k in parts]
-    other = sorted(k for k in parts if k not in _ORDER)
+    known = [k for k in RULE_PARTS if k in parts]
+    other = sorted(k for k in parts if k not in RULE_PARTS)
     parts = dict(parts)
     if parts.get("INTERVAL") == "1":
         del parts["INTERVAL"]

@@ -67,3 +67,40 @@ def config(*pairs: Pair, start: date = date(2027, 1, 11), cohort: str = "c1"):  
         defaults=Settings(),
         cohorts=(Cohort(cohort, start, tuple(pairs), Settings()),),
     )
+
+
+def weekly_reading(  # type: ignore[no-untyped-def]
+    p: Pair,
+    first,
+    now,
+    cancel: frozenset[int] | set[int] = frozenset(),
+    decline: frozenset[int] | set[int] = frozenset(),
+    sessions: int = 4,
+):
+    """A pair's health reading from a weekly series starting ``first`` (aware, Europe/London),
+    with sessions numbered from 1 cancelled or declined by the mentee."""
+    from datetime import UTC
+
+    from rmcal.health import assess
+    from rmcal.provider import Occurrence, Response, Series
+    from rmcal.status import PairReading
+
+    key = "rm" + p.id.replace("-", "")[:24]
+    weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first.weekday()]
+    series = Series(
+        key, "x", "t", first, timedelta(minutes=45), "Europe/London",
+        f"FREQ=WEEKLY;BYDAY={weekday};COUNT={sessions}", (p.mentor.email, p.mentee.email),
+        {"key": key, "cohort": p.cohort_id, "pair": p.id},
+    )  # fmt: skip
+    occurrences = [
+        Occurrence(
+            key,
+            (first + timedelta(weeks=i)).astimezone(UTC),
+            (first + timedelta(weeks=i)).astimezone(UTC),
+            (first + timedelta(weeks=i, minutes=45)).astimezone(UTC),
+            cancelled=i + 1 in cancel,
+            responses={p.mentee.email: Response.DECLINED} if i + 1 in decline else {},
+        )
+        for i in range(sessions)
+    ]
+    return PairReading(p, series, assess(p, series, occurrences, now))

@@ -10,9 +10,9 @@ import pytest
 from rmcal.digest import build_digest, iso_week
 from rmcal.health import assess
 from rmcal.model import Lead, Pair, Person, Settings
-from rmcal.provider import Occurrence, Response, Series
 from rmcal.status import PairReading
 from rmcal.store import FeedbackRow
+from tests.builders import weekly_reading
 
 LONDON = ZoneInfo("Europe/London")
 FIRST = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)  # Wednesdays, weekly, 4 sessions
@@ -34,24 +34,7 @@ def reading(
     cancel: frozenset[int] | set[int] = frozenset(),
     decline: frozenset[int] | set[int] = frozenset(),
 ) -> PairReading:
-    key = "rm" + p.id.replace("-", "")[:24]
-    series = Series(
-        key, "x", "t", FIRST, timedelta(minutes=45), "Europe/London",
-        "FREQ=WEEKLY;BYDAY=WE;COUNT=4", (p.mentor.email, p.mentee.email),
-        {"key": key, "cohort": p.cohort_id, "pair": p.id},
-    )  # fmt: skip
-    occurrences = [
-        Occurrence(
-            key,
-            (FIRST + timedelta(weeks=i)).astimezone(UTC),
-            (FIRST + timedelta(weeks=i)).astimezone(UTC),
-            (FIRST + timedelta(weeks=i, minutes=45)).astimezone(UTC),
-            cancelled=i + 1 in cancel,
-            responses={p.mentee.email: Response.DECLINED} if i + 1 in decline else {},
-        )
-        for i in range(4)
-    ]
-    return PairReading(p, series, assess(p, series, occurrences, now))
+    return weekly_reading(p, FIRST, now, cancel, decline)
 
 
 AFTER_2 = FIRST + timedelta(weeks=1, hours=2)  # Wed 20 Jan, after session 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from rmcal.cli import main
-from rmcal.health import State, assess, summary_line
+from rmcal.health import State, summary_line
 from rmcal.model import Pair, Person, Settings
-from rmcal.provider import Occurrence, Response, Series
 from rmcal.status import FIELDS, PairReading, as_csv, as_text
+from tests.builders import weekly_reading
 
 LONDON = ZoneInfo("Europe/London")
 FIRST = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)
@@ -64,24 +64,7 @@ def reading(mentor: str, mentee: str, cancel: set[int], decline: set[int]) -> Pa
         Person(f"{mentee.split()[0].lower()}@example.org", mentee, "Asia/Kolkata"),
         Settings(sessions=4),
     )
-    key = "rm" + pair.id.replace("-", "")[:24]
-    series = Series(
-        key, "x", "t", FIRST, timedelta(minutes=45), "Europe/London",
-        "FREQ=WEEKLY;BYDAY=WE;COUNT=4", (pair.mentor.email, pair.mentee.email),
-        {"key": key, "cohort": "c1", "pair": pair.id},
-    )  # fmt: skip
-    occurrences = [
-        Occurrence(
-            key,
-            (FIRST + timedelta(weeks=i)).astimezone(UTC),
-            (FIRST + timedelta(weeks=i)).astimezone(UTC),
-            (FIRST + timedelta(weeks=i, minutes=45)).astimezone(UTC),
-            cancelled=i + 1 in cancel,
-            responses={pair.mentee.email: Response.DECLINED} if i + 1 in decline else {},
-        )
-        for i in range(4)
-    ]
-    return PairReading(pair, series, assess(pair, series, occurrences, NOW))
+    return weekly_reading(pair, FIRST, NOW, cancel, decline)
 
 
 def test_the_table_shows_state_counts_streak_dates_and_why() -> None:
