@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,53 @@ def write_config(
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+@dataclass
+class FakeProbe:
+    """What a provider's fake server lets the walk observe and provoke."""
+
+    provider: str
+    checks: int  # how many rows ``rmcal auth check`` prints for this provider
+    events: Callable[[], int]  # series in the organizer's calendar
+    sent: Callable[[], int]  # messages the fake accepted
+    throttle: Callable[[], None]  # make the next few calls come back rate-limited
+
+
+Run = Callable[..., tuple[int, str]]
+
+
+def walk_every_command(run: Run, config: str, folder: Path, fake: FakeProbe) -> None:
+    """The issues' "done when" for a cloud provider, through the CLI: auth check, schedule,
+    re-run, re-run after losing the state file while throttled, status, tick twice."""
+    code, out = run("auth", "check", "-c", config)
+    assert code == 0, out
+    assert out.splitlines()[-1] == f"All {fake.checks} checks passed for provider {fake.provider}."
+
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "20 pairs: 20 created."
+    assert fake.events() == 20
+
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
+
+    for leftover in folder.glob("state.db*"):
+        leftover.unlink()
+    fake.throttle()  # waited out, not fatal
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
+    assert fake.events() == 20
+
+    code, out = run("status", "-c", config, "--now", "2027-01-20T12:00:00+00:00", "--json")
+    assert code == 0, out
+    assert len(json.loads(out)["pairs"]) == 20
+
+    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:00:00+00:00")
+    assert code == 0, out
+    sent = fake.sent()
+    assert sent > 0
+    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:05:00+00:00")
+    assert code == 0, out
+    assert fake.sent() == sent  # exactly once

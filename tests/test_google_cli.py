@@ -4,7 +4,6 @@ httplib2 and TLS."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 from rmcal_providers.google_settings import default_scopes
 
 from rmcal.cli import main
-from tests.cohort20 import NOW, write_config
+from tests.cohort20 import FakeProbe, walk_every_command, write_config
 from tests.fakes.google_server import FakeGoogle, RunningFake, start, write_service_account
 
 DOMAIN = "contoso.com"
@@ -45,37 +44,19 @@ def test_twenty_pairs_through_every_command(google: RunningFake, tmp_path: Path)
     config = str(write_config(tmp_path, provider, domain=DOMAIN))
     fake = google.fake
 
-    code, out = run("auth", "check", "-c", config)
-    assert code == 0, out
-    assert out.splitlines()[-1] == "All 7 checks passed for provider google."
-
-    code, out = run("schedule", "-c", config, "--now", NOW)
-    assert code == 0, out
-    assert out.splitlines()[-1] == "20 pairs: 20 created."
-    assert len(fake.calendar(f"rm@{DOMAIN}")) == 20
+    organizer = f"rm@{DOMAIN}"
+    walk_every_command(
+        run,
+        config,
+        tmp_path,
+        FakeProbe(
+            provider="google",
+            checks=7,
+            events=lambda: len(fake.calendar(organizer)),
+            sent=lambda: len(fake.sent),
+            throttle=lambda: fake.inject(429, "rateLimitExceeded", retry_after="0", times=3),
+        ),
+    )
     assert fake.batches == [20]
-
-    code, out = run("schedule", "-c", config, "--now", NOW)
-    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
-
-    for leftover in tmp_path.glob("state.db*"):
-        leftover.unlink()
-    fake.inject(429, "rateLimitExceeded", retry_after="0", times=3)  # waited out
-    code, out = run("schedule", "-c", config, "--now", NOW)
-    assert code == 0, out
-    assert out.splitlines()[-1] == "Nothing changed: 20 series already match the config."
-    assert len(fake.calendar(f"rm@{DOMAIN}")) == 20
-    assert all(f.hits == f.times for f in fake.faults)
-
-    code, out = run("status", "-c", config, "--now", "2027-01-20T12:00:00+00:00", "--json")
-    assert code == 0, out
-    assert len(json.loads(out)["pairs"]) == 20
-
-    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:00:00+00:00")
-    assert code == 0, out
-    sent = len(fake.sent)
-    assert sent > 0
+    assert all(f.hits == f.times for f in fake.faults)  # every injected 429 was waited out
     assert all(m["message"]["X-Rmcal-Key"] for m in fake.sent)
-    code, out = run("tick", "-c", config, "--now", "2027-01-12T12:05:00+00:00")
-    assert code == 0, out
-    assert len(fake.sent) == sent  # exactly once
