@@ -8,6 +8,7 @@ provider ids; deleting it loses nothing because the next run finds every series 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -95,13 +96,16 @@ def run_schedule(
         config, engine or TemplateEngine(config.templates_dir), provider.capabilities.video
     )
 
+    # The draft plan and the real one render the same (pair, slot) invitations: once is enough.
+    render = functools.lru_cache(maxsize=None)(renderer.render)
+
     def plan_with(busy: BusyMap) -> Plan:
         return make_plan(
             config,
             existing,
             busy,
             now,
-            renderer.render,
+            render,
             video=provider.capabilities.video,
             cohorts=cohorts,
             recreate=recreate,
