@@ -47,3 +47,18 @@ def test_every_doc_the_readme_links_exists():
     for target in re.findall(r"\]\(([^)#]+)\)", README):
         if "://" not in target:
             assert (ROOT / target).exists(), f"README links to missing {target}"
+
+
+def test_every_config_key_is_in_the_readme_and_in_docs_config():
+    from rmcal import config
+
+    reference = (ROOT / "docs" / "config.md").read_text()
+    groups = [
+        config.TOP_KEYS, config.PROGRAMME_KEYS, config.ORGANIZER_KEYS, config.LEAD_KEYS,
+        config.SETTINGS_KEYS, config.WINDOW_KEYS, config.DIGEST_KEYS, config.THRESHOLD_KEYS,
+        config.COHORT_KEYS, config.PAIR_KEYS, config.PERSON_KEYS,
+    ]  # fmt: skip
+    for keys in groups:
+        for key in keys:
+            assert f"`{key}" in reference or f".{key}`" in reference, f"{key} not in docs/config.md"
+            assert key in README, f"config key {key} is not mentioned in README.md"
