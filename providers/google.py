@@ -39,6 +39,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from rmcal.errors import AuthError, ProviderError, SettingsError
+from rmcal.intervals import busy_requests, merge
 from rmcal.provider import (
     MAIL_KEY_HEADER,
     BusyMap,
@@ -52,7 +53,7 @@ from rmcal.provider import (
     Series,
     SeriesSpec,
 )
-from rmcal.recurrence import RecurrenceError, expand, parse_parts, with_until
+from rmcal.recurrence import RecurrenceError, expand, parse_problem, with_until
 
 from . import google_auth
 from .backoff import Backoff
@@ -195,8 +196,6 @@ class GoogleProvider:
         self.capabilities = Capabilities(
             video=True,
             attendance=s.attendance,
-            busy_people_per_call=BUSY_PEOPLE_PER_CALL,
-            busy_window=BUSY_WINDOW,
             batch_size=s.batch_size,
             sends_invitations=True,
             notes=tuple(notes),
@@ -276,24 +275,26 @@ class GoogleProvider:
         found: dict[str, list[Interval]] = {e: [] for e in people}
         unknown: set[str] = set()
         calendar = self._service("calendar")
-        for chunk in _chunks(people, BUSY_PEOPLE_PER_CALL):
-            for window_start, window_end in _windows(start, end, BUSY_WINDOW):
-                body = {
-                    "timeMin": rfc3339(window_start),
-                    "timeMax": rfc3339(window_end),
-                    "timeZone": "UTC",
-                    "items": [{"id": e} for e in chunk],
-                }
-                answer = self.calls.execute(calendar.freebusy().query(body=body), "free/busy")
-                calendars = {str(k).lower(): v for k, v in (answer.get("calendars") or {}).items()}
-                for email in chunk:
-                    entry = calendars.get(email)
-                    if entry is None or entry.get("errors"):
-                        unknown.add(email)  # notFound, not shared, internalError...
-                        continue
-                    for block in entry.get("busy") or []:
-                        found[email].append((parse_time(block["start"]), parse_time(block["end"])))
-        return {e: None if e in unknown else tuple(_merge(found[e])) for e in people}
+        calls = busy_requests(
+            people, start, end, people_per_call=BUSY_PEOPLE_PER_CALL, window=BUSY_WINDOW
+        )
+        for chunk, window_start, window_end in calls:
+            body = {
+                "timeMin": rfc3339(window_start),
+                "timeMax": rfc3339(window_end),
+                "timeZone": "UTC",
+                "items": [{"id": e} for e in chunk],
+            }
+            answer = self.calls.execute(calendar.freebusy().query(body=body), "free/busy")
+            calendars = {str(k).lower(): v for k, v in (answer.get("calendars") or {}).items()}
+            for email in chunk:
+                entry = calendars.get(email)
+                if entry is None or entry.get("errors"):
+                    unknown.add(email)  # notFound, not shared, internalError...
+                    continue
+                for block in entry.get("busy") or []:
+                    found[email].append((parse_time(block["start"]), parse_time(block["end"])))
+        return {e: None if e in unknown else merge(found[e]) for e in people}
 
     # -- series -----------------------------------------------------------------------------
 
@@ -785,17 +786,8 @@ class GoogleProvider:
 
     def validate_recurrence(self, rrule: str) -> str | None:
         """Google takes any RFC 5545 RRULE; only one that does not parse is refused."""
-        try:
-            parse_parts(rrule)
-            expand(
-                rrule,
-                datetime(2030, 1, 7, 10, 0, tzinfo=UTC),
-                limit=1,
-                before=datetime(2031, 1, 7, tzinfo=UTC),
-            )
-        except (RecurrenceError, ValueError, TypeError) as exc:
-            return f"not a valid RRULE: {exc}"
-        return None
+        problem = parse_problem(rrule)
+        return None if problem is None else f"not a valid RRULE: {problem}"
 
     def check(self) -> list[Check]:
         """One row per thing rmcal needs: credentials, each scope, calendar, free/busy, mail."""
@@ -998,29 +990,3 @@ def _expected(series: Series, start: datetime, end: datetime) -> list[datetime]:
 
 def _cancelled(series: Series, slot: datetime) -> Occurrence:
     return Occurrence(series.key, slot, slot, slot + series.duration, cancelled=True)
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _windows(
-    start: datetime, end: datetime, size: timedelta
-) -> Iterable[tuple[datetime, datetime]]:
-    cursor = start
-    while cursor < end:
-        stop = min(end, cursor + size)
-        yield cursor, stop
-        cursor = stop
-
-
-def _merge(intervals: list[Interval]) -> list[Interval]:
-    """Sorted, overlapping and touching intervals joined (windows may split one block)."""
-    out: list[Interval] = []
-    for begin, finish in sorted(intervals):
-        if out and begin <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], finish))
-        else:
-            out.append((begin, finish))
-    return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from rmcal.errors import (
     ProviderError,
     QuotaError,
 )
+from rmcal.intervals import chunks
 from rmcal.provider import ItemFailure, Progress
 
 from .backoff import Backoff, parse_retry_after
@@ -342,7 +343,7 @@ class Calls:
             again: list[str] = []
             hint: float | None = None
             last: HttpError | BaseException | None = None
-            for chunk in _chunks(pending, self.batch_size):
+            for chunk in chunks(pending, self.batch_size):
                 answers = self._send_batch(chunk, requests, operation)
                 if isinstance(answers, BaseException):
                     again += chunk
@@ -433,11 +434,6 @@ def network_error(exc: BaseException | None, operation: str) -> ProviderError:
         remedy=hint,
         retryable=True,
     )
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _max(a: float | None, b: float | None) -> float | None:

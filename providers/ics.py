@@ -867,14 +867,3 @@ def busy_intervals(data: bytes, start: datetime, end: datetime, zone: tzinfo) ->
 
 def _transparent(event: Event) -> bool:
     return str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
-
-
-def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    """Sorted, with overlapping and touching intervals joined."""
-    out: list[list[datetime]] = []
-    for first, last in sorted(intervals):
-        if out and first <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], last)
-        else:
-            out.append([first, last])
-    return tuple((a, b) for a, b in out)

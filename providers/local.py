@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
 from icalendar import Event, vRecur
-from rmcal_providers import ics
 
 from rmcal import recurrence
 from rmcal.errors import ProviderError, SettingsError
+from rmcal.intervals import merge
+from rmcal.mail import domain_of, message_id
 from rmcal.provider import (
     MAIL_KEY_HEADER,
     BusyMap,
@@ -62,6 +62,8 @@ from rmcal.provider import (
     Series,
     SeriesSpec,
 )
+
+from . import ics
 
 NAME = "local"
 UTC = ZoneInfo("UTC")
@@ -225,10 +227,6 @@ def mail_slug(key: str) -> str:
     return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def _domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].strip().lower() or "localhost"
-
-
 # --- SMTP ---------------------------------------------------------------------------------------
 
 
@@ -373,8 +371,6 @@ class LocalProvider:
         self.capabilities = Capabilities(
             video=False,
             attendance=False,
-            busy_people_per_call=1000,
-            busy_window=None,
             batch_size=1000,
             sends_invitations=True,
             idempotent_send=True,  # one .eml per X-Rmcal-Key: a re-send finds it and stops
@@ -495,7 +491,7 @@ class LocalProvider:
                                 min(inst.end, end).astimezone(UTC),
                             )
                         )
-        return {email: ics.merge(found[email]) for email in sorted(wanted)}
+        return {email: merge(found[email]) for email in sorted(wanted)}
 
     # --- reading series -------------------------------------------------------------------------
 
@@ -714,7 +710,7 @@ class LocalProvider:
         message["Subject"] = (_UPDATED if kind != "create" else "") + title
         message["Date"] = format_datetime(now.astimezone(UTC))
         key = f"invite:{series.key}:{series.sequence}"
-        message["Message-ID"] = self._message_id(key)
+        message["Message-ID"] = message_id(key, domain_of(self.context.organizer.email))
         message[MAIL_KEY_HEADER] = key
         message.set_content(f"{when}\n\n{text_body}".rstrip() + "\n")
         message.add_alternative(
@@ -749,11 +745,6 @@ class LocalProvider:
         if count is not None and count > 1:
             return f"{line}; {count} sessions."
         return line + "."
-
-    def _message_id(self, key: str) -> str:
-        """Derived from the mail key, so that a re-send (at worst) carries the same id."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        return f"<rmcal.{digest}@{_domain(self.context.organizer.email)}>"
 
     # --- mail -----------------------------------------------------------------------------------
 
@@ -827,7 +818,7 @@ class LocalProvider:
                 parsed = parsedate_to_datetime(str(message["Date"]))
                 when = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         if message["Message-ID"] is None:
-            message["Message-ID"] = self._message_id(key)
+            message["Message-ID"] = message_id(key, domain_of(self.context.organizer.email))
         if message["From"] is None:
             organizer = self.context.organizer
             message["From"] = Address(organizer.name, addr_spec=organizer.email)
@@ -876,12 +867,7 @@ class LocalProvider:
 
     def validate_recurrence(self, rrule: str) -> str | None:
         """Files hold any RFC 5545 rule, so only what dateutil cannot read is refused."""
-        try:
-            rule = recurrence.normalize(rrule)
-            rrulestr(rule, dtstart=datetime(2030, 1, 7, 10, 0, tzinfo=UTC))
-        except (ValueError, TypeError) as exc:
-            return str(exc)
-        return None
+        return recurrence.parse_problem(rrule)
 
     def check(self) -> list[Check]:
         """Whether the folder is writable, the files readable and (when set) SMTP login works."""

@@ -34,6 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from rmcal.errors import AuthError, NotFound, PermissionDenied, ProviderError, SettingsError
+from rmcal.intervals import busy_requests, merge
 from rmcal.provider import (
     MAIL_KEY_HEADER,
     TAG_COHORT,
@@ -210,8 +211,6 @@ class MicrosoftProvider:
         self.capabilities = Capabilities(
             video=True,
             attendance=self.attendance,
-            busy_people_per_call=SCHEDULE_PEOPLE,
-            busy_window=SCHEDULE_WINDOW,
             batch_size=4,
             sends_invitations=True,
             notes=tuple(notes),
@@ -557,51 +556,41 @@ class MicrosoftProvider:
         people = list(dict.fromkeys(e.lower() for e in emails))
         found: dict[str, list[Interval]] = {p: [] for p in people}
         unknown: set[str] = set()
-        windows: list[tuple[datetime, datetime]] = []
-        cursor = start
-        while cursor < end:
-            windows.append((cursor, min(end, cursor + SCHEDULE_WINDOW)))
-            cursor += SCHEDULE_WINDOW
-        for i in range(0, len(people), SCHEDULE_PEOPLE):
-            chunk = people[i : i + SCHEDULE_PEOPLE]
-            for w_start, w_end in windows:
-                reply = self.http.call(
-                    "POST",
-                    f"{self._user}/calendar/getSchedule",
-                    operation="read free/busy",
-                    permission=PERM_READ,
-                    json_body={
-                        "schedules": chunk,
-                        "startTime": {"dateTime": _utc_text(w_start), "timeZone": "UTC"},
-                        "endTime": {"dateTime": _utc_text(w_end), "timeZone": "UTC"},
-                        "availabilityViewInterval": 60,
-                    },
-                    idempotent=True,
-                )
-                seen: set[str] = set()
-                for info in (reply.body or {}).get("value") or []:
-                    who = str(info.get("scheduleId") or "").lower()
-                    if who not in found:
+        calls = busy_requests(
+            people, start, end, people_per_call=SCHEDULE_PEOPLE, window=SCHEDULE_WINDOW
+        )
+        for chunk, w_start, w_end in calls:
+            reply = self.http.call(
+                "POST",
+                f"{self._user}/calendar/getSchedule",
+                operation="read free/busy",
+                permission=PERM_READ,
+                json_body={
+                    "schedules": chunk,
+                    "startTime": {"dateTime": _utc_text(w_start), "timeZone": "UTC"},
+                    "endTime": {"dateTime": _utc_text(w_end), "timeZone": "UTC"},
+                    "availabilityViewInterval": 60,
+                },
+                idempotent=True,
+            )
+            seen: set[str] = set()
+            for info in (reply.body or {}).get("value") or []:
+                who = str(info.get("scheduleId") or "").lower()
+                if who not in found:
+                    continue
+                seen.add(who)
+                if info.get("error"):
+                    unknown.add(who)
+                    continue
+                for item in info.get("scheduleItems") or []:
+                    if str(item.get("status", "")).lower() not in BUSY_STATUSES:
                         continue
-                    seen.add(who)
-                    if info.get("error"):
-                        unknown.add(who)
-                        continue
-                    for item in info.get("scheduleItems") or []:
-                        if str(item.get("status", "")).lower() not in BUSY_STATUSES:
-                            continue
-                        s = _parse_graph_time(item["start"]).astimezone(UTC)
-                        e = _parse_graph_time(item["end"]).astimezone(UTC)
-                        if e > start and s < end:
-                            found[who].append((max(s, start), min(e, end)))
-                unknown.update(set(chunk) - seen)
-        result: BusyMap = {}
-        for person in people:
-            if person in unknown:
-                result[person] = None
-            else:
-                result[person] = tuple(sorted(set(found[person])))
-        return result
+                    s = _parse_graph_time(item["start"]).astimezone(UTC)
+                    e = _parse_graph_time(item["end"]).astimezone(UTC)
+                    if e > start and s < end:
+                        found[who].append((max(s, start), min(e, end)))
+            unknown.update(set(chunk) - seen)
+        return {p: None if p in unknown else merge(found[p]) for p in people}
 
     # -- series -----------------------------------------------------------------------------
 

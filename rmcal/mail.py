@@ -53,7 +53,8 @@ def address(name: str, email: str) -> Address:
 
 
 def domain_of(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower()
+    """The domain part of an address (``localhost`` for none), e.g. for Message-IDs."""
+    return email.rsplit("@", 1)[-1].strip().lower() or "localhost"
 
 
 def message_id(key: str, domain: str) -> str:

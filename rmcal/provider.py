@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from rmcal.errors import ConfigError
+from rmcal.intervals import Interval
 
 ENTRY_POINT_GROUP = "rmcal.providers"
 MAIL_KEY_HEADER = "X-Rmcal-Key"
@@ -146,8 +147,6 @@ class Capabilities:
 
     video: bool  # can attach a video-meeting link to a series
     attendance: bool  # measured attendance is configured and readable
-    busy_people_per_call: int  # how many people one free/busy call takes
-    busy_window: timedelta | None  # longest window one free/busy call takes (None: any)
     batch_size: int  # items per batched write
     sends_invitations: bool  # the platform mails invitations itself when a series is created
     notes: tuple[str, ...] = ()  # human-readable caveats ("attendance: not configured")
@@ -166,9 +165,14 @@ class Check:
     remedy: str | None = None
 
 
-Interval = tuple[datetime, datetime]
 BusyMap = dict[str, tuple[Interval, ...] | None]  # None: unknown (no mailbox, not shared)
 Progress = Callable[[int], None]  # called with how many items just finished
+Clock = Callable[[], datetime]  # aware "now"; follows --now / RMCAL_NOW
+
+
+def wall_clock() -> datetime:
+    """The real time, aware UTC (the default clock)."""
+    return datetime.now(UTC)
 
 
 class KeyValue(Protocol):
@@ -208,6 +212,9 @@ class ProviderContext:
     env: Mapping[str, str] = field(default_factory=dict)  # where secrets come from
     kv: KeyValue = field(default_factory=MemoryKeyValue)
     echo: Callable[[str], None] = print  # for interactive flows (device code, browser login)
+    # What "now" is for anything the provider stamps (Date, DTSTAMP, sent-at): the same clock
+    # the core runs on, so that --now moves the whole run, files and ledger alike.
+    clock: Clock = wall_clock
 
 
 @runtime_checkable

@@ -67,6 +67,23 @@ def normalize(rule: str) -> str:
     return join_parts(parse_parts(rule))
 
 
+def parse_problem(rule: str) -> str | None:
+    """Why ``rule`` is not a readable RRULE (None when it is): for providers that store any rule.
+
+    Expands from a fixed Monday so that the whole rule, not only its syntax, is exercised.
+    """
+    try:
+        expand(
+            normalize(rule),
+            datetime(2030, 1, 7, 10, 0, tzinfo=UTC),
+            limit=1,
+            before=datetime(2031, 1, 7, tzinfo=UTC),
+        )
+    except (ValueError, TypeError) as exc:  # RecurrenceError is a ValueError
+        return str(exc)
+    return None
+
+
 def check_raw(rule: str) -> None:
     """Validate a cadence given as a raw RRULE in the config (raises RecurrenceError)."""
     parts = parse_parts(rule)

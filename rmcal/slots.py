@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from rmcal.intervals import Interval, merge
 from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
-from rmcal.provider import BusyMap, Interval
+from rmcal.provider import BusyMap
 from rmcal.recurrence import ICAL_DAYS, build_rrule, expand, parse_parts
 
 STEP_MINUTES = 30
@@ -113,12 +114,7 @@ class BusyIndex:
     """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks."""
 
     def __init__(self, intervals: Sequence[Interval]) -> None:
-        merged: list[list[datetime]] = []
-        for begin, end in sorted(intervals):
-            if merged and begin <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([begin, end])
+        merged = merge(intervals)
         self._starts = [m[0] for m in merged]
         self._ends = [m[1] for m in merged]
 

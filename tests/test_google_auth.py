@@ -72,7 +72,7 @@ def test_is_a_provider_with_interactive_login(key_dir):
     assert isinstance(provider, Provider)
     assert isinstance(provider, InteractiveLogin)
     assert provider.name == "google"
-    assert provider.capabilities.busy_people_per_call == 50
+    assert provider.capabilities.batch_size == 50
     assert provider.capabilities.batch_size == 50
     assert provider.capabilities.attendance is False
     assert httplib2.RETRIES == 1  # POSTs are never silently re-sent by httplib2

@@ -170,7 +170,7 @@ def test_entry_point_gives_a_provider(tmp_path: Path) -> None:
     assert made.name == "local"
     caps = made.capabilities
     assert (caps.video, caps.attendance, caps.sends_invitations) == (False, False, True)
-    assert caps.busy_people_per_call == 1000 and caps.busy_window is None
+    assert caps.batch_size == 1000
     assert any(note.startswith("video:") for note in caps.notes)
 
 
