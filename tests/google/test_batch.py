@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httplib2
 import pytest
 from googleapiclient.errors import HttpError
-from rmcal_providers.google_batch import Pacer, is_rate_limited, reasons
+from rmcal_providers.google.batch import Pacer, is_rate_limited, reasons
 
 from rmcal.errors import ProviderError, QuotaError
 from rmcal.provider import Attendee, Series, SeriesSpec
@@ -159,7 +160,6 @@ def test_a_plain_403_is_not_retried(tmp_path: Path):
 
 def test_reasons_come_from_the_error_body_not_the_message():
     def error(name: str, status: int) -> HttpError:
-        import httplib2
 
         return HttpError(
             httplib2.Response({"status": str(status)}),

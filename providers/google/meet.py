@@ -18,8 +18,8 @@ from typing import Any
 from rmcal.errors import NotFound
 from rmcal.provider import KeyValue, Occurrence, Series
 
-from .google_batch import Calls
-from .google_events import parse_time, rfc3339
+from .batch import Calls
+from .events import parse_time, rfc3339
 
 RETENTION = timedelta(days=30)  # ConferenceRecord.expireTime: 30 days after the call ended
 EARLY_JOIN = timedelta(minutes=30)  # a call started this long before the slot still counts

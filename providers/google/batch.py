@@ -32,9 +32,8 @@ from rmcal.errors import (
 from rmcal.intervals import chunks
 from rmcal.provider import ItemFailure, Progress
 
-from .backoff import Backoff, parse_retry_after
-
-PROVIDER = "google"
+from ..backoff import Backoff, parse_retry_after
+from .settings import PROVIDER
 
 # 403 reasons Google documents as "slow down" (usageLimits domain); 429 needs no reason.
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
