@@ -130,7 +130,7 @@ def run_login(
         def fetch_with_bundle(**kwargs: Any) -> Any:
             return fetch(**{"verify": bundle, **kwargs})
 
-        flow.fetch_token = fetch_with_bundle  # type: ignore[method-assign]
+        flow.fetch_token = fetch_with_bundle
     make_url = flow.authorization_url
 
     def announce(**kwargs: Any) -> tuple[str, str]:
@@ -139,7 +139,7 @@ def run_login(
         echo(f"Sign in as {settings.subject} in your browser:\n{url}")
         return url, state
 
-    flow.authorization_url = announce  # type: ignore[method-assign]
+    flow.authorization_url = announce
     creds = flow.run_local_server(
         port=port,
         open_browser=open_browser,
