@@ -39,7 +39,7 @@ def check(client: GoogleClient, now: Callable[[], datetime]) -> list[Check]:
     rows: list[Check] = []
     s = client.settings
     try:
-        creds = client.signed_credentials()
+        creds = client.ensure_credentials()
     except (AuthError, SettingsError) as exc:
         return [Check("credentials", False, str(exc), getattr(exc, "remedy", None))]
     if s.auth == "service_account":

@@ -11,7 +11,7 @@ not the libraries' defaults:
   ``AuthorizedHttp(httplib2.Http(ca_certs, timeout))``, so the CA bundle and timeout are the
   settings' and not whatever environment variable httplib2 happens to read.
 * httplib2 is told to try each request once (``single_attempts``): rmcal's own retries decide
-  what may be repeated, and a mail send must never be.
+  what may be repeated, and a mail send is never repeated blindly.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class GoogleClient:
             self.transport = raw_http(self.settings)
         return self.transport
 
-    def signed_credentials(self) -> Credentials:
+    def ensure_credentials(self) -> Credentials:
         """The credentials, built from the settings on first use (may raise AuthError)."""
         if self.credentials is None:
             self.credentials = auth.build_credentials(self.settings)
@@ -135,7 +135,7 @@ class GoogleClient:
     def authorized(self) -> google_auth_httplib2.AuthorizedHttp:
         if self._http is None:
             self._http = google_auth_httplib2.AuthorizedHttp(
-                self.signed_credentials(), http=self.raw_transport()
+                self.ensure_credentials(), http=self.raw_transport()
             )
         return self._http
 

@@ -42,7 +42,7 @@ def send(
     stop: ItemFailure | None = None
     for index, message in enumerate(messages):
         key = str(message.get(MAIL_KEY_HEADER) or f"#{index}")
-        stop = _send_one(client, gmail, key, message, results, stop)
+        stop = _send_one(client, gmail, key=key, message=message, results=results, stop=stop)
         if progress:
             progress(1)
     return results
@@ -51,6 +51,7 @@ def send(
 def _send_one(
     client: GoogleClient,
     gmail: Any,
+    *,
     key: str,
     message: EmailMessage,
     results: SendResults,

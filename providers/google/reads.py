@@ -88,7 +88,8 @@ def occurrences(
         return results
     settings = client.settings
     if settings.sync_tokens:
-        events = synced_events(client, context.kv, context.log, {s.provider_id for s in series})
+        wanted = {s.provider_id for s in series}
+        events = synced_events(client, wanted, kv=context.kv, log=context.log)
         exceptions: dict[str, dict[datetime, Mapping[str, Any]]] = {}
         for event in events.values():
             parent_id = event.get("recurringEventId")
@@ -110,7 +111,11 @@ def occurrences(
         results.update(_from_instances(client, rest, start, end))
     if settings.attendance:
         meter = Attendance(
-            client.calls, client.service("meet"), client.service("people"), context.kv, now
+            calls=client.calls,
+            meet=client.service("meet"),
+            people=client.service("people"),
+            kv=context.kv,
+            now=now,
         )
         by_key = {s.key: s for s in series}
         results = {k: meter.measure(by_key[k], v) for k, v in results.items()}

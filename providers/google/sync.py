@@ -36,7 +36,7 @@ class SyncTokenExpired(Exception):
 
 
 def synced_events(
-    client: GoogleClient, kv: KeyValue, log: logging.Logger, wanted_ids: set[str]
+    client: GoogleClient, wanted_ids: set[str], *, kv: KeyValue, log: logging.Logger
 ) -> Events:
     """rmcal's series and their exceptions, brought up to date with a sync token.
 
