@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rmcal_providers.google_settings import default_scopes
+from rmcal_providers.google.settings import default_scopes
 
 from tests.fakes.google_server import FakeGoogle, start, write_service_account
 

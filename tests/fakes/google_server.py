@@ -888,11 +888,11 @@ def render_batch(
 
 # -- helpers for transport-level tests (HttpMockSequence) -----------------------------------
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "google"
+FIXTURES = Path(__file__).resolve().parent.parent / "google" / "fixtures"
 
 
 def fixture(name: str) -> Any:
-    """A recorded Google response from ``tests/fixtures/google``, its ``_source`` stripped."""
+    """A recorded Google response from ``tests/google/fixtures``, its ``_source`` stripped."""
     data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     if isinstance(data, dict):
         data.pop("_source", None)

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
+PROVIDER = "google"  # the entry point name, and how errors name the provider
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 
 # The narrowest scope each method rmcal calls accepts (per-method ``scopes`` lists in the

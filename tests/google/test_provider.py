@@ -6,12 +6,6 @@ discovery-built requests, multipart batches, httplib2 over HTTPS with the test C
 
 from __future__ import annotations
 
-import json
-import ssl
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,11 +13,21 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httplib2
 import pytest
 from rmcal_providers.google import GoogleProvider
-from rmcal_providers.google_settings import default_scopes
+from rmcal_providers.google.settings import default_scopes
 
-from rmcal.provider import Attendee, ItemFailure, MemoryKeyValue, Response, Series, SeriesSpec
+from rmcal.provider import (
+    Attendee,
+    InteractiveLogin,
+    ItemFailure,
+    MemoryKeyValue,
+    Provider,
+    Response,
+    Series,
+    SeriesSpec,
+)
 from tests.fakes.google_server import (
     ORGANIZER,
     FakeClock,
@@ -33,6 +37,7 @@ from tests.fakes.google_server import (
     start,
     write_service_account,
 )
+from tests.google.helpers import sa_provider
 
 SA_EMAIL = "rmcal@rmcal-e2e.iam.gserviceaccount.com"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,12 +46,23 @@ FIRST = datetime(2030, 3, 4, 10, 0, tzinfo=BERLIN)
 WINDOW = (datetime(2030, 3, 1, tzinfo=UTC), datetime(2030, 6, 1, tzinfo=UTC))
 
 
+def test_is_a_provider_with_interactive_login(key_dir):
+    provider, _ = sa_provider(key_dir, [])
+    assert isinstance(provider, Provider)
+    assert isinstance(provider, InteractiveLogin)
+    assert provider.name == "google"
+    assert provider.capabilities.batch_size == 50
+    assert provider.capabilities.batch_size == 50
+    assert provider.capabilities.attendance is False
+    assert httplib2.RETRIES == 1  # POSTs are never silently re-sent by httplib2
+
+
 def people(number: int) -> tuple[str, str]:
     return f"mentor{number:02d}@example.com", f"mentee{number:02d}@example.com"
 
 
 @pytest.fixture()
-def google(tmp_path: Path) -> Iterator[tuple[RunningFake, Path]]:
+def fake_google(tmp_path: Path) -> Iterator[tuple[RunningFake, Path]]:
     fake = FakeGoogle(users=[ORGANIZER])
     for number in range(PAIRS):
         mentor, mentee = people(number)
@@ -111,8 +127,8 @@ def mail(key: str, to: str) -> EmailMessage:
     return msg
 
 
-def test_twenty_pair_cycle(google):
-    running, directory = google
+def test_twenty_pair_cycle(fake_google):
+    running, directory = fake_google
     fake = running.fake
     clock = FakeClock()
     kv = MemoryKeyValue()
@@ -200,8 +216,8 @@ def test_twenty_pair_cycle(google):
     fresh.close()
 
 
-def test_check_names_the_scope_missing_from_the_admin_console(google):
-    running, directory = google
+def test_check_names_the_scope_missing_from_the_admin_console(fake_google):
+    running, directory = fake_google
     running.fake.add_service_account(
         SA_EMAIL, None, [s for s in default_scopes(False) if not s.endswith("gmail.send")]
     )
@@ -213,8 +229,8 @@ def test_check_names_the_scope_missing_from_the_admin_console(google):
     assert "100000000000000000001" in rows["scope gmail.send"].remedy
 
 
-def test_a_deleted_series_cannot_be_created_again_under_its_key(google):
-    running, directory = google
+def test_a_deleted_series_cannot_be_created_again_under_its_key(fake_google):
+    running, directory = fake_google
     provider = provider_for(running, directory, MemoryKeyValue(), FakeClock())
     (spec,) = cohort()[:1]
     assert isinstance(provider.create_series([spec])[spec.key], Series)
@@ -228,8 +244,8 @@ def test_a_deleted_series_cannot_be_created_again_under_its_key(google):
     assert isinstance(again["rmc" + "1" * 23], Series)
 
 
-def test_measured_attendance_from_meet_records(google):
-    running, directory = google
+def test_measured_attendance_from_meet_records(fake_google):
+    running, directory = fake_google
     clock = FakeClock()
     provider = provider_for(running, directory, MemoryKeyValue(), clock, attendance=True)
     (spec,) = cohort()[:1]
@@ -259,25 +275,3 @@ def test_measured_attendance_from_meet_records(google):
     assert got[5].original_start == datetime(2030, 4, 8, 8, tzinfo=UTC)
     assert got[5].attended_seconds == {}
     assert provider.capabilities.attendance
-
-
-def test_the_fake_server_runs_as_a_module(tmp_path: Path):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.google_server", "--port", "0", "--dir", str(tmp_path)],
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        banner = process.stdout.readline()  # type: ignore[union-attr]
-        base = banner.split()[3]
-        assert base.startswith("https://127.0.0.1:")
-        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(f"{base}/calendar/v3/calendars/primary/events", context=context)
-        assert caught.value.code == 401
-        body = json.loads(caught.value.read())
-        assert body["error"]["errors"][0]["reason"] == "authError"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

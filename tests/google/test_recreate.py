@@ -7,20 +7,20 @@ from pathlib import Path
 from rmcal.model import series_key
 from tests.cohort20 import NOW, write_config
 from tests.fakes.google_server import RunningFake
-from tests.test_google_cli import DOMAIN, google, run  # noqa: F401  (fixture)
+from tests.google.helpers import DOMAIN, run
 
 
 def test_deleted_series_is_left_alone_then_recreated_under_the_next_generation(
-    google: RunningFake,  # noqa: F811
+    workspace: RunningFake,
     tmp_path: Path,
 ):
-    provider = {"kind": "google", "service_account_file": "sa.json", **google.settings()}
+    provider = {"kind": "google", "service_account_file": "sa.json", **workspace.settings()}
     config = str(write_config(tmp_path, provider, domain=DOMAIN, pairs=3))
     assert run("schedule", "-c", config, "--now", NOW)[0] == 0
     organizer = f"rm@{DOMAIN}"
-    calendar = google.fake.calendar(organizer)
+    calendar = workspace.fake.calendar(organizer)
     victim = sorted(calendar)[0]
-    google.fake.delete_event(organizer, victim)
+    workspace.fake.delete_event(organizer, victim)
 
     code, out = run("schedule", "-c", config, "--now", NOW)
     assert code == 0, out
@@ -32,7 +32,7 @@ def test_deleted_series_is_left_alone_then_recreated_under_the_next_generation(
     assert out.splitlines()[-1] == "3 pairs: 1 created, 2 unchanged."
     pair_id = calendar[victim]["extendedProperties"]["private"]["rmcal.pair"]
     cohort = calendar[victim]["extendedProperties"]["private"]["rmcal.cohort"]
-    assert series_key(cohort, pair_id, 2) in google.fake.calendar(organizer)
+    assert series_key(cohort, pair_id, 2) in workspace.fake.calendar(organizer)
 
     code, out = run("schedule", "-c", config, "--now", NOW)
     assert out.splitlines()[-1] == "Nothing changed: 3 series already match the config."

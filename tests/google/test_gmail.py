@@ -98,7 +98,7 @@ class DroppingTransport:
 def test_a_dropped_connection_is_reported_not_retried(tmp_path: Path):
     provider, _, _ = mock_provider(tmp_path, [])
     transport = DroppingTransport()
-    provider._transport = transport  # the same provider, over a transport that drops
+    provider.client.transport = transport  # the same provider, over a transport that drops
     result = provider.send([message("k1"), message("k2")])
     assert isinstance(result["k1"], ItemFailure) and not result["k1"].retryable
     assert result["k2"] is None

@@ -11,6 +11,7 @@ occurrence by its start time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,8 +19,8 @@ from typing import Any
 from rmcal.errors import NotFound
 from rmcal.provider import KeyValue, Occurrence, Series
 
-from .google_batch import Calls
-from .google_events import parse_time, rfc3339
+from .batch import Calls
+from .events import parse_time, rfc3339
 
 RETENTION = timedelta(days=30)  # ConferenceRecord.expireTime: 30 days after the call ended
 EARLY_JOIN = timedelta(minutes=30)  # a call started this long before the slot still counts
@@ -111,12 +112,7 @@ class Attendance:
             if not email:
                 continue  # anonymous and phone participants cannot be matched to a person
             sessions = self._pages(
-                lambda token, name=participant["name"]: (
-                    self.meet.conferenceRecords()
-                    .participants()
-                    .participantSessions()
-                    .list(parent=name, pageSize=100, pageToken=token)
-                ),
+                functools.partial(self._sessions_page, str(participant["name"])),
                 "participantSessions",
                 "read Meet participant sessions",
             )
@@ -127,6 +123,15 @@ class Attendance:
                     total += max(0, int(span.total_seconds()))
             out[email] = out.get(email, 0) + total
         return out
+
+    def _sessions_page(self, participant: str, token: str | None) -> Any:
+        """One page of a participant's sessions (each join and leave is one session)."""
+        return (
+            self.meet.conferenceRecords()
+            .participants()
+            .participantSessions()
+            .list(parent=participant, pageSize=100, pageToken=token)
+        )
 
     def _email(self, user: str) -> str | None:
         """``users/123`` -> the person's primary e-mail, cached in the state file."""

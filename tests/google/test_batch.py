@@ -1,15 +1,23 @@
-"""Google provider: batch splitting, per-item retries, pacing and bounded waits (no real sleep)."""
+"""Google provider: batch splitting, per-item retries, pacing and bounded waits (no real sleep),
+and network failures named with their fix (real httplib2 and ssl exceptions)."""
 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httplib2
 import pytest
+from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
-from rmcal_providers.google_batch import Pacer, is_rate_limited, reasons
+from rmcal_providers.google import GoogleProvider
+from rmcal_providers.google.batch import Pacer, is_rate_limited, reasons
 
 from rmcal.errors import ProviderError, QuotaError
 from rmcal.provider import Attendee, Series, SeriesSpec
@@ -18,10 +26,12 @@ from tests.fakes.google_server import (
     FakeClock,
     batch_reply,
     fixture,
+    make_context,
     mock_provider,
     parse_batch,
     reply,
 )
+from tests.fakes.tls import make_tls_files
 
 
 def specs(count: int) -> list[SeriesSpec]:
@@ -159,7 +169,6 @@ def test_a_plain_403_is_not_retried(tmp_path: Path):
 
 def test_reasons_come_from_the_error_body_not_the_message():
     def error(name: str, status: int) -> HttpError:
-        import httplib2
 
         return HttpError(
             httplib2.Response({"status": str(status)}),
@@ -210,3 +219,107 @@ def test_batch_size_setting_is_honoured(tmp_path: Path):
     )
     provider.create_series(items)
     assert [len(parts(r)) for r in transport.request_sequence] == [2, 2, 1]
+
+
+class Unreachable:
+    """A transport failing the way httplib2 does when Google cannot be reached."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.calls = 0
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "remedy"),
+    [
+        (
+            httplib2.ServerNotFoundError("Unable to find the server at google.test"),
+            "check the network, proxy and provider.ca_bundle",
+        ),
+        (ConnectionRefusedError(111, "Connection refused"), "check the network"),
+        (TimeoutError("timed out"), "raise provider.timeout"),
+    ],
+)
+def test_a_network_failure_is_retried_within_the_budget_then_named(
+    tmp_path: Path, error: BaseException, remedy: str
+):
+    provider, _, clock = mock_provider(tmp_path, [])
+    transport = Unreachable(error)
+    provider.client.transport = transport
+    start = datetime(2030, 3, 1, tzinfo=UTC)
+    with pytest.raises(ProviderError) as caught:
+        provider.busy(["ben@example.com"], start, start + timedelta(days=1))
+    assert caught.value.retryable
+    assert f"could not reach Google ({type(error).__name__}" in caught.value.message
+    assert remedy in caught.value.remedy
+    assert transport.calls == 8  # the whole budget, waited on the fake clock
+    assert len(clock.sleeps) == 7
+
+
+@pytest.fixture
+def wrong_host(tmp_path: Path) -> Iterator[tuple[str, Path, list[int]]]:
+    """A TLS listener on 127.0.0.1 whose certificate (from a trusted CA) names another host.
+
+    Yields its base URL, the CA to trust and the list of connections it accepted.
+    """
+    files = make_tls_files(tmp_path / "tls", hosts=("elsewhere.test",))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert_path, files.key_path)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed: the test is over
+            accepted.append(1)
+            try:
+                with context.wrap_socket(connection, server_side=True):
+                    pass
+            except OSError:
+                pass  # the client refuses the certificate mid-handshake
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}", files.ca_path, accepted
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_a_certificate_for_another_host_is_named_and_not_retried(
+    tmp_path: Path, wrong_host: tuple[str, Path, list[int]]
+):
+    # Real httplib2 over real TLS: a hostname mismatch is ssl.SSLCertVerificationError.
+    base, ca_path, accepted = wrong_host
+    clock = FakeClock()
+    provider = GoogleProvider(
+        {
+            "auth": "oauth",
+            "oauth_client_file": "client.json",
+            "api_endpoint": f"{base}/calendar/v3/",
+            "batch_uri": f"{base}/batch/calendar/v3",
+            "ca_bundle": str(ca_path),
+        },
+        make_context(tmp_path),
+        credentials=Credentials(token="test-token"),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    start = datetime(2030, 3, 1, tzinfo=UTC)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            provider.busy(["ben@example.com"], start, start + timedelta(days=1))
+    finally:
+        provider.close()
+    assert "SSLCertVerificationError" in caught.value.message
+    assert "TLS certificate was not trusted" in caught.value.remedy
+    assert accepted == [1]  # waiting cannot cure a certificate: no second try
+    assert clock.sleeps == []

@@ -23,9 +23,8 @@ from google.oauth2 import service_account
 
 from rmcal.errors import AuthError, PermissionDenied, ProviderError, SettingsError
 
-from .google_settings import GoogleSettings, short_scope
+from .settings import PROVIDER, GoogleSettings, short_scope
 
-PROVIDER = "google"
 DWD_CONSOLE = (
     "Admin console > Security > Access and data control > API controls > Domain-wide delegation"
 )
@@ -131,7 +130,7 @@ def run_login(
         def fetch_with_bundle(**kwargs: Any) -> Any:
             return fetch(**{"verify": bundle, **kwargs})
 
-        flow.fetch_token = fetch_with_bundle  # type: ignore[method-assign]
+        flow.fetch_token = fetch_with_bundle
     make_url = flow.authorization_url
 
     def announce(**kwargs: Any) -> tuple[str, str]:
@@ -140,7 +139,7 @@ def run_login(
         echo(f"Sign in as {settings.subject} in your browser:\n{url}")
         return url, state
 
-    flow.authorization_url = announce  # type: ignore[method-assign]
+    flow.authorization_url = announce
     creds = flow.run_local_server(
         port=port,
         open_browser=open_browser,
@@ -149,11 +148,6 @@ def run_login(
     )
     save_user_credentials(settings.token_path, creds)
     return creds
-
-
-def raw_http(settings: GoogleSettings) -> httplib2.Http:
-    """The transport under every call, with the CA bundle and timeout made explicit."""
-    return httplib2.Http(ca_certs=settings.ca_bundle, timeout=settings.timeout)
 
 
 def probe_scope(

@@ -32,9 +32,8 @@ from rmcal.errors import (
 from rmcal.intervals import chunks
 from rmcal.provider import ItemFailure, Progress
 
-from .backoff import Backoff, parse_retry_after
-
-PROVIDER = "google"
+from ..backoff import Backoff, parse_retry_after
+from .settings import PROVIDER
 
 # 403 reasons Google documents as "slow down" (usageLimits domain); 429 needs no reason.
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
@@ -90,6 +89,11 @@ def is_rate_limited(error: HttpError) -> bool:
 def is_retryable(error: HttpError) -> bool:
     """Worth another try after waiting: throttling or a server-side failure."""
     return is_rate_limited(error) or status_of(error) >= 500
+
+
+def not_acted_on(error: HttpError) -> bool:
+    """Throttled or 503: Google refused before acting, so even a mail send may be repeated."""
+    return is_rate_limited(error) or status_of(error) == 503
 
 
 def retry_after(error: HttpError) -> float | None:
@@ -290,39 +294,56 @@ class Calls:
         An ``HttpError`` whose status is in ``raw_statuses`` is re-raised untranslated, for
         callers that handle it (410 on an expired sync token).
         """
-        budget = self.backoff()
-        while True:
-            self.pacer.acquire(1)
-            try:
-                return request.execute()
-            except HttpError as exc:
-                if status_of(exc) in raw_statuses:
-                    raise
-                if not is_retryable(exc) or not budget.wait(retry_after(exc)):
-                    raise explain(exc, operation, self.ctx) from None
-            except google.auth.exceptions.RefreshError as exc:
-                raise self.on_refresh_error(exc, operation) from None
-            except NETWORK_ERRORS as exc:
-                if not transient(exc) or not budget.wait():
-                    raise network_error(exc, operation) from None
+        return self._call(
+            request,
+            operation,
+            untranslated=lambda exc: status_of(exc) in raw_statuses,
+            repeat=is_retryable,
+            network_retries=True,
+        )
 
     def execute_once(self, request: HttpRequest, operation: str) -> Any:
         """One call that must not be repeated blindly (a mail send): no network retries.
 
-        Throttling answers are still waited out, because Google did not act on them.
+        Throttling answers are still waited out, because Google did not act on them; any
+        other ``HttpError`` and any connection failure reach the caller untranslated.
         """
+        return self._call(
+            request,
+            operation,
+            untranslated=lambda exc: not not_acted_on(exc),
+            repeat=not_acted_on,
+            network_retries=False,
+        )
+
+    def _call(
+        self,
+        request: HttpRequest,
+        operation: str,
+        *,
+        untranslated: Callable[[HttpError], bool],
+        repeat: Callable[[HttpError], bool],
+        network_retries: bool,
+    ) -> Any:
+        """The paced retry loop of ``execute`` and ``execute_once``: they differ only in which
+        failures they repeat and which they hand back as they are."""
         budget = self.backoff()
         while True:
             self.pacer.acquire(1)
             try:
                 return request.execute()
             except HttpError as exc:
-                if not is_rate_limited(exc) and status_of(exc) != 503:
+                if untranslated(exc):
                     raise
-                if not budget.wait(retry_after(exc)):
+                if not repeat(exc) or not budget.wait(retry_after(exc)):
                     raise explain(exc, operation, self.ctx) from None
             except google.auth.exceptions.RefreshError as exc:
                 raise self.on_refresh_error(exc, operation) from None
+            except NETWORK_ERRORS as exc:
+                if not network_retries:
+                    raise
+                if not transient(exc) or not budget.wait():
+                    raise network_error(exc, operation) from None
 
     def execute_many(
         self,
@@ -415,15 +436,19 @@ class Calls:
 
 
 def transient(exc: BaseException) -> bool:
-    """A connection failure that waiting may cure (an untrusted certificate never will)."""
-    return not isinstance(exc, ssl.SSLCertVerificationError | httplib2.CertificateHostnameMismatch)
+    """A connection failure that waiting may cure (an untrusted certificate never will).
+
+    A certificate for another host is an ``ssl.SSLCertVerificationError`` too: httplib2 leaves
+    hostname checking to the ``ssl`` module (its own ``CertificateHostnameMismatch`` is gone).
+    """
+    return not isinstance(exc, ssl.SSLCertVerificationError)
 
 
 def network_error(exc: BaseException | None, operation: str) -> ProviderError:
     """A connection-level failure that outlasted the retry budget."""
     kind = type(exc).__name__ if exc is not None else "error"
     hint = "check the network, proxy and provider.ca_bundle"
-    if isinstance(exc, ssl.SSLError | httplib2.CertificateHostnameMismatch):
+    if isinstance(exc, ssl.SSLError):
         hint = "the TLS certificate was not trusted; set provider.ca_bundle for a proxy CA"
     elif isinstance(exc, socket.timeout | TimeoutError):
         hint = "raise provider.timeout or check the network"
