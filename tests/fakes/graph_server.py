@@ -4,7 +4,7 @@ Why a real server and not mocks: the provider's whole stack - MSAL's authority d
 token request, ``requests`` over TLS with a custom CA, ``$batch``, paging, retries - runs
 unchanged against it, exactly as it would against a tenant. Only the far end is fake.
 
-What it implements (shapes as on Microsoft Learn; see tests/fixtures/graph/*.json):
+What it implements (shapes as on Microsoft Learn; see tests/microsoft/fixtures/*.json):
 
 * ``GET /<tenant>/v2.0/.well-known/openid-configuration`` and
   ``POST /<tenant>/oauth2/v2.0/token`` (client credentials; the token is an unsigned JWT whose
@@ -50,7 +50,9 @@ from dateutil import rrule as du
 
 from .tls import TLSFiles, make_tls_files
 
-ZONES_FILE = Path(__file__).resolve().parents[2] / "providers" / "data" / "windowsZones.json"
+ZONES_FILE = (
+    Path(__file__).resolve().parents[2] / "providers" / "microsoft" / "data" / "windowsZones.json"
+)
 DEFAULT_ROLES = ("Calendars.ReadWrite", "Mail.Send")
 WEEKDAYS = {
     "monday": du.MO,

@@ -1,7 +1,8 @@
-"""Shared helpers for the Microsoft provider tests (no tests here).
+"""Plain helpers for the Microsoft provider tests: constants, fixture files, mocked sign-in.
 
-Fixtures in tests/fixtures/graph/ are Graph responses shaped as on the Microsoft Learn page named
-in their ``_source`` key; ``fixture()`` strips that key and fills ``{placeholders}``.
+Fixtures in tests/microsoft/fixtures/ are Graph responses shaped as on the Microsoft Learn page
+named in their ``_source`` key; ``fixture()`` strips that key and fills ``{placeholders}``.
+pytest fixtures live in ``conftest.py``; these are functions a test calls with its own arguments.
 """
 
 from __future__ import annotations
@@ -11,20 +12,23 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import responses
 from rmcal_providers.microsoft import MicrosoftProvider
 
-from rmcal.provider import Attendee, ProviderContext, SeriesSpec
+from rmcal.provider import Attendee, ProviderContext, Series, SeriesSpec
 
-FIXTURES = Path(__file__).parent / "fixtures" / "graph"
+FIXTURES = Path(__file__).parent / "fixtures"
 TENANT = "contoso-tenant"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 LOGIN = "https://login.microsoftonline.com"
 GRAPH = "https://graph.microsoft.com/v1.0"
 ORGANIZER = "org@contoso.com"
 USER = f"{GRAPH}/users/{ORGANIZER}"
+BATCH = f"{GRAPH}/$batch"
+NYC = ZoneInfo("America/New_York")
 ALL_ROLES = ("Calendars.ReadWrite", "Mail.Send")
 SECRET = "not-a-real-secret"
 
@@ -62,14 +66,21 @@ def mock_login(
     status: int = 200,
 ) -> responses.BaseResponse:
     """Register the OpenID discovery and token endpoints MSAL calls; returns the token mock."""
+    mock_discovery(rsps, host=host, tenant=tenant)
+    body = token_body or fixture("token_response", token=fake_jwt(roles))
+    return rsps.add(responses.POST, f"{host}/{tenant}/oauth2/v2.0/token", json=body, status=status)
+
+
+def mock_discovery(
+    rsps: responses.RequestsMock, *, host: str = LOGIN, tenant: str = TENANT
+) -> None:
+    """The tenant's OpenID configuration, which MSAL reads before any token request."""
     openid = json.loads(
         json.dumps(fixture("openid_configuration")).replace(
             "https://login.microsoftonline.com/{tenant}", f"{host}/{tenant}"
         )
     )
     rsps.add(responses.GET, f"{host}/{tenant}/v2.0/.well-known/openid-configuration", json=openid)
-    body = token_body or fixture("token_response", token=fake_jwt(roles))
-    return rsps.add(responses.POST, f"{host}/{tenant}/oauth2/v2.0/token", json=body, status=status)
 
 
 def mock_aliases(rsps: responses.RequestsMock, host: str = LOGIN) -> None:
@@ -148,4 +159,24 @@ def spec(
         rrule=rrule,
         video=video,
         tags=(("key", f"key-{n}"), ("cohort", "2026-spring"), ("pair", f"pair-{n}")),
+    )
+
+
+def query(call: responses.Call) -> dict[str, str]:
+    """The query parameters of a recorded request, one value each."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def cy_series() -> Series:
+    """A series as read back from Outlook: fortnightly Mondays in New York, ten sessions."""
+    return Series(
+        key="k-cy-di",
+        provider_id="AAMkAGUzYRgWAAA=",
+        title="Cy & Di",
+        start=datetime(2026, 1, 5, 10, 0, tzinfo=NYC),
+        duration=timedelta(hours=1),
+        timezone="America/New_York",
+        rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;COUNT=10",
+        attendees=("cy@contoso.com", "di@contoso.com"),
+        tags={"key": "k-cy-di", "cohort": "2026-spring"},
     )

@@ -1,5 +1,5 @@
-"""Authentication: client secret, certificate, device code (with its 0600 cache), national
-clouds, settings validation and ``rmcal auth check`` rows - real MSAL against mocked Entra."""
+"""Authentication: client secret, certificate, device code (with its 0600 cache) and national
+clouds - real MSAL against mocked Entra."""
 
 from __future__ import annotations
 
@@ -11,25 +11,24 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-from rmcal_providers.graph_auth import decode_claims
 from rmcal_providers.microsoft import MicrosoftProvider
+from rmcal_providers.microsoft.auth import decode_claims
 
-from rmcal.errors import AuthError, SettingsError
+from rmcal.errors import AuthError
 from tests.fakes.tls import make_client_certificate
-from tests.test_microsoft_support import (
+from tests.microsoft.helpers import (
     CLIENT_ID,
     LOGIN,
     ORGANIZER,
     SECRET,
     TENANT,
-    USER,
     context,
     fake_jwt,
     fixture,
     mock_aliases,
+    mock_discovery,
     mock_login,
     provider,
-    settings,
 )
 
 
@@ -89,18 +88,6 @@ def test_certificate_credential_signs_an_assertion_with_the_thumbprint(tmp_path)
     header = json.loads(base64.urlsafe_b64decode(sent["client_assertion"].split(".")[0] + "=="))
     assert header["alg"] == "RS256"
     assert base64.urlsafe_b64decode(header["x5t"] + "==").hex().upper() == thumbprint
-
-
-def test_certificate_thumbprint_is_derived_or_checked(tmp_path):
-    pem, _ = make_client_certificate(tmp_path)
-    base = {"tenant_id": TENANT, "client_id": CLIENT_ID, "certificate_file": str(pem)}
-    MicrosoftProvider(base, context(tmp_path, env={}))  # derived from the PEM's certificate
-    with pytest.raises(SettingsError, match="does not match"):
-        MicrosoftProvider({**base, "thumbprint": "00" * 20}, context(tmp_path, env={}))
-    key_only = tmp_path / "key.pem"
-    key_only.write_text(pem.read_text().split("-----BEGIN CERTIFICATE-----")[0])
-    with pytest.raises(SettingsError, match="thumbprint"):
-        MicrosoftProvider({**base, "certificate_file": str(key_only)}, context(tmp_path, env={}))
 
 
 def test_rejected_secret_names_the_remedy(tmp_path):
@@ -190,13 +177,7 @@ def test_device_code_login_keeps_an_owner_only_cache_and_reuses_it(tmp_path):
 
     # A later run (new provider, new MSAL app) signs in silently from the cache.
     with responses.RequestsMock() as rsps:
-        rsps.add(
-            responses.GET,
-            f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
-            json=json.loads(
-                json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)
-            ),
-        )
+        mock_discovery(rsps)
         claims = decode_claims(MicrosoftProvider(device, ctx).tokens.token())
     assert claims["scp"] == "Calendars.ReadWrite Mail.Send"
 
@@ -204,13 +185,7 @@ def test_device_code_login_keeps_an_owner_only_cache_and_reuses_it(tmp_path):
 def test_device_code_without_login_says_how_to_sign_in(tmp_path):
     device = {"tenant_id": TENANT, "client_id": CLIENT_ID, "auth": "device_code"}
     with responses.RequestsMock() as rsps:
-        rsps.add(
-            responses.GET,
-            f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
-            json=json.loads(
-                json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)
-            ),
-        )
+        mock_discovery(rsps)
         mock_aliases(rsps)
         with pytest.raises(AuthError, match="rmcal auth login --provider microsoft"):
             MicrosoftProvider(device, context(tmp_path, env={})).tokens.token()
@@ -218,74 +193,6 @@ def test_device_code_without_login_says_how_to_sign_in(tmp_path):
 
 def test_login_is_refused_for_app_only_auth(tmp_path):
     with responses.RequestsMock() as rsps:
-        rsps.add(
-            responses.GET,
-            f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
-            json=json.loads(
-                json.dumps(fixture("openid_configuration")).replace("{tenant}", TENANT)
-            ),
-        )
+        mock_discovery(rsps)
         with pytest.raises(AuthError, match="need no interactive sign-in"):
             provider(tmp_path).login()
-
-
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [
-        ({"tenant_id": ""}, "tenant_id"),
-        ({"client_secret": "hunter2"}, "client_secret"),
-        ({"client_secret_env": "MISSING_VAR"}, "client_secret_env"),
-        ({"client_secret_file": "secret.txt"}, "client_secret_env"),  # both set
-        ({"cloud": "moon"}, "cloud"),
-        ({"graph_url": "http://graph.example"}, "graph_url"),
-        ({"auth": "password"}, "auth"),
-        ({"attendance": "yes"}, "attendance"),
-        ({"timeout": 0}, "timeout"),
-        ({"ca_bundle": "missing.pem"}, "ca_bundle"),
-        ({"tenant": "typo"}, "tenant"),
-    ],
-)
-def test_bad_settings_name_their_key(tmp_path, change, key):
-    with pytest.raises(SettingsError) as raised:
-        MicrosoftProvider(settings(**change), context(tmp_path))
-    assert raised.value.key == key
-    assert "hunter2" not in str(raised.value)
-
-
-def test_auth_check_names_the_missing_permission(tmp_path):
-    with responses.RequestsMock() as rsps:
-        mock_login(rsps, roles=("Calendars.Read",))
-        rsps.add(
-            responses.GET,
-            f"{USER}/calendar",
-            status=403,
-            json=fixture("errors")["ErrorAccessDenied"]["body"],
-        )
-        rsps.add(
-            responses.POST,
-            f"{USER}/calendar/getSchedule",
-            json={"value": [{"scheduleId": ORGANIZER, "scheduleItems": []}]},
-        )
-        rows = {row.name: row for row in provider(tmp_path).check()}
-    assert rows["token"].ok
-    calendar = rows["organizer calendar (Calendars.ReadWrite)"]
-    assert not calendar.ok
-    assert "Calendars.ReadWrite" in calendar.remedy
-    assert "Grant admin consent" in calendar.remedy
-    assert rows["free/busy (Calendars.Read)"].ok
-    mail = rows["send mail (Mail.Send)"]
-    assert not mail.ok
-    assert "Mail.Send" in mail.remedy
-
-
-def test_auth_check_all_green(tmp_path):
-    with responses.RequestsMock() as rsps:
-        mock_login(rsps)
-        rsps.add(responses.GET, f"{USER}/calendar", json={"id": "cal", "name": "Calendar"})
-        rsps.add(
-            responses.POST,
-            f"{USER}/calendar/getSchedule",
-            json={"value": [{"scheduleId": ORGANIZER, "scheduleItems": []}]},
-        )
-        rows = provider(tmp_path).check()
-    assert [r.ok for r in rows] == [True, True, True, True]

@@ -7,21 +7,14 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-import pytest
 from rmcal_providers.microsoft import MicrosoftProvider
 
 from rmcal.provider import Series
 from tests.fakes.graph_server import GraphServer
-from tests.test_microsoft_support import ORGANIZER, Waits, context, spec
+from tests.microsoft.helpers import ORGANIZER, Waits, context, spec
 
 PAIRS = 20
 AMS = ZoneInfo("Europe/Amsterdam")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with GraphServer() as running:
-        yield running
 
 
 def make(server: GraphServer, tmp_path, waits: Waits | None = None) -> MicrosoftProvider:
@@ -34,11 +27,11 @@ def make(server: GraphServer, tmp_path, waits: Waits | None = None) -> Microsoft
     )
 
 
-def test_twenty_pair_cycle(server, tmp_path):
-    graph = server.graph
+def test_twenty_pair_cycle(graph_server, tmp_path, waits):
+    graph = graph_server.graph
     specs = [spec(n) for n in range(PAIRS)]
 
-    first = make(server, tmp_path)
+    first = make(graph_server, tmp_path)
     rows = first.check()
     assert all(r.ok for r in rows), rows
 
@@ -66,7 +59,7 @@ def test_twenty_pair_cycle(server, tmp_path):
     first.close()
 
     # The state file is lost: a new process finds every series again by its tag.
-    second = make(server, tmp_path / "fresh")
+    second = make(graph_server, tmp_path / "fresh")
     found = second.find_series("2026-spring")
     assert [s.key for s in found] == sorted(s.key for s in specs)
     by_key = {s.key: s for s in found}
@@ -96,8 +89,7 @@ def test_twenty_pair_cycle(server, tmp_path):
     assert zero[0].responses["mentee0@contoso.com"].value == "declined"
 
     # Mail for every pair, with throttling on the way, waited out through the injected sleep.
-    waits = Waits()
-    sender = make(server, tmp_path / "fresh", waits)
+    sender = make(graph_server, tmp_path / "fresh", waits)
     graph.throttle(3, retry_after=2)
     messages = []
     for n in range(PAIRS):
@@ -127,23 +119,22 @@ def test_twenty_pair_cycle(server, tmp_path):
     sender.close()
 
 
-def test_inner_batch_throttling_is_retried(server, tmp_path):
-    waits = Waits()
-    provider = make(server, tmp_path, waits)
+def test_inner_batch_throttling_is_retried(graph_server, tmp_path, waits):
+    provider = make(graph_server, tmp_path, waits)
     specs = [spec(100 + n, start=datetime(2026, 3, 4, 10, tzinfo=AMS)) for n in range(3)]
-    batches_before = len(server.graph.batch_sizes)
-    server.graph.throttle(2, retry_after=3, method="POST")  # two of the inner creates
+    batches_before = len(graph_server.graph.batch_sizes)
+    graph_server.graph.throttle(2, retry_after=3, method="POST")  # two of the inner creates
     created = provider.create_series(specs)
     assert all(isinstance(s, Series) for s in created.values())
     assert waits.waits == [3.0]  # one wait, then the two throttled creates went again
-    assert server.graph.batch_sizes[batches_before:] == [3, 2]
+    assert graph_server.graph.batch_sizes[batches_before:] == [3, 2]
     assert len({s.provider_id for s in created.values()}) == 3
     provider.close()
 
 
-def test_server_rejects_oversized_free_busy_requests(server, tmp_path):
+def test_server_rejects_oversized_free_busy_requests(graph_server, tmp_path):
     """The fake enforces Graph's limits, so the provider's chunking is what makes this pass."""
-    provider = make(server, tmp_path)
+    provider = make(graph_server, tmp_path)
     people = [f"p{i}@contoso.com" for i in range(45)]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     busy = provider.busy(people, start, start + timedelta(days=130))

@@ -1,39 +1,37 @@
-"""Calendar operations against mocked Graph: free/busy batching, idempotent creates, finding
-series by tag, occurrences (cancelled, moved, declined, paged), updates and ends."""
+"""The provider's calendar calls against mocked Graph: free/busy batching, idempotent creates,
+finding series by tag, occurrences (cancelled, moved, declined, paged), updates and ends."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import responses
-from rmcal_providers.microsoft import property_id, transaction_id
+from rmcal_providers.microsoft.events import property_id, transaction_id
 
 from rmcal.errors import PermissionDenied
 from rmcal.provider import ItemFailure, Response, Series
 from rmcal.recurrence import with_until
-from tests.test_microsoft_support import (
+from tests.microsoft.helpers import (
+    BATCH,
     GRAPH,
+    NYC,
     ORGANIZER,
     USER,
     Waits,
+    cy_series,
     fixture,
     mock_login,
     provider,
+    query,
     spec,
 )
 
-BATCH = f"{GRAPH}/$batch"
 EVENTS = f"{USER}/events"
-NYC = ZoneInfo("America/New_York")
-
-
-def query(call: responses.Call) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
 
 
 def schedule_answer(request):
@@ -176,11 +174,6 @@ def test_create_sends_the_graph_event_with_tags_and_transaction_id(tmp_path):
     assert "ep/value eq '2026-spring'" in lookup["$filter"]
 
 
-def test_transaction_id_is_stable_per_key():
-    assert transaction_id("key-1") == transaction_id("key-1")
-    assert transaction_id("key-1") != transaction_id("key-2")
-
-
 def test_existing_series_found_by_tag_are_not_created_again(tmp_path):
     """The state file is gone; the calendar still holds the series, tagged with its key."""
     page = fixture("events_by_property")
@@ -306,20 +299,6 @@ def test_the_rule_rmcal_wrote_reads_back_verbatim_until_outlook_changes_it(tmp_p
 # -- occurrences -----------------------------------------------------------------------------
 
 
-def cy_series() -> Series:
-    return Series(
-        key="k-cy-di",
-        provider_id="AAMkAGUzYRgWAAA=",
-        title="Cy & Di",
-        start=datetime(2026, 1, 5, 10, 0, tzinfo=NYC),
-        duration=timedelta(hours=1),
-        timezone="America/New_York",
-        rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=MO;COUNT=10",
-        attendees=("cy@contoso.com", "di@contoso.com"),
-        tags={"key": "k-cy-di", "cohort": "2026-spring"},
-    )
-
-
 def test_occurrences_report_cancelled_moved_and_declined_across_pages(tmp_path):
     page1 = fixture("instances_page1")
     with responses.RequestsMock() as rsps:
@@ -380,6 +359,12 @@ def test_occurrences_of_a_deleted_master_are_all_cancelled(tmp_path):
 # -- update and end --------------------------------------------------------------------------
 
 
+def patched(series: Series) -> dict:
+    """A $batch answer in which the one PATCH of ``series`` took."""
+    answer = {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}
+    return {"responses": [answer]}
+
+
 def result_rule(series: Series, last: datetime) -> str:
     return with_until(series.rrule, last)
 
@@ -389,15 +374,7 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
     last = datetime(2026, 2, 16, 10, 0, tzinfo=NYC)
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(
-            responses.POST,
-            BATCH,
-            json={
-                "responses": [
-                    {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}
-                ]
-            },
-        )
+        rsps.add(responses.POST, BATCH, json=patched(series))
         result = provider(tmp_path).end_series([(series, last)])
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
@@ -435,15 +412,7 @@ def test_update_patches_the_master_with_the_spec(tmp_path):
     )
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
-        rsps.add(
-            responses.POST,
-            BATCH,
-            json={
-                "responses": [
-                    {"id": "0", "status": 200, "headers": {}, "body": {"id": series.provider_id}}
-                ]
-            },
-        )
+        rsps.add(responses.POST, BATCH, json=patched(series))
         result = provider(tmp_path, Waits()).update_series([(series, new)])
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
@@ -455,66 +424,3 @@ def test_update_patches_the_master_with_the_spec(tmp_path):
     assert inner["body"]["recurrence"]["pattern"]["daysOfWeek"] == ["tuesday"]
     assert result["key-3"].provider_id == series.provider_id
     assert result["key-3"].rrule == "FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8"
-
-
-# -- attendance ------------------------------------------------------------------------------
-
-OID = "dc17674c-81d9-4adb-bfb2-8f6a442312f8"
-MEETINGS = f"{GRAPH}/users/{OID}/onlineMeetings"
-
-
-def instances_batch() -> dict:
-    page = fixture("instances_page1")
-    page.pop("@odata.nextLink")
-    return {"responses": [{"id": "0", "status": 200, "headers": {}, "body": page}]}
-
-
-def test_attendance_reports_are_matched_to_occurrences(tmp_path):
-    series = Series(
-        **{
-            **cy_series().__dict__,
-            "video_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_cy",
-        }
-    )
-    meeting = fixture("online_meetings_by_joinurl")
-    meeting_id = quote(meeting["value"][0]["id"], safe="")
-    reports = fixture("attendance_reports")
-    with responses.RequestsMock() as rsps:
-        mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json=instances_batch())
-        rsps.add(responses.GET, MEETINGS, json=meeting)
-        rsps.add(responses.GET, f"{MEETINGS}/{meeting_id}/attendanceReports", json=reports)
-        for report in reports["value"]:
-            rsps.add(
-                responses.GET,
-                f"{MEETINGS}/{meeting_id}/attendanceReports/{report['id']}/attendanceRecords",
-                json=fixture("attendance_records")
-                if report["totalParticipantCount"] == 2
-                else {
-                    "value": [{"emailAddress": "cy@contoso.com", "totalAttendanceInSeconds": 540}]
-                },
-            )
-        out = provider(tmp_path, attendance=True, organizer_object_id=OID).occurrences(
-            [series], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)
-        )
-        lookup = next(query(c) for c in rsps.calls if c.request.url.startswith(MEETINGS + "?"))
-    assert lookup["$filter"] == f"JoinWebUrl eq '{series.video_url}'"
-    first, cancelled, moved = out["k-cy-di"]
-    assert first.attended_seconds == {"cy@contoso.com": 3300, "di@contoso.com": 1500}
-    assert cancelled.cancelled and cancelled.attended_seconds is None
-    assert moved.attended_seconds == {"cy@contoso.com": 540}  # matched by its actual start
-
-
-def test_attendance_without_permission_leaves_it_unmeasured(tmp_path):
-    series = Series(**{**cy_series().__dict__, "video_url": "https://teams.microsoft.com/l/x"})
-    denied = fixture("errors")["ErrorAccessDenied"]
-    with responses.RequestsMock() as rsps:
-        mock_login(rsps)
-        rsps.add(responses.POST, BATCH, json=instances_batch())
-        rsps.add(responses.GET, f"{USER}", json={"id": OID})
-        rsps.add(responses.GET, MEETINGS, status=403, json=denied["body"])
-        out = provider(tmp_path, attendance=True).occurrences(
-            [series], datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)
-        )
-    assert all(o.attended_seconds is None for o in out["k-cy-di"])
-    assert not any(o.cancelled for o in out["k-cy-di"] if o.original_start.day == 5)

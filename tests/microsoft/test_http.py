@@ -1,5 +1,5 @@
 """The Graph HTTP layer: $batch splitting, throttling retries (waits asserted, never slept),
-unknown outcomes, and the mapping of every error code to an actionable ProviderError."""
+unknown outcomes and paging (what an error means is test_errors.py's)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ import pytest
 import requests
 import responses
 from rmcal_providers.backoff import Backoff
-from rmcal_providers.graph_http import (
+from rmcal_providers.microsoft.errors import map_error
+from rmcal_providers.microsoft.http import (
     UNKNOWN,
     GraphHTTP,
     GraphRequest,
     OutcomeUnknown,
-    map_error,
+    odata_string,
+    segment,
     split_batches,
 )
 
-from rmcal.errors import AuthError, NotFound, PermissionDenied, ProviderError, QuotaError
-from tests.test_microsoft_support import GRAPH, Waits, fixture
+from rmcal.errors import QuotaError
+from tests.microsoft.helpers import GRAPH, Waits, fixture
 
 BATCH = f"{GRAPH}/$batch"
 
@@ -93,12 +95,11 @@ def test_batch_sends_chunks_with_content_type_on_bodies():
 
 
 @responses.activate
-def test_inner_429_is_retried_alone_after_its_retry_after():
+def test_inner_429_is_retried_alone_after_its_retry_after(waits):
     first = fixture("batch_throttled")
     retried = {"responses": [{"id": "0", "status": 201, "headers": {}, "body": {"id": "late"}}]}
     responses.add(responses.POST, BATCH, json=first)
     responses.add(responses.POST, BATCH, json=retried)
-    waits = Waits()
 
     results = client(waits).batch(requests_for("org@contoso.com", 2), operation="create")
 
@@ -110,7 +111,7 @@ def test_inner_429_is_retried_alone_after_its_retry_after():
 
 
 @responses.activate
-def test_dependency_failures_are_retried_with_the_longest_retry_after():
+def test_dependency_failures_are_retried_with_the_longest_retry_after(waits):
     throttled = {
         "responses": [
             {"id": "0", "status": 429, "headers": {"retry-after": "3"}, "body": {}},
@@ -121,18 +122,16 @@ def test_dependency_failures_are_retried_with_the_longest_retry_after():
     done = {"responses": [{"id": str(i), "status": 200, "body": {}} for i in range(3)]}
     responses.add(responses.POST, BATCH, json=throttled)
     responses.add(responses.POST, BATCH, json=done)
-    waits = Waits()
     results = client(waits).batch(requests_for("org@contoso.com", 3), operation="create")
     assert waits.waits == [11.0]
     assert all(r.status == 200 for r in results.values())
 
 
 @responses.activate
-def test_inner_throttling_beyond_the_budget_returns_the_429s():
+def test_inner_throttling_beyond_the_budget_returns_the_429s(waits):
     throttled = {"responses": [{"id": "0", "status": 429, "headers": {"Retry-After": "50"}}]}
     for _ in range(5):
         responses.add(responses.POST, BATCH, json=throttled)
-    waits = Waits()
     results = client(waits, max_elapsed=120).batch(
         requests_for("org@contoso.com", 1), operation="create"
     )
@@ -143,7 +142,7 @@ def test_inner_throttling_beyond_the_budget_returns_the_429s():
 
 
 @responses.activate
-def test_outer_429_and_503_honour_retry_after_then_succeed():
+def test_outer_429_and_503_honour_retry_after_then_succeed(waits):
     url = f"{GRAPH}/users/org@contoso.com/calendar"
     responses.add(
         responses.GET,
@@ -156,7 +155,6 @@ def test_outer_429_and_503_honour_retry_after_then_succeed():
         responses.GET, url, status=503, json=fixture("errors")["ServiceUnavailable"]["body"]
     )
     responses.add(responses.GET, url, json={"id": "cal"})
-    waits = Waits()
     reply = client(waits).call("GET", "/users/org@contoso.com/calendar", operation="read")
     assert reply.body == {"id": "cal"}
     assert waits.waits[0] == 4.0
@@ -165,7 +163,7 @@ def test_outer_429_and_503_honour_retry_after_then_succeed():
 
 
 @responses.activate
-def test_throttled_for_too_long_raises_quota_error():
+def test_throttled_for_too_long_raises_quota_error(waits):
     url = f"{GRAPH}/users/org@contoso.com/calendar"
     responses.add(
         responses.GET,
@@ -174,7 +172,6 @@ def test_throttled_for_too_long_raises_quota_error():
         headers={"Retry-After": "30"},
         json={"error": {"code": "ApplicationThrottled", "message": "x"}},
     )
-    waits = Waits()
     with pytest.raises(QuotaError) as raised:
         client(waits, attempts=4).call("GET", "/users/org@contoso.com/calendar", operation="read")
     assert waits.waits == [30.0, 30.0, 30.0]
@@ -194,11 +191,10 @@ def test_a_write_whose_connection_dropped_is_not_resent():
 
 
 @responses.activate
-def test_a_read_whose_connection_dropped_is_retried():
+def test_a_read_whose_connection_dropped_is_retried(waits):
     url = f"{GRAPH}/users/org@contoso.com/events"
     responses.add(responses.GET, url, body=requests.ConnectionError("reset"))
     responses.add(responses.GET, url, json={"value": [{"id": "1"}]})
-    waits = Waits()
     assert list(client(waits).pages("/users/org@contoso.com/events", operation="find")) == [
         {"id": "1"}
     ]
@@ -218,30 +214,8 @@ def test_paging_follows_next_links_to_the_end():
     assert responses.calls[1].request.url.endswith("$skip=2")
 
 
-@pytest.mark.parametrize(
-    ("code", "kind", "words"),
-    [
-        (
-            "ErrorAccessDenied",
-            PermissionDenied,
-            ["Calendars.ReadWrite", "admin consent", "application access policy"],
-        ),
-        ("MailboxNotEnabledForRESTAPI", NotFound, ["no usable Exchange Online mailbox"]),
-        ("ResourceNotFound", NotFound, ["no usable Exchange Online mailbox"]),
-        ("ErrorInvalidUser", NotFound, ["no usable Exchange Online mailbox"]),
-        ("InvalidAuthenticationToken", AuthError, ["cloud", "rmcal auth login"]),
-        ("ErrorItemNotFound", NotFound, ["no longer exists"]),
-        ("TimeZoneNotSupportedException", ProviderError, ["time zone"]),
-        ("ErrorInvalidIdMalformed", ProviderError, ["id"]),
-        ("ServiceUnavailable", ProviderError, ["transient"]),
-    ],
-)
-def test_error_codes_map_to_actionable_messages(code, kind, words):
-    case = fixture("errors")[code]
-    error = map_error(case["status"], case["body"], "create series", "Calendars.ReadWrite")
-    assert type(error) is kind
-    text = str(error)
-    assert text.startswith("microsoft: create series: ")
-    for word in words:
-        assert word in text
-    assert case["body"]["error"]["innerError"]["request-id"] in (error.detail or "")
+def test_values_are_spelled_safely_into_paths_and_filters():
+    assert segment("org@contoso.com") == "org@contoso.com"
+    assert segment("AAMkAGUzYRgWAAA=") == "AAMkAGUzYRgWAAA%3D"
+    assert segment("a/b c") == "a%2Fb%20c"
+    assert odata_string("O'Brien's cohort") == "'O''Brien''s cohort'"

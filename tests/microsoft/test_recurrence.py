@@ -6,13 +6,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from rmcal_providers.graph_recurrence import (
+from rmcal_providers.microsoft.recurrence import (
     UnsupportedRecurrence,
     from_graph,
     to_graph,
     unsupported_reason,
 )
-from rmcal_providers.graph_zones import UnknownZone, iana_zone, windows_zone
+from rmcal_providers.microsoft.zones import windows_zone
 
 from rmcal.model import Cadence
 from rmcal.recurrence import build_rrule, expand, with_until
@@ -228,17 +228,3 @@ def test_rules_graph_cannot_hold_are_refused_with_a_reason(rule, reason):
 )
 def test_rules_graph_can_hold_pass(rule):
     assert unsupported_reason(rule) is None
-
-
-def test_zones_go_to_graph_as_windows_names_and_come_back_as_written():
-    assert windows_zone("Europe/Berlin") == "W. Europe Standard Time"
-    assert windows_zone("America/New_York") == "Eastern Standard Time"
-    assert windows_zone("Asia/Kolkata") == "India Standard Time"
-    assert windows_zone("UTC") == "UTC"
-    # Several IANA zones share one Windows zone: the one rmcal wrote wins on the way back.
-    assert iana_zone("W. Europe Standard Time", preferred="Europe/Amsterdam") == "Europe/Amsterdam"
-    assert iana_zone("W. Europe Standard Time") == "Europe/Berlin"
-    assert iana_zone("W. Europe Standard Time", preferred="America/Chicago") == "Europe/Berlin"
-    assert iana_zone("Europe/Paris") == "Europe/Paris"  # an IANA name echoed back
-    with pytest.raises(UnknownZone):
-        windows_zone("Mars/Olympus_Mons")

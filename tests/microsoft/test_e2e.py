@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from rmcal.cli import main
@@ -15,18 +14,13 @@ from tests.fakes.graph_server import GraphServer
 ENV = {"RMCAL_FAKE_SECRET": "fake-secret"}
 
 
-@pytest.fixture
-def graph(tmp_path: Path):
-    with GraphServer(directory=tmp_path / "tls") as server:
-        yield server
-
-
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner(env=ENV).invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.output
 
 
-def test_twenty_pairs_through_every_command(graph: GraphServer, tmp_path: Path):
+def test_twenty_pairs_through_every_command(fresh_graph_server: GraphServer, tmp_path: Path):
+    graph = fresh_graph_server
     config = str(write_config(tmp_path, {"kind": "microsoft", **graph.settings()}))
     fake = graph.graph
 

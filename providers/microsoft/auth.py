@@ -8,7 +8,7 @@ request. The device-code flow is for a trial without admin consent: a person sig
 (``rmcal auth login``) and the refresh token is kept in a cache file next to the state file,
 readable by its owner only.
 
-Secrets never pass through here as settings: the provider reads them from the environment or a
+Secrets never pass through here as settings: ``settings.py`` reads them from the environment or a
 file and hands over the credential; nothing in this module logs it.
 """
 
@@ -21,8 +21,6 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msal
@@ -30,15 +28,8 @@ import requests
 
 from rmcal.errors import AuthError
 
-PROVIDER = "microsoft"
+from .settings import PROVIDER, MicrosoftSettings
 
-# cloud -> (authority host, Graph root). Sources: Microsoft Learn "National cloud deployments".
-CLOUDS: dict[str, tuple[str, str]] = {
-    "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
-    "usgov-dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
-    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
-}
 MSAL_KNOWN_HOSTS = {
     "login.microsoftonline.com",
     "login.microsoftonline.us",
@@ -49,9 +40,18 @@ MSAL_KNOWN_HOSTS = {
     "sts.windows.net",
 }
 
+# The Graph permissions rmcal uses, as they appear in a token's ``roles`` / ``scp``.
+PERM_WRITE = "Calendars.ReadWrite"
+PERM_READ = "Calendars.Read"
+PERM_MAIL = "Mail.Send"
+PERM_ATTENDANCE = "OnlineMeetingArtifact.Read.All"
+PERM_MEETINGS = "OnlineMeetings.Read.All"  # application; the delegated one drops ".All"
+PERM_MEETINGS_DELEGATED = "OnlineMeetings.Read"
+PERM_USERS = "User.Read.All"  # only to look up the organizer's object ID for attendance
+
 # Delegated scopes for the device-code trial (MSAL adds openid/profile/offline_access itself).
-DELEGATED_SCOPES = ("Calendars.ReadWrite", "Mail.Send")
-ATTENDANCE_DELEGATED_SCOPES = ("OnlineMeetingArtifact.Read.All", "OnlineMeetings.Read")
+DELEGATED_SCOPES = (PERM_WRITE, PERM_MAIL)
+ATTENDANCE_DELEGATED_SCOPES = (PERM_ATTENDANCE, PERM_MEETINGS_DELEGATED)
 
 # First AADSTS codes an admin meets, with what to do about each.
 AADSTS_REMEDIES = {
@@ -69,22 +69,6 @@ AADSTS_REMEDIES = {
     "AADSTS70043": "the sign-in has expired: run 'rmcal auth login --provider microsoft'",
     "AADSTS700082": "the sign-in has expired: run 'rmcal auth login --provider microsoft'",
 }
-
-
-@dataclass(frozen=True)
-class AuthConfig:
-    """Validated auth settings (the provider builds it; no secret is stored in settings)."""
-
-    tenant_id: str
-    client_id: str
-    mode: str  # certificate | secret | device_code
-    authority_host: str
-    graph_root: str
-    credential: Any  # secret str, certificate dict, or None for device code
-    verify: bool | str
-    timeout: float
-    cache_path: Path
-    attendance: bool = False
 
 
 def _remedy(result: dict[str, Any]) -> str:
@@ -125,7 +109,7 @@ def granted_permissions(claims: dict[str, Any]) -> set[str]:
 class TokenSource:
     """Hands out Graph access tokens; one MSAL application per provider instance."""
 
-    def __init__(self, config: AuthConfig, log: logging.Logger) -> None:
+    def __init__(self, config: MicrosoftSettings, log: logging.Logger) -> None:
         self.config = config
         self.log = log
         self._app: msal.ClientApplication | None = None

@@ -13,7 +13,7 @@ import responses
 
 from rmcal.errors import PermissionDenied
 from rmcal.provider import ItemFailure
-from tests.test_microsoft_support import ORGANIZER, USER, Waits, fixture, mock_login, provider
+from tests.microsoft.helpers import ORGANIZER, USER, fixture, mock_login, provider
 
 SEND = f"{USER}/sendMail"
 
@@ -49,9 +49,8 @@ def test_send_posts_base64_mime_that_parses_back_to_the_same_message(tmp_path):
     assert "<b>AI tools</b>" in html
 
 
-def test_each_message_gets_its_own_result(tmp_path):
+def test_each_message_gets_its_own_result(tmp_path, waits):
     bad = fixture("errors")["TimeZoneNotSupportedException"]
-    waits = Waits()
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
         rsps.add(responses.POST, SEND, status=202)

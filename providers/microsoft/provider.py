@@ -1,0 +1,489 @@
+"""Microsoft 365 provider: calendars and mail through Microsoft Graph, tokens through MSAL.
+
+What lives where: ``settings`` checks the ``provider:`` section, ``auth`` gets tokens, ``http``
+sends requests (retries, paging, ``$batch``) and ``errors`` explains refusals; ``events``
+translates event JSON to rmcal's types and back, with ``recurrence`` and ``zones`` for the
+RRULE and the time zone; ``attendance`` reads Teams reports and ``checks`` builds
+``rmcal auth check``. This module maps each method of the provider contract onto Graph calls.
+
+A series is found by its tags in the calendar itself (``find_series`` filters on
+``rmcal.cohort``); a create whose outcome is unknown is looked up by ``rmcal.key`` before it is
+retried, so a lost answer never yields two events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from rmcal.errors import NotFound, ProviderError
+from rmcal.intervals import busy_requests, chunks, merge
+from rmcal.provider import (
+    TAG_COHORT,
+    TAG_KEY,
+    TAGS,
+    BusyMap,
+    Capabilities,
+    Check,
+    Interval,
+    ItemFailure,
+    Occurrence,
+    Progress,
+    ProviderContext,
+    Series,
+    SeriesSpec,
+)
+
+from ..backoff import Backoff
+from .attendance import TeamsAttendance
+from .auth import PERM_READ, PERM_WRITE, TokenSource
+from .checks import auth_checks
+from .errors import item_failure, map_error
+from .events import (
+    EVENT_SELECT,
+    INSTANCE_SELECT,
+    PRIVATE_PROPERTIES,
+    busy_intervals,
+    end_body,
+    event_body,
+    occurrences_from_instances,
+    property_id,
+    series_from_event,
+    series_from_spec,
+    utc_text,
+)
+from .http import (
+    UNKNOWN,
+    GraphHTTP,
+    GraphRequest,
+    GraphResponse,
+    odata_string,
+    segment,
+)
+from .mail import send_mime
+from .recurrence import UnsupportedRecurrence, unsupported_reason
+from .settings import PROVIDER, parse_settings
+from .zones import UnknownZone, windows_zone
+
+SCHEDULE_PEOPLE = 20  # getSchedule: at most 20 entities per call
+SCHEDULE_WINDOW = timedelta(days=61)  # getSchedule: the period must be under 62 days
+WRITE_GROUP = 20  # series written per $batch call (http.py splits it further per mailbox)
+INSTANCE_MARGIN = timedelta(days=14)  # how far a moved occurrence may sit outside the window
+
+
+class MicrosoftProvider:
+    """The rmcal provider for Microsoft 365 (Exchange Online calendars and mail)."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        context: ProviderContext,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """Check the settings (``SettingsError`` on the first wrong key); no network yet.
+
+        ``sleep`` and ``clock`` (monotonic seconds) drive the retry waits, for tests.
+        """
+        self.context = context
+        self.log = context.log
+        self.organizer = context.organizer.email.lower()
+        self._backoff_options: dict[str, Any] = {}
+        if sleep is not None:
+            self._backoff_options["sleep"] = sleep
+        if clock is not None:
+            self._backoff_options["clock"] = clock
+        self.settings = parse_settings(settings, context)
+        self.attendance = self.settings.attendance
+        self.tokens = TokenSource(self.settings, self.log)
+        self.http = GraphHTTP(
+            self.settings.graph_root,
+            self.tokens.token,
+            timeout=self.settings.timeout,
+            verify=self.settings.verify,
+            backoff=self._backoff,
+            log=self.log,
+        )
+        self._user = f"/users/{segment(self.organizer)}"
+        self._teams = TeamsAttendance(
+            self.http,
+            user_path=self._user,
+            organizer_object_id=self.settings.organizer_object_id,
+            log=self.log,
+        )
+        self.capabilities = Capabilities(
+            video=True,
+            attendance=self.attendance,
+            batch_size=4,
+            sends_invitations=True,
+            notes=(
+                "invitations are sent by Exchange when a series is created",
+                "attendance: Teams attendance reports"
+                if self.attendance
+                else "attendance: not configured (set attendance: true to read Teams reports)",
+            ),
+            idempotent_send=False,
+        )
+
+    def _backoff(self) -> Backoff:
+        """A fresh retry budget: base 2 s, cap 60 s, at most 6 tries or 5 minutes of waiting."""
+        return Backoff(
+            base=2.0, cap=60.0, max_attempts=6, max_elapsed=300.0, **self._backoff_options
+        )
+
+    def _event_path(self, provider_id: str) -> str:
+        return f"{self._user}/events/{segment(provider_id)}"
+
+    # -- free/busy ------------------------------------------------------------------------
+
+    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
+        """Busy intervals per person via getSchedule: 20 people and < 62 days per call.
+
+        A person Graph cannot resolve (outside the tenant, no mailbox) comes back with an
+        ``error`` instead of items; they map to None (unknown), never to "free".
+        """
+        people = list(dict.fromkeys(e.lower() for e in emails))
+        found: dict[str, list[Interval]] = {p: [] for p in people}
+        unknown: set[str] = set()
+        calls = busy_requests(
+            people, start, end, people_per_call=SCHEDULE_PEOPLE, window=SCHEDULE_WINDOW
+        )
+        for chunk, w_start, w_end in calls:
+            reply = self.http.call(
+                "POST",
+                f"{self._user}/calendar/getSchedule",
+                operation="read free/busy",
+                permission=PERM_READ,
+                json_body={
+                    "schedules": chunk,
+                    "startTime": {"dateTime": utc_text(w_start), "timeZone": "UTC"},
+                    "endTime": {"dateTime": utc_text(w_end), "timeZone": "UTC"},
+                    "availabilityViewInterval": 60,
+                },
+                idempotent=True,
+            )
+            seen: set[str] = set()
+            for info in (reply.body or {}).get("value") or []:
+                who = str(info.get("scheduleId") or "").lower()
+                if who not in found:
+                    continue
+                seen.add(who)
+                if info.get("error"):
+                    unknown.add(who)
+                    continue
+                found[who].extend(busy_intervals(info.get("scheduleItems") or [], start, end))
+            unknown.update(set(chunk) - seen)
+        return {p: None if p in unknown else merge(found[p]) for p in people}
+
+    # -- series -----------------------------------------------------------------------------
+
+    def _events_by_property(self, tag: str, value: str, operation: str) -> list[dict[str, Any]]:
+        """Series masters whose ``rmcal.<tag>`` equals ``value``, every page."""
+        flt = (
+            "singleValueExtendedProperties/Any(ep: ep/id eq "
+            f"{odata_string(property_id(tag))} and ep/value eq {odata_string(value)})"
+        )
+        ids = " or ".join(
+            f"id eq {odata_string(property_id(name))}" for name in (*TAGS, *PRIVATE_PROPERTIES)
+        )
+        params = {
+            "$filter": flt,
+            "$expand": f"singleValueExtendedProperties($filter={ids})",
+            "$select": EVENT_SELECT,
+            "$top": "100",
+        }
+        return list(
+            self.http.pages(
+                f"{self._user}/events", operation=operation, permission=PERM_READ, params=params
+            )
+        )
+
+    def find_series(self, cohort_id: str) -> list[Series]:
+        """Series masters tagged with the cohort, read back from the calendar itself."""
+        out = []
+        for event in self._events_by_property(TAG_COHORT, cohort_id, "find series"):
+            if event.get("type") not in (None, "seriesMaster"):
+                continue
+            series = series_from_event(event, organizer=self.organizer)
+            if series is not None and series.cohort_id == cohort_id:
+                out.append(series)
+        return sorted(out, key=lambda s: s.key)
+
+    def _lookup_key(self, key: str) -> Series | None:
+        for event in self._events_by_property(TAG_KEY, key, "look up series"):
+            series = series_from_event(event, organizer=self.organizer)
+            if series is not None and series.key == key:
+                return series
+        return None
+
+    def create_series(
+        self, specs: Sequence[SeriesSpec], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """Create series idempotently.
+
+        Existing keys are found first (one query per cohort) and returned as they are. Each
+        create carries a transactionId derived from its key. Graph does not document what a
+        repeated transactionId returns, so when a create's outcome is unknown (connection lost,
+        gateway timeout, no inner answer) the key is looked up by its extended property before
+        the create is sent again.
+        """
+        results: dict[str, Series | ItemFailure] = {}
+        existing: dict[str, Series] = {}
+        for cohort in sorted({s.cohort_id for s in specs}):
+            existing.update({s.key: s for s in self.find_series(cohort)})
+        todo: list[SeriesSpec] = []
+        for spec in specs:
+            if spec.key in existing:
+                results[spec.key] = existing[spec.key]
+                continue
+            reason = unsupported_reason(spec.rrule)
+            if reason:
+                results[spec.key] = ItemFailure(f"recurrence: {reason}", retryable=False)
+                continue
+            try:
+                windows_zone(spec.timezone)
+            except UnknownZone as exc:
+                results[spec.key] = ItemFailure(str(exc), retryable=False)
+                continue
+            todo.append(spec)
+        done = len(specs) - len(todo)
+        if progress and done:
+            progress(done)
+        for group in chunks(todo, WRITE_GROUP):
+            results.update(self._create_group(group))
+            if progress:
+                progress(len(group))
+        return results
+
+    def _create_group(self, group: Sequence[SeriesSpec]) -> dict[str, Series | ItemFailure]:
+        """One batch of creates, then one more for those whose outcome stayed unknown and whose
+        key the calendar does not hold."""
+        results: dict[str, Series | ItemFailure] = {}
+        pending = list(group)
+        for attempt in range(2):
+            requests_ = [
+                GraphRequest(
+                    str(n),
+                    "POST",
+                    f"{self._user}/events",
+                    event_body(spec, organizer=self.organizer, create=True),
+                    mailbox=self.organizer,
+                )
+                for n, spec in enumerate(pending)
+            ]
+            answers = self.http.batch(requests_, operation="create series", permission=PERM_WRITE)
+            unsure: list[SeriesSpec] = []
+            for n, spec in enumerate(pending):
+                answer = answers.get(str(n), GraphResponse(UNKNOWN))
+                if answer.ok:
+                    body = answer.body or {}
+                    results[spec.key] = series_from_spec(
+                        spec, body, str(body.get("id")), organizer=self.organizer
+                    )
+                elif answer.status == UNKNOWN or answer.status >= 500 or answer.status == 429:
+                    unsure.append(spec)
+                else:
+                    results[spec.key] = item_failure(
+                        answer.status, answer.body, "create series", PERM_WRITE
+                    )
+            pending = []
+            for spec in unsure:
+                found = self._lookup_key(spec.key)
+                if found is not None:
+                    results[spec.key] = found
+                elif attempt == 0:
+                    pending.append(spec)
+                else:
+                    results[spec.key] = ItemFailure(
+                        "create series: Graph did not confirm the create; a re-run looks the "
+                        "series up by its tag and creates it only if it is missing",
+                        retryable=True,
+                    )
+            if not pending:
+                break
+        return results
+
+    def _patch_masters(
+        self, patches: Sequence[tuple[str, dict[str, Any]]], operation: str
+    ) -> list[GraphResponse | ItemFailure]:
+        """PATCH each series master (provider id, body) in one ``$batch``: Graph's answer where
+        it took, else the item's failure.
+
+        A PATCH sets values, so after no answer the next run repeats it harmlessly; a refusal
+        of the whole call (auth, permission) raises.
+        """
+        requests_ = [
+            GraphRequest(str(n), "PATCH", self._event_path(pid), body, mailbox=self.organizer)
+            for n, (pid, body) in enumerate(patches)
+        ]
+        answers = self.http.batch(requests_, operation=operation, permission=PERM_WRITE)
+        outcomes: list[GraphResponse | ItemFailure] = []
+        for request in requests_:
+            answer = answers.get(request.id, GraphResponse(UNKNOWN))
+            if answer.ok:
+                outcomes.append(answer)
+            elif answer.status == UNKNOWN:
+                outcomes.append(ItemFailure(f"{operation}: no answer from Graph"))
+            else:
+                outcomes.append(item_failure(answer.status, answer.body, operation, PERM_WRITE))
+        return outcomes
+
+    def update_series(
+        self, changes: Sequence[tuple[Series, SeriesSpec]], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """PATCH each series master to match its spec (recurrence, times, text, attendees)."""
+        results: dict[str, Series | ItemFailure] = {}
+        for group in chunks(changes, WRITE_GROUP):
+            planned: list[tuple[Series, SeriesSpec]] = []
+            patches: list[tuple[str, dict[str, Any]]] = []
+            for series, spec in group:
+                try:
+                    body = event_body(spec, organizer=self.organizer, create=False)
+                except (UnsupportedRecurrence, UnknownZone) as exc:
+                    results[spec.key] = ItemFailure(str(exc), retryable=False)
+                    continue
+                planned.append((series, spec))
+                patches.append((series.provider_id, body))
+            outcomes = self._patch_masters(patches, "update series")
+            for (series, spec), outcome in zip(planned, outcomes, strict=True):
+                results[spec.key] = (
+                    outcome
+                    if isinstance(outcome, ItemFailure)
+                    else series_from_spec(
+                        spec, outcome.body, series.provider_id, organizer=self.organizer
+                    )
+                )
+            if progress:
+                progress(len(group))
+        return results
+
+    def end_series(
+        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+    ) -> dict[str, Series | ItemFailure]:
+        """Set each series' range to end on the date of ``last`` (kept) in its zone.
+
+        Only the range changes; past occurrences stay in every calendar.
+        """
+        results: dict[str, Series | ItemFailure] = {}
+        for group in chunks(ends, WRITE_GROUP):
+            planned: list[Series] = []
+            patches: list[tuple[str, dict[str, Any]]] = []
+            for series, last in group:
+                if last < series.start.astimezone(ZoneInfo(series.timezone)):
+                    results[series.key] = ItemFailure(
+                        "end series: the last occurrence to keep is before the first one; "
+                        "rmcal never deletes a series, cancel it in Outlook if it must go",
+                        retryable=False,
+                    )
+                    continue
+                body, rule = end_body(series, last)
+                planned.append(replace(series, rrule=rule))
+                patches.append((series.provider_id, body))
+            outcomes = self._patch_masters(patches, "end series")
+            for ended, outcome in zip(planned, outcomes, strict=True):
+                results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
+            if progress:
+                progress(len(group))
+        return results
+
+    # -- occurrences ------------------------------------------------------------------------
+
+    def occurrences(
+        self, series: Sequence[Series], start: datetime, end: datetime
+    ) -> dict[str, list[Occurrence]]:
+        """Every occurrence with original start in [start, end), cancelled ones included.
+
+        The query window is widened by two weeks on each side so that an occurrence moved out
+        of the window is still found by its original start; ``events.occurrences_from_instances``
+        adds the cancelled ones Graph leaves out.
+        """
+        query = {
+            "startDateTime": utc_text(start - INSTANCE_MARGIN),
+            "endDateTime": utc_text(end + INSTANCE_MARGIN),
+            "$select": INSTANCE_SELECT,
+            "$top": "100",
+        }
+        requests_ = [
+            GraphRequest(
+                str(n),
+                "GET",
+                f"{self._event_path(s.provider_id)}/instances?" + urlencode(query, quote_via=quote),
+                mailbox=self.organizer,
+            )
+            for n, s in enumerate(series)
+        ]
+        answers = self.http.batch(requests_, operation="read occurrences", permission=PERM_READ)
+        out: dict[str, list[Occurrence]] = {}
+        for n, one in enumerate(series):
+            items = self._instances(answers.get(str(n), GraphResponse(UNKNOWN)))
+            out[one.key] = occurrences_from_instances(one, items, start, end)
+        if self.attendance:
+            self._teams.add_to(series, out)
+        return out
+
+    def _instances(self, answer: GraphResponse) -> list[dict[str, Any]]:
+        """Every instance behind one batched answer (its first page), following next links."""
+        if answer.ok:
+            return list(
+                self.http.pages(
+                    "", operation="read occurrences", permission=PERM_READ, first=answer
+                )
+            )
+        if answer.status == UNKNOWN:
+            raise ProviderError(
+                PROVIDER,
+                "read occurrences",
+                "Graph gave no answer",
+                remedy="re-run later",
+                retryable=True,
+            )
+        error = map_error(answer.status, answer.body, "read occurrences", PERM_READ)
+        if not isinstance(error, NotFound):
+            raise error
+        return []  # the master is gone (deleted in Outlook): every expected occurrence is off
+
+    # -- mail -------------------------------------------------------------------------------
+
+    def send(
+        self, messages: Sequence[EmailMessage], progress: Progress | None = None
+    ) -> dict[str, ItemFailure | None]:
+        """Send each message from the organizer mailbox (see ``mail.send_mime``)."""
+        return send_mime(self.http, user_path=self._user, messages=messages, progress=progress)
+
+    # -- validation, checks, login ----------------------------------------------------------
+
+    def validate_recurrence(self, rrule: str) -> str | None:
+        return unsupported_reason(rrule)
+
+    def check(self) -> list[Check]:
+        """Token, then each permission rmcal needs, each with the remedy when it is missing."""
+        hour = self.context.clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return auth_checks(
+            settings=self.settings,
+            tokens=self.tokens,
+            organizer=self.organizer,
+            read_calendar=lambda: self.http.call(
+                "GET",
+                f"{self._user}/calendar",
+                operation="read calendar",
+                permission=PERM_WRITE,
+                params={"$select": "id,name"},
+            ),
+            read_busy=lambda: self.busy([self.organizer], hour, hour + timedelta(hours=1)),
+        )
+
+    def login(self) -> str:
+        """Device-code sign-in for a trial (``auth: device_code``)."""
+        return self.tokens.login(self.context.echo)
+
+    def close(self) -> None:
+        self.tokens.save_cache()
+        self.http.close()
