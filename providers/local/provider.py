@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Event, vRecur
+from icalendar import Calendar, Event, vRecur
 
 from rmcal import recurrence
 from rmcal.errors import ProviderError
@@ -27,6 +27,7 @@ from rmcal.intervals import Interval, merge
 from rmcal.provider import (
     MAIL_KEY_HEADER,
     BusyMap,
+    Cancellation,
     Capabilities,
     Check,
     ItemFailure,
@@ -38,13 +39,15 @@ from rmcal.provider import (
     SeriesSpec,
 )
 
-from . import ics
+from . import edits, ics
 from .calendars import CalendarFolder
 from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write
 from .ics.values import UTC
 from .imip import Change, invitation
 from .outbox import Outbox
 from .settings import parse_settings
+
+_T = TypeVar("_T")
 
 
 class LocalProvider:
@@ -426,6 +429,39 @@ class LocalProvider:
     def close(self) -> None:
         """Nothing stays open between calls (SMTP sessions are per batch); drop the cache."""
         self.calendars.clear()
+
+    # --- scripted edits (rmcal.provider.EditableCalendar) ---------------------------------------
+
+    def decline_session(self, key: str, number: int, email: str) -> datetime:
+        """``email`` declines one session: an override whose ATTENDEE says PARTSTAT=DECLINED."""
+        return self._edit(
+            key,
+            lambda calendar, name: edits.decline(calendar, number=number, email=email, name=name),
+        )
+
+    def cancel_session(self, key: str, number: int, how: Cancellation = "exdate") -> datetime:
+        """The organizer cancels one session: an EXDATE, or an override with STATUS:CANCELLED."""
+        return self._edit(
+            key, lambda calendar, name: edits.cancel(calendar, number=number, how=how, name=name)
+        )
+
+    def move_session(self, key: str, number: int, by: timedelta) -> tuple[datetime, datetime]:
+        """Someone drags one session: an override with a new DTSTART and DTEND."""
+        return self._edit(
+            key, lambda calendar, name: edits.move(calendar, number=number, by=by, name=name)
+        )
+
+    def _edit(self, key: str, change: Callable[[Calendar, str], _T]) -> _T:
+        """Read the series file, let ``change`` edit it, save it as a calendar app would.
+
+        No SEQUENCE bump, no invitation and no check of the result: this is a person's edit,
+        which rmcal only ever reads back.
+        """
+        path = self.calendars.path(key)
+        (calendar,) = ics.parse_calendar(path.read_bytes())
+        result = change(calendar, path.name)
+        atomic_write(path, calendar.to_ical())
+        return result
 
 
 def _copy(event: Event) -> Event:
