@@ -32,3 +32,13 @@ def test_a_broken_property_is_named_with_its_file(tmp_path: Path) -> None:
         p.find_series("fixtures")
     message = caught.value.one_line()
     assert message.startswith(f"local: read {path}: ") and "DTEND" in message
+
+
+def test_a_broken_exdate_is_named_not_skipped(tmp_path: Path) -> None:
+    """A cancellation the parser cannot read must not quietly become a session that is held."""
+    p = provider(tmp_path)
+    path = install_fixture(p, "series_broken_exdate")
+    with pytest.raises(ProviderError) as caught:
+        p.find_series("fixtures")
+    message = caught.value.one_line()
+    assert message.startswith(f"local: read {path}: ") and "EXDATE" in message

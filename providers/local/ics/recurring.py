@@ -21,6 +21,7 @@ from .values import (
     UTC,
     IcsError,
     aware,
+    check_times,
     date_list,
     date_value,
     duration_value,
@@ -68,6 +69,9 @@ class Recurring:
         else:
             self.master_is_override = False
         self.master: Event = base
+        overrides = list(overrides)
+        for event in (base, *overrides):
+            check_times(event)
         if base.get("DTSTART") is None:
             raise IcsError(f"event {uid!r} has no DTSTART")
         self.all_day = not isinstance(date_value(base["DTSTART"], "DTSTART"), datetime)

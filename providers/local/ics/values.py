@@ -51,6 +51,21 @@ def reading(func: Callable[_P, _T]) -> Callable[_P, _T]:
     return wrapper
 
 
+# Properties that decide when an occurrence is. A broken one must stop the read, never be
+# skipped: icalendar 6 drops it and icalendar 7 keeps it as ``vBroken``, and both record it in
+# the component's ``errors``, so that is where the codec looks.
+TIME_PROPERTIES = frozenset(
+    {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+)
+
+
+def check_times(component: Component) -> None:
+    """Raise IcsError for a time property the parser could not read (named, with why)."""
+    for name, message in getattr(component, "errors", None) or []:
+        if str(name).upper() in TIME_PROPERTIES:
+            raise IcsError(f"{name}: {message}")
+
+
 # --- zones and times ----------------------------------------------------------------------------
 
 
