@@ -3,21 +3,18 @@
 Why it exists: the session loop only shows its worth over weeks (agendas before sessions,
 feedback after, a nudge when a pair drifts, a digest every Monday). The demo runs those weeks
 on a scratch copy of ``config.example.yaml`` with the local provider, editing the calendar
-files the way people and their calendar apps do (an override VEVENT with RECURRENCE-ID that
-declines, an EXDATE or STATUS:CANCELLED that cancels, an override with a new DTSTART that
-moves), and leaves everything on disk to open: the ``.ics`` calendars, the ``.eml`` outbox,
-the state file and a digest preview per lead.
+the way people and their calendar apps do (a decline, two cancellations, a moved session), and
+leaves everything on disk to open: the ``.ics`` calendars, the ``.eml`` outbox, the state file
+and a digest preview per lead.
 
-The calendar edits are plain functions (``decline_session``, ``cancel_session``,
-``move_session``) so that tests can play the same scenes.
+The edits go through the provider (``rmcal.provider.EditableCalendar``), which writes what a
+calendar app would save: the core never touches a provider's files.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -28,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from icalendar import Calendar, Event, vCalAddress
 
 from rmcal.config import load_config
 from rmcal.digest import build_digest
@@ -36,7 +32,7 @@ from rmcal.errors import ConfigError, RmcalError
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Pair
-from rmcal.recurrence import expand
+from rmcal.provider import EditableCalendar, Provider
 from rmcal.runtime import open_provider
 from rmcal.status import PairReading, as_text, read_programme
 from rmcal.store import Store
@@ -45,112 +41,6 @@ from rmcal.tick import TickResult, run_tick
 # The simulated clock: scheduled a week before the example cohorts start (Mon 11 Jan 2027).
 DEMO_START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 TICK_EVERY = timedelta(hours=6)
-
-
-# -- editing .ics files as people do -------------------------------------------------------------
-
-
-def _read(path: Path) -> Calendar:
-    return Calendar.from_ical(path.read_bytes())
-
-
-def _write(path: Path, calendar: Calendar) -> None:
-    """Atomically, like a calendar app saving: temp file, then rename."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".edit-", suffix=".ics")
-    with os.fdopen(handle, "wb") as out:
-        out.write(calendar.to_ical())
-    os.replace(temp, path)
-
-
-def _master(calendar: Calendar) -> Event:
-    for event in calendar.walk("VEVENT"):
-        if event.get("RECURRENCE-ID") is None:
-            return event
-    raise ValueError("no master VEVENT in the file")
-
-
-def session_start(path: Path, number: int) -> datetime:
-    """The original start of session ``number`` (1-based) of the series in ``path``."""
-    master = _master(_read(path))
-    first = master["DTSTART"].dt
-    rule = master["RRULE"].to_ical().decode()
-    starts = expand(rule, first)
-    if not 1 <= number <= len(starts):
-        raise ValueError(f"{path.name} has {len(starts)} sessions, not {number}")
-    return starts[number - 1]
-
-
-def _override(calendar: Calendar, original: datetime) -> Event:
-    """The override VEVENT for one occurrence; a copy of the master (as calendar apps write
-    it) when there is none yet."""
-    master = _master(calendar)
-    for event in calendar.walk("VEVENT"):
-        rid = event.get("RECURRENCE-ID")
-        if rid is not None and rid.dt == original:
-            return event
-    event = copy.deepcopy(master)
-    duration = master["DTEND"].dt - master["DTSTART"].dt
-    for name in ("RRULE", "EXDATE", "RDATE", "DTSTART", "DTEND"):
-        event.pop(name, None)
-    event.add("RECURRENCE-ID", original)
-    event.add("DTSTART", original)
-    event.add("DTEND", original + duration)
-    calendar.add_component(event)
-    return event
-
-
-def _attendees(event: Event) -> list[vCalAddress]:
-    value = event.get("ATTENDEE")
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def decline_session(path: Path, number: int, email: str) -> datetime:
-    """``email`` declines one occurrence: an override whose ATTENDEE says PARTSTAT=DECLINED."""
-    calendar = _read(path)
-    original = session_start(path, number)
-    event = _override(calendar, original)
-    found = False
-    for attendee in _attendees(event):
-        if str(attendee).lower().removeprefix("mailto:") == email.lower():
-            attendee.params["PARTSTAT"] = "DECLINED"
-            found = True
-    if not found:
-        raise ValueError(f"{email} is not invited to {path.name}")
-    _write(path, calendar)
-    return original
-
-
-def cancel_session(path: Path, number: int, how: str = "exdate") -> datetime:
-    """The organizer cancels one occurrence: ``exdate`` on the master, or an override with
-    ``STATUS:CANCELLED`` (what Outlook and Google write)."""
-    calendar = _read(path)
-    original = session_start(path, number)
-    if how == "exdate":
-        _master(calendar).add("EXDATE", original)
-    elif how == "status":
-        event = _override(calendar, original)
-        event.pop("STATUS", None)
-        event.add("STATUS", "CANCELLED")
-    else:
-        raise ValueError(f"cancel how={how!r}: use 'exdate' or 'status'")
-    _write(path, calendar)
-    return original
-
-
-def move_session(path: Path, number: int, by: timedelta) -> tuple[datetime, datetime]:
-    """Someone drags one occurrence to another time: an override with a new DTSTART/DTEND."""
-    calendar = _read(path)
-    original = session_start(path, number)
-    event = _override(calendar, original)
-    duration = event["DTEND"].dt - event["DTSTART"].dt
-    for name in ("DTSTART", "DTEND"):
-        event.pop(name)
-    event.add("DTSTART", original + by)
-    event.add("DTEND", original + by + duration)
-    _write(path, calendar)
-    return original, original + by
 
 
 # -- the demo ------------------------------------------------------------------------------
@@ -182,13 +72,12 @@ def prepare(folder: Path, source: Path | None = None) -> Path:
     return target
 
 
-def series_file(config: Config, pair: Pair) -> Path:
-    """The .ics file of a pair's series in the local provider's folder."""
-    folder = Path(str(config.provider.settings["folder"])) / "calendars"
-    for path in sorted(folder.glob("*.ics")):
-        if pair.id in path.read_text("utf-8", errors="replace"):
-            return path
-    raise FileNotFoundError(f"no series file for pair {pair.id} in {folder}")
+def series_key(provider: Provider, pair: Pair) -> str:
+    """The key of a pair's series, as the calendar itself says (rmcal's tag on the event)."""
+    for series in provider.find_series(pair.cohort_id):
+        if series.pair_id == pair.id:
+            return series.key
+    raise RmcalError(f"no series for pair {pair.id} in the {provider.name} calendar")
 
 
 def _pair(config: Config, mentor_email: str) -> Pair:
@@ -198,37 +87,39 @@ def _pair(config: Config, mentor_email: str) -> Pair:
     raise KeyError(mentor_email)
 
 
-def play_scenes(config: Config) -> list[str]:
+def play_scenes(config: Config, provider: Provider) -> list[str]:
     """The people's edits of the demo: two declines, two cancellations, one move."""
+    if not isinstance(provider, EditableCalendar):
+        raise RmcalError(f"the demo edits calendars as people do; {provider.name} cannot")
     notes = []
     priya = _pair(config, "priya.shah@northwind.example")
-    when = decline_session(series_file(config, priya), 2, priya.mentee.email)
+    when = provider.decline_session(series_key(provider, priya), 2, priya.mentee.email)
     notes.append(
         f"{priya.mentee.name} declined session 2 ({when:%a %d %b}) with {priya.mentor.name}"
     )
 
     jasmine = _pair(config, "jasmine.ortiz@northwind.example")
-    path = series_file(config, jasmine)
-    when = cancel_session(path, 2, how="status")
+    key = series_key(provider, jasmine)
+    when = provider.cancel_session(key, 2, how="status")
     notes.append(
         f"{jasmine.mentor.name} & {jasmine.mentee.name}: session 2 ({when:%a %d %b}) cancelled "
         "(override with STATUS:CANCELLED)"
     )
-    when = cancel_session(path, 3, how="exdate")
+    when = provider.cancel_session(key, 3, how="exdate")
     notes.append(
         f"{jasmine.mentor.name} & {jasmine.mentee.name}: session 3 ({when:%a %d %b}) cancelled "
         "(EXDATE)"
     )
 
     tom = _pair(config, "tom.reid@northwind.example")
-    before, after = move_session(series_file(config, tom), 2, timedelta(days=2))
+    before, after = provider.move_session(series_key(provider, tom), 2, timedelta(days=2))
     notes.append(
         f"{tom.mentor.name} & {tom.mentee.name}: session 2 moved from {before:%a %d %b %H:%M} "
         f"to {after:%a %d %b %H:%M %Z} (same cadence period)"
     )
 
     daniel = _pair(config, "daniel.ng@northwind.example")
-    when = decline_session(series_file(config, daniel), 3, daniel.mentor.email)
+    when = provider.decline_session(series_key(provider, daniel), 3, daniel.mentor.email)
     notes.append(
         f"{daniel.mentor.name} declined session 3 ({when:%a %d %b}) with {daniel.mentee.name}"
     )
@@ -326,7 +217,7 @@ def run_demo(
             if scheduled.undone:
                 raise RmcalError("the demo could not schedule: " + "; ".join(scheduled.undone))
             echo("2. edited the calendar files as people would:")
-            for note in play_scenes(config):
+            for note in play_scenes(config, provider):
                 echo(f"   - {note}")
             feedback_at = now + timedelta(weeks=min(4, weeks))
             imported = False

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from rmcal.errors import ConfigError
 from rmcal.intervals import Interval
@@ -282,6 +282,33 @@ class InteractiveLogin(Protocol):
 
     def login(self) -> str:
         """Run the interactive flow (device code, browser); returns who is signed in."""
+        ...
+
+
+Cancellation = Literal["exdate", "status"]  # an EXDATE, or an override with STATUS:CANCELLED
+
+
+@runtime_checkable
+class EditableCalendar(Protocol):
+    """Optional: a provider whose calendar a script can edit as a person would.
+
+    ``rmcal demo`` (and tests that play its scenes) declines, cancels and moves sessions through
+    this, so that the core never writes a provider's calendar itself. An edit is what a person's
+    calendar app would save (no new invitation, no rmcal bookkeeping). ``key`` is the series
+    key, ``number`` counts its sessions from 1; each method returns the original start it
+    changed.
+    """
+
+    def decline_session(self, key: str, number: int, email: str) -> datetime:
+        """``email`` declines that one session (the others keep their answer)."""
+        ...
+
+    def cancel_session(self, key: str, number: int, how: Cancellation = "exdate") -> datetime:
+        """The organizer cancels that one session, the way Outlook or Google would write it."""
+        ...
+
+    def move_session(self, key: str, number: int, by: timedelta) -> tuple[datetime, datetime]:
+        """Someone drags that session by ``by``; returns its original and its new start."""
         ...
 
 

@@ -28,8 +28,9 @@ from click.testing import CliRunner
 
 from rmcal.cli import main
 from rmcal.config import load_config
-from rmcal.demo import cancel_session, decline_session, example_config, prepare, series_file
+from rmcal.demo import example_config, prepare
 from rmcal.model import Config
+from tests.scenes import cancel_session, decline_session, series_file
 
 SCHEDULE_AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a week before the cohorts start
 END = SCHEDULE_AT + timedelta(weeks=6)

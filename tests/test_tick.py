@@ -26,7 +26,6 @@ from click.testing import CliRunner
 
 from rmcal.cli import main
 from rmcal.config import load_config
-from rmcal.demo import cancel_session, decline_session, move_session
 from rmcal.errors import ProviderError
 from rmcal.model import Config
 from rmcal.provider import ItemFailure, Provider
@@ -35,6 +34,7 @@ from rmcal.schedule import run_schedule
 from rmcal.status import read_programme
 from rmcal.store import FAILED, SENDING, SENT, SKIPPED, UNCERTAIN, Store
 from rmcal.tick import PENDING, TickResult, due, run_tick
+from tests.scenes import cancel_session, decline_session, move_session
 
 CONFIG = """\
 programme:
