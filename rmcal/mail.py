@@ -25,7 +25,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as DEFAULT_POLICY
 from email.utils import format_datetime
-from typing import Any
 
 from rmcal.provider import MAIL_KEY_HEADER
 
@@ -111,14 +110,3 @@ def recipients(msg: EmailMessage) -> list[str]:
         if value is not None:
             out.extend(a.addr_spec for a in value.addresses)
     return out
-
-
-def render_sample(name: str, config: Any, engine: Any) -> None:
-    """``rmcal validate``'s hook: render template ``name`` with sample data in every branch.
-
-    Lives in ``rmcal.messages`` (which builds on this module); re-exported here because
-    ``rmcal.validation`` looks for it in ``rmcal.mail``.
-    """
-    from rmcal.messages import render_sample as render
-
-    render(name, config, engine)

@@ -10,12 +10,13 @@ Europe/London stays 14:00 local across DST, and its UTC instant moves.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from rmcal.model import Cadence
+from rmcal.model import Cadence, Settings
 
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 UTC = ZoneInfo("UTC")
@@ -144,12 +145,46 @@ def build_rrule(
     return join_parts(parts)
 
 
-def end_of_day(day: date, tz) -> datetime:  # type: ignore[no-untyped-def]
+def end_of_day(day: date, tz: tzinfo | None) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=tz)
 
 
 def until_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class SeriesTimes:
+    """A series as the calendar will hold it: first start, RRULE, and every occurrence start."""
+
+    first: datetime
+    rrule: str
+    starts: tuple[datetime, ...]
+
+
+def first_day(start: date, weekday: int) -> date:
+    """The first ``weekday`` (Monday = 0) on or after ``start``."""
+    return start + timedelta(days=(weekday - start.weekday()) % 7)
+
+
+def first_start(start: date, *, weekday: int, minute: int, zone: tzinfo) -> datetime:
+    """The first ``weekday`` on or after ``start``, ``minute`` minutes after midnight in ``zone``.
+
+    The first session of a weekday slot (searched or fixed) falls here; later ones follow the rule.
+    """
+    return datetime.combine(first_day(start, weekday), time(minute // 60, minute % 60), zone)
+
+
+def series_times(settings: Settings, first: datetime) -> SeriesTimes:
+    """The RRULE that ``settings`` give a series starting at ``first``, and all its starts.
+
+    The one place a pair's series is expanded before it exists: the config's overlap check,
+    the slot finder and ``rmcal validate`` all call this, so they judge the same occurrences.
+    """
+    rule = build_rrule(
+        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
+    )
+    return SeriesTimes(first=first, rrule=rule, starts=tuple(expand(rule, first)))
 
 
 def with_until(rule: str, last: datetime) -> str:

@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 from rmcal.intervals import Interval, merge
 from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
 from rmcal.provider import BusyMap
-from rmcal.recurrence import ICAL_DAYS, build_rrule, expand, parse_parts
+from rmcal.recurrence import (
+    ICAL_DAYS,
+    SeriesTimes,
+    first_day,
+    first_start,
+    parse_parts,
+    series_times,
+)
 
 STEP_MINUTES = 30
 
@@ -47,6 +54,27 @@ class Slot:
     clashes: tuple[Clash, ...] = ()
     unknown: tuple[str, ...] = ()  # people whose free/busy the provider could not read
 
+    @classmethod
+    def from_series(
+        cls,
+        series: SeriesTimes,
+        *,
+        timezone: str,
+        duration: timedelta,
+        clashes: tuple[Clash, ...] = (),
+        unknown: tuple[str, ...] = (),
+    ) -> Slot:
+        """A slot over an expanded series (``recurrence.series_times``), in zone ``timezone``."""
+        return cls(
+            timezone=timezone,
+            first=series.first,
+            rrule=series.rrule,
+            starts=series.starts,
+            duration=duration,
+            clashes=clashes,
+            unknown=unknown,
+        )
+
     def describe(self) -> str:
         return f"{WEEKDAYS[self.first.weekday()]} {self.first:%H:%M} {self.timezone}"
 
@@ -68,22 +96,19 @@ class Candidate:
     minute: int
 
 
-def first_date(start: date, weekday: int) -> date:
-    return start + timedelta(days=(weekday - start.weekday()) % 7)
-
-
-def build_slot_series(
-    pair: Pair, candidate: Candidate, start: date
-) -> tuple[datetime, str, list[datetime]]:
-    """The first start, RRULE and occurrence starts a candidate gives for this pair."""
-    zone = ZoneInfo(candidate.timezone)
-    day = first_date(start, candidate.weekday)
-    first = datetime.combine(day, time(candidate.minute // 60, candidate.minute % 60), zone)
-    settings = pair.settings
-    rule = build_rrule(
-        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
+def candidate_start(candidate: Candidate, start: date) -> datetime:
+    """The first session a candidate gives: its weekday on or after ``start``, in its zone."""
+    return first_start(
+        start,
+        weekday=candidate.weekday,
+        minute=candidate.minute,
+        zone=ZoneInfo(candidate.timezone),
     )
-    return first, rule, expand(rule, first)
+
+
+def build_slot_series(pair: Pair, candidate: Candidate, start: date) -> SeriesTimes:
+    """The first start, RRULE and occurrence starts a candidate gives for this pair."""
+    return series_times(pair.settings, candidate_start(candidate, start))
 
 
 def window_problem(
@@ -208,13 +233,11 @@ def find_slot(
     # then the first clash-free slot is the best there is and the search can stop.
     ordered = sorted(
         candidates(pair, zones),
-        key=lambda c: (first_date(start, c.weekday), zones.index(c.timezone), c.minute),
+        key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
     )
     for candidate in ordered:
         # Cheap pre-check on the first occurrence before expanding the whole series.
-        zone = ZoneInfo(candidate.timezone)
-        day = first_date(start, candidate.weekday)
-        first = datetime.combine(day, time(candidate.minute // 60, candidate.minute % 60), zone)
+        first = candidate_start(candidate, start)
         if pair.fixed_slot is None and any(
             window_problem(p, pair.window_of(p), first, duration) for p in pair.people
         ):
@@ -254,15 +277,17 @@ def _evaluate(
     index: Mapping[str, BusyIndex],
 ) -> Slot | NoSlot:
     duration = pair.settings.duration
-    first, rule, starts = build_slot_series(pair, candidate, start)
-    for occurrence in starts:
+    series = build_slot_series(pair, candidate, start)
+    for occurrence in series.starts:
         for person in pair.people:
             problem = window_problem(person, pair.window_of(person), occurrence, duration)
             if problem:
                 return NoSlot(problem)
-    clashes = count_clashes(starts, duration, index)
+    clashes = count_clashes(series.starts, duration, index)
     unknown = tuple(p.email for p in pair.people if p.email in busy and busy[p.email] is None)
-    return Slot(candidate.timezone, first, rule, tuple(starts), duration, clashes, unknown)
+    return Slot.from_series(
+        series, timezone=candidate.timezone, duration=duration, clashes=clashes, unknown=unknown
+    )
 
 
 def _never_overlap(pair: Pair) -> str:

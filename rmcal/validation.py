@@ -8,27 +8,29 @@ renders with sample data under the strict, sandboxed engine.
 
 from __future__ import annotations
 
-import importlib
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 from rmcal.errors import ConfigError
 from rmcal.invite import InviteRenderer
+from rmcal.messages import render_sample
 from rmcal.model import Config, Pair
 from rmcal.provider import Provider
-from rmcal.recurrence import build_rrule, expand
+from rmcal.recurrence import first_start, series_times
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
+
+SAMPLE_MINUTE = 10 * 60  # sample sessions start at 10:00 in the mentee's zone
 
 
 def sample_slot(pair: Pair, start: date) -> Slot:
     """A plausible slot for rendering and recurrence checks: the cohort's first day, 10:00."""
-    first = datetime.combine(start, time(10, 0), pair.mentee.zone)
-    settings = pair.settings
-    rule = build_rrule(
-        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
+    first = first_start(start, weekday=start.weekday(), minute=SAMPLE_MINUTE, zone=pair.mentee.zone)
+    return Slot.from_series(
+        series_times(pair.settings, first),
+        timezone=pair.mentee.timezone,
+        duration=pair.settings.duration,
     )
-    return Slot(pair.mentee.timezone, first, rule, tuple(expand(rule, first)), settings.duration)
 
 
 def check_recurrences(config: Config, provider: Provider) -> None:
@@ -69,24 +71,12 @@ def render_templates(config: Config, provider: Provider, engine: TemplateEngine)
         renderer = InviteRenderer(config, engine, provider.capabilities.video)
         renderer.render(pair, sample_slot(pair, cohort.start))
         rendered.append("invite")
-    samples = _sample_renderer()
     for name in engine.names():
         if name == "invite":
             continue
-        if samples is None:
-            continue
-        samples(name, config, engine)
+        render_sample(name, config, engine)
         rendered.append(name)
     return rendered
-
-
-def _sample_renderer() -> Any:
-    """The session loop's sample renderer, when that part of rmcal is installed."""
-    try:
-        module = importlib.import_module("rmcal.mail")
-    except ImportError:
-        return None
-    return getattr(module, "render_sample", None)
 
 
 def validate_all(config: Config, provider: Provider, engine: TemplateEngine) -> dict[str, Any]:

@@ -9,11 +9,15 @@ from rmcal.recurrence import (
     build_rrule,
     check_raw,
     expand,
+    first_day,
+    first_start,
     normalize,
+    series_times,
     weekday_of_month,
     with_until,
 )
-from tests.zones import LONDON, SYDNEY, UTC, tz
+from tests.builders import settings
+from tests.zones import KOLKATA, LONDON, SYDNEY, UTC, tz
 
 
 def test_weekly_every_two_weeks_keeps_local_hour_across_dst():
@@ -100,3 +104,36 @@ def test_check_raw_rejects(rule, message):
     with pytest.raises(RecurrenceError) as error:
         check_raw(rule)
     assert message in str(error.value)
+
+
+# -- a series before it exists: first start, RRULE and every start, expanded in one place ----------
+
+
+@pytest.mark.parametrize(
+    ("weekday", "expected"),
+    [(0, date(2027, 1, 11)), (2, date(2027, 1, 13)), (6, date(2027, 1, 17))],
+)
+def test_first_day_is_the_weekday_on_or_after_the_start(weekday, expected):
+    assert first_day(date(2027, 1, 11), weekday) == expected  # 11 January 2027 is a Monday
+
+
+def test_first_start_is_local_wall_time_in_the_zone():
+    first = first_start(date(2027, 1, 11), weekday=2, minute=16 * 60 + 15, zone=tz(KOLKATA))
+    assert first == datetime(2027, 1, 13, 16, 15, tzinfo=tz(KOLKATA))
+    assert first.astimezone(UTC).strftime("%H:%M") == "10:45"
+
+
+def test_series_times_builds_the_rule_from_settings_and_expands_every_start():
+    first = datetime(2027, 3, 17, 14, 0, tzinfo=tz(LONDON))
+    series = series_times(settings(cadence=Cadence("weekly", 2), sessions=4), first)
+    assert series.first == first
+    assert series.rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;WKST=MO;COUNT=4"
+    assert series.starts == tuple(expand(series.rrule, first))
+    assert [s.astimezone(UTC).hour for s in series.starts] == [14, 13, 13, 13]
+
+
+def test_series_times_with_an_end_date_stops_on_that_day():
+    first = datetime(2027, 1, 13, 10, 0, tzinfo=tz(LONDON))
+    series = series_times(settings(end_date=date(2027, 2, 3)), first)
+    assert "UNTIL=" in series.rrule and "COUNT" not in series.rrule
+    assert [s.day for s in series.starts] == [13, 20, 27, 3]

@@ -176,6 +176,18 @@ class Node:
         return out
 
 
+def decode(data: bytes, *, file: str) -> str:
+    """A source file's bytes as text: UTF-8, a byte-order mark allowed (as Excel writes CSV)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the file is not UTF-8 text (byte {exc.start})",
+            file=file,
+            hint="save it as UTF-8",
+        ) from None
+
+
 def load_yaml(text: str, file: str) -> Node | None:
     """Parse one YAML document into a ``Node`` tree; ``None`` for an empty document.
 
@@ -238,6 +250,7 @@ class _Builder:
                 line=line,
                 key=path or None,
             )
+        assert isinstance(node, yaml.CollectionNode)  # the only other kind besides scalars
         self.active.add(id(node))
         try:
             # A block collection starts on the line after its key; point at the key instead.
