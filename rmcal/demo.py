@@ -31,14 +31,15 @@ import yaml
 from icalendar import Calendar, Event, vCalAddress
 
 from rmcal.config import load_config
-from rmcal.digest import build_digest
+from rmcal.digest import lead_digest
 from rmcal.errors import ConfigError, RmcalError
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Pair
+from rmcal.readings import PairReading, read_programme
 from rmcal.recurrence import expand
 from rmcal.runtime import open_provider
-from rmcal.status import PairReading, as_text, read_programme
+from rmcal.status import as_text
 from rmcal.store import Store
 from rmcal.tick import TickResult, run_tick
 
@@ -351,13 +352,7 @@ def run_demo(
             builder = MessageBuilder(config)
             previews = []
             for lead in config.programme.leads:
-                digest = build_digest(
-                    lead,
-                    readings,
-                    end,
-                    feedback=store.feedback(),
-                    previous=store.latest_snapshots(before=end - timedelta(weeks=1)),
-                )
+                digest = lead_digest(lead, readings, end, store)
                 target = folder / f"digest-{lead.email.split('@')[0]}.html"
                 target.write_text(builder.digest_html(digest), "utf-8")
                 previews.append(target)

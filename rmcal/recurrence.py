@@ -10,7 +10,7 @@ Europe/London stays 14:00 local across DST, and its UTC instant moves.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -144,7 +144,7 @@ def build_rrule(
     return join_parts(parts)
 
 
-def end_of_day(day: date, tz) -> datetime:  # type: ignore[no-untyped-def]
+def end_of_day(day: date, tz: tzinfo | None) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=tz)
 
 

@@ -20,13 +20,13 @@ import pytest
 
 from rmcal.config import load_config
 from rmcal.digest import build_digest
+from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
 from rmcal.mail import UnsafeHeader, address, message_id, one_line
 from rmcal.messages import MessageBuilder, form_link, session_key
 from rmcal.model import Config, Pair, Person
 from rmcal.provider import Occurrence, Response, Series
-from rmcal.status import PairReading
-from rmcal.store import FeedbackRow
+from rmcal.readings import PairReading
 from rmcal.templating import TemplateEngine
 from rmcal.validation import render_templates
 

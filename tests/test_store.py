@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 
 from rmcal.errors import StateError, StateLocked
+from rmcal.feedback import FeedbackRow
 from rmcal.store import (
     SCHEMA_VERSION,
-    SENDING,
-    SENT,
-    FeedbackRow,
+    MailStatus,
+    Mode,
     SeriesRow,
     Store,
     remove_state,
 )
+
+SENDING, SENT = MailStatus.SENDING, MailStatus.SENT
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_feedback_reimport_replaces_instead_of_duplicating(store: Store):
 
 
 def test_readonly_open_of_a_missing_file_creates_nothing(tmp_path: Path):
-    store = Store.open(tmp_path / "absent.db", readonly=True)
+    store = Store.open(tmp_path / "absent.db", mode=Mode.READ_ONLY)
     assert store.mail_rows() == []
     store.close()
     assert not (tmp_path / "absent.db").exists()
