@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from email import message_from_string
 from email.message import EmailMessage
 from email.policy import default as DEFAULT_POLICY
+from typing import Protocol
 
 from rmcal.errors import ProviderError
 from rmcal.mail import recipients
-from rmcal.provider import Provider
+from rmcal.provider import Capabilities, ItemFailure, Progress
 from rmcal.store import MailStatus, Store
 
 # The state file namespace that holds a message's exact bytes while it is being sent.
@@ -42,6 +43,16 @@ INTERRUPTED = (
     "a previous run stopped while sending it; it may or may not have gone out and the provider "
     "cannot tell, so rmcal will not send it again: check the organizer's sent items"
 )
+
+
+class Sender(Protocol):
+    """The part of the provider contract the outbox uses; every ``Provider`` is one."""
+
+    capabilities: Capabilities
+
+    def send(
+        self, messages: Sequence[EmailMessage], progress: Progress | None = None
+    ) -> dict[str, ItemFailure | None]: ...
 
 
 def settled(status: MailStatus | None) -> bool:
@@ -94,7 +105,7 @@ class Outbox:
 
     def __init__(
         self,
-        provider: Provider,
+        provider: Sender,
         store: Store,
         *,
         retries: int = 2,

@@ -323,3 +323,12 @@ def test_after_losing_the_state_file_a_baseline_run_prevents_resending(world: Wo
     assert "baseline: recorded as done without sending" in baseline.output
     assert runner.invoke(main, args).output.endswith("nothing due\n")
     assert counts(world.mail_keys()) == AT_S1_3H
+
+
+def test_now_reaches_the_ledgers_timestamps(world: World) -> None:
+    moment = S1 + timedelta(hours=3)
+    args = ["tick", "-c", str(world.config_path), "--now", moment.isoformat()]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
+        stamps = {row.created_at[:16] for row in store.mail_rows()}
+    assert stamps == {"2027-01-13T17:00"}
