@@ -26,6 +26,7 @@ from rmcal.readings import read_programme
 from rmcal.runtime import open_provider
 from rmcal.store import MailStatus, Mode, Store
 from rmcal.tick import due
+from tests.golden import check_golden
 from tests.tickworld import (
     AT_S1_3H,
     S1,
@@ -226,6 +227,7 @@ def test_uncertain_messages_make_the_cli_exit_3_once(world: World) -> None:
         first = runner.invoke(main, args)
         second = runner.invoke(main, args)
     assert first.exit_code == 3 and "UNCERTAIN" in first.output
+    check_golden("tick-uncertain.txt", first.output)
     assert "may or may not have been sent" in first.output
     assert second.exit_code == 0 and "nothing due" in second.output
 
@@ -293,6 +295,19 @@ def test_due_is_pure_and_follows_the_ledger(world: World) -> None:
         assert [m.key for m in plan.send] == expected, status
     stale = due(readings, world.config, {feedback: FAILED}, S1 + timedelta(days=8))
     assert any(s.key == feedback and s.reason.startswith("stale") for s in stale.skip)
+
+
+def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
+    runner = CliRunner()
+    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    dry = runner.invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    check_golden("tick-dry-run.txt", dry.output)
+    real = runner.invoke(main, args)
+    assert real.exit_code == 0, real.output
+    check_golden("tick.txt", real.output)
+    again = runner.invoke(main, args)
+    assert again.output == "tick at 2027-01-13T17:00:00+00:00: nothing due\n"
 
 
 def test_the_tick_report_is_json_for_scripts(world: World) -> None:

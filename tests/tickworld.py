@@ -71,8 +71,9 @@ class World:
         return self.folder / "rmcal.yaml"
 
     def tick(self, now: datetime, provider: Provider | None = None, **kw: Any) -> TickResult:
-        with Store.open(self.config.state_path) as store:
-            real = provider or open_provider(self.config, kv=store)
+        """One run at ``now`` (ledger rows stamped ``now``) on the real provider or ``provider``."""
+        with Store.open(self.config.state_path, clock=lambda: now) as store:
+            real = provider or open_provider(self.config, kv=store, clock=lambda: now)
             return run_tick(self.config, real, store, now=now, retry_delay=0, **kw)
 
     def outbox(self) -> list[EmailMessage]:
