@@ -5,10 +5,8 @@ what ``find_series`` reads back (losing them costs nothing), while the mail ledg
 snapshots and imported feedback are history that only lives here. Losing the file loses that
 history and the ledger, never calendar data (see README, "The state file").
 
-One writer at a time is enforced with an advisory ``flock`` on ``<state>.lock`` held for the
-whole command, so a second ``rmcal tick`` from an overlapping cron run waits (``wait=``) or
-stops with a clear message instead of racing the ledger. Read-only commands skip the lock (they
-never write), so ``rmcal status`` can run while a ``tick`` sends.
+One writer at a time holds the state file's lock (``rmcal.lock``) for the whole command;
+read-only commands skip it (they never write), so ``rmcal status`` can run while ``tick`` sends.
 
 Every timestamp the file records comes from an injected clock, so ``--now`` moves the ledger,
 the snapshots and the imports together with the rest of a run.
@@ -16,11 +14,8 @@ the snapshots and the imports together with the rest of a run.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from rmcal.errors import StateError, StateLocked
+from rmcal.errors import StateError
 from rmcal.feedback import FeedbackRow
+from rmcal.lock import release_lock, take_lock
 from rmcal.provider import Clock, wall_clock
 
 # Each entry moves the schema one version up; never edit a released entry, append a new one.
@@ -190,7 +186,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create the folder of the state file {path}: {exc}") from exc
-        lock_fd = _take_lock(path, wait)
+        lock_fd = take_lock(path, wait)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -199,13 +195,13 @@ class Store:
             store = cls(conn, path, lock_fd, clock)
             store._migrate()
         except sqlite3.DatabaseError as exc:
-            _release_lock(lock_fd)
+            release_lock(lock_fd)
             raise StateError(
                 f"{path} is not a usable rmcal state file ({exc}); move it aside to start afresh "
                 "(calendars keep every series; only history and the mail ledger are lost)"
             ) from exc
         except BaseException:
-            _release_lock(lock_fd)
+            release_lock(lock_fd)
             raise
         return store
 
@@ -231,7 +227,7 @@ class Store:
             self._conn.close()
         finally:
             if self._lock_fd is not None:
-                _release_lock(self._lock_fd)
+                release_lock(self._lock_fd)
                 self._lock_fd = None
 
     def __enter__(self) -> Store:
@@ -502,49 +498,3 @@ def remove_state(path: Path) -> None:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
-
-
-def _take_lock(path: Path, wait: float) -> int:
-    lock_path = _lock_path(path)
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise StateError(f"cannot open the lock file {lock_path}: {exc}") from exc
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise StateLocked(
-                    f"another rmcal process{holder} is using {path}; "
-                    "wait for it to finish (or pass --wait SECONDS)"
-                ) from None
-            time.sleep(0.1)
-    os.ftruncate(fd, 0)
-    # The real time, even under --now: it tells an operator how long a live process has held it.
-    os.write(fd, f"{os.getpid()} {_stamp(wall_clock())}\n".encode())
-    return fd
-
-
-def _read_holder(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        text = os.read(fd, 200).decode().split()
-    except OSError:
-        return ""
-    return f" (pid {text[0]}, since {text[1]})" if len(text) >= 2 else ""
-
-
-def _release_lock(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)

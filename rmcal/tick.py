@@ -54,47 +54,39 @@ BASELINE = "baseline: recorded as done without sending (rmcal tick --baseline)"
 
 
 @dataclass(frozen=True)
-class AgendaDue:
+class _PairMail:
+    """What every message about one pair carries: its key, when it became due, the reading."""
+
+    key: str
+    due_at: datetime
+    reading: PairReading
+
+    @property
+    def pair_id(self) -> str | None:
+        return self.reading.pair.id
+
+
+@dataclass(frozen=True)
+class AgendaDue(_PairMail):
     """An upcoming session's agenda, due from ``agenda_lead`` before it starts."""
 
     kind: ClassVar[str] = "agenda"
-    key: str
-    due_at: datetime
-    reading: PairReading
     session: Session
-
-    @property
-    def pair_id(self) -> str | None:
-        return self.reading.pair.id
 
 
 @dataclass(frozen=True)
-class FeedbackDue:
+class FeedbackDue(_PairMail):
     """A held session's feedback request, due ``feedback_delay`` after it ended."""
 
     kind: ClassVar[str] = "feedback"
-    key: str
-    due_at: datetime
-    reading: PairReading
     session: Session
-
-    @property
-    def pair_id(self) -> str | None:
-        return self.reading.pair.id
 
 
 @dataclass(frozen=True)
-class NudgeDue:
+class NudgeDue(_PairMail):
     """A pair that turned at risk or off track, nudged once per missed run and state."""
 
     kind: ClassVar[str] = "nudge"
-    key: str
-    due_at: datetime
-    reading: PairReading
-
-    @property
-    def pair_id(self) -> str | None:
-        return self.reading.pair.id
 
 
 @dataclass(frozen=True)
@@ -105,10 +97,7 @@ class DigestDue:
     key: str
     due_at: datetime
     lead: Lead
-
-    @property
-    def pair_id(self) -> str | None:
-        return None
+    pair_id: ClassVar[None] = None
 
 
 Due = AgendaDue | FeedbackDue | NudgeDue | DigestDue

@@ -111,8 +111,8 @@ class SendsButSaysNothing(Idempotent):
 
 
 def digest_to(world: World) -> Any:
-    args = ["digest", "-c", str(world.config_path), "--to", "admin@tick.example.org"]
-    return CliRunner().invoke(main, [*args, "--now", (S1 + timedelta(hours=3)).isoformat()])
+    args = world.args("digest", S1 + timedelta(hours=3), "--to", "admin@tick.example.org")
+    return CliRunner().invoke(main, args)
 
 
 def test_digest_to_records_a_sent_copy_in_the_ledger(world: World) -> None:

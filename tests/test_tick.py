@@ -182,7 +182,7 @@ def test_the_digest_goes_once_a_week_at_the_leads_own_time(world: World) -> None
 
 def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> None:
     runner = CliRunner()
-    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    args = world.args("tick", S1 + timedelta(hours=3))
     provider = FlakyProvider(open_provider(world.config), failures=100, retryable=False)
     result = world.tick(S1 + timedelta(hours=3), provider=provider)
     assert result.sent == [] and Counter(x.kind for x in result.failed) == AT_S1_3H
@@ -212,13 +212,7 @@ def test_uncertain_messages_make_the_cli_exit_3_once(world: World) -> None:
     with pytest.raises(Crash):
         world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
     runner = CliRunner()
-    args = [
-        "tick",
-        "-c",
-        str(world.config_path),
-        "--now",
-        (moment + timedelta(minutes=1)).isoformat(),
-    ]
+    args = world.args("tick", moment + timedelta(minutes=1))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
             "rmcal.runtime.open_provider",
@@ -234,7 +228,7 @@ def test_uncertain_messages_make_the_cli_exit_3_once(world: World) -> None:
 
 def test_a_second_tick_on_the_same_state_file_waits_or_exits_clearly(world: World) -> None:
     runner = CliRunner()
-    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    args = world.args("tick", S1 + timedelta(hours=3))
     holding, release = threading.Event(), threading.Event()
 
     def another_run() -> None:  # holds the state file until told to stop
@@ -299,7 +293,7 @@ def test_due_is_pure_and_follows_the_ledger(world: World) -> None:
 
 def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
     runner = CliRunner()
-    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    args = world.args("tick", S1 + timedelta(hours=3))
     dry = runner.invoke(main, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     check_golden("tick-dry-run.txt", dry.output)
@@ -312,8 +306,8 @@ def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
 
 def test_the_tick_report_is_json_for_scripts(world: World) -> None:
     runner = CliRunner()
-    moment = (S1 + timedelta(hours=3)).isoformat()
-    out = runner.invoke(main, ["tick", "-c", str(world.config_path), "--now", moment, "--json"])
+    moment = S1 + timedelta(hours=3)
+    out = runner.invoke(main, world.args("tick", moment, "--json"))
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert sorted(x["kind"] for x in data["sent"]) == ["agenda", "digest", "feedback"]
@@ -326,13 +320,7 @@ def test_after_losing_the_state_file_a_baseline_run_prevents_resending(world: Wo
     for suffix in ("", "-wal", "-shm"):
         Path(f"{world.config.state_path}{suffix}").unlink(missing_ok=True)
     runner = CliRunner()
-    args = [
-        "tick",
-        "-c",
-        str(world.config_path),
-        "--now",
-        (moment + timedelta(hours=1)).isoformat(),
-    ]
+    args = world.args("tick", moment + timedelta(hours=1))
     baseline = runner.invoke(main, [*args, "--baseline"])
     assert baseline.exit_code == 0, baseline.output
     assert "baseline: recorded as done without sending" in baseline.output
@@ -342,7 +330,7 @@ def test_after_losing_the_state_file_a_baseline_run_prevents_resending(world: Wo
 
 def test_now_reaches_the_ledgers_timestamps(world: World) -> None:
     moment = S1 + timedelta(hours=3)
-    args = ["tick", "-c", str(world.config_path), "--now", moment.isoformat()]
+    args = world.args("tick", moment)
     assert CliRunner().invoke(main, args).exit_code == 0
     with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
         stamps = {row.created_at[:16] for row in store.mail_rows()}

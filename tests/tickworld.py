@@ -70,6 +70,10 @@ class World:
     def config_path(self) -> Path:
         return self.folder / "rmcal.yaml"
 
+    def args(self, command: str, now: datetime, *extra: str) -> list[str]:
+        """The arguments of ``rmcal <command> -c <config> --now <now> <extra...>``."""
+        return [command, "-c", str(self.config_path), "--now", now.isoformat(), *extra]
+
     def tick(self, now: datetime, provider: Provider | None = None, **kw: Any) -> TickResult:
         """One run at ``now`` (ledger rows stamped ``now``) on the real provider or ``provider``."""
         with Store.open(self.config.state_path, clock=lambda: now) as store:
