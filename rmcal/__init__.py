@@ -33,7 +33,7 @@ from rmcal.model import Config
 from rmcal.outbox import Delivery, Outbox, Outgoing
 from rmcal.provider import Provider, ProviderContext
 from rmcal.readings import PairReading, read_programme
-from rmcal.runtime import Session, clock_from, open_provider, parse_now, session
+from rmcal.runtime import clock_from, open_provider, parse_now, session
 from rmcal.schedule import ScheduleResult, run_schedule
 from rmcal.store import MailStatus, Mode, Store
 from rmcal.tick import TickResult, due, run_tick
@@ -58,7 +58,6 @@ __all__ = [
     "QuotaError",
     "RmcalError",
     "ScheduleResult",
-    "Session",
     "SettingsError",
     "StateError",
     "StateLocked",

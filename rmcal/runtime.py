@@ -164,6 +164,8 @@ class ReadThrough:
 class Session:
     """An open state file and the provider on top of it; the provider opens on first use.
 
+    (A run of rmcal, not a mentoring session: those are ``rmcal.attendance.Session``.)
+
     Commands that only need the state file (``feedback import``) never build a provider, so
     they work without the provider's credentials.
     """
