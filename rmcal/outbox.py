@@ -57,7 +57,7 @@ class Sender(Protocol):
 
 def settled(status: MailStatus | None) -> bool:
     """True when a new run must leave a key alone: final, or still in flight (``sending``)."""
-    return status in FINAL or status is MailStatus.SENDING
+    return status in FINAL or status == MailStatus.SENDING
 
 
 @dataclass(frozen=True)

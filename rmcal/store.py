@@ -319,7 +319,7 @@ class Store:
     ) -> None:
         """Record a ledger transition; SENDING also counts an attempt. Committed on return."""
         now = self._now()
-        attempt = 1 if status is MailStatus.SENDING else 0
+        attempt = 1 if status == MailStatus.SENDING else 0
         with self.transaction() as db:
             db.execute(
                 """INSERT INTO mail (key, kind, status, pair_id, recipients, subject, message_id,

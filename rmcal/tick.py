@@ -191,7 +191,7 @@ def due(
             if unsettled(key) and now >= opens:
                 if now >= session.start:
                     why = str(session.reason) if session.reason else "stale: the session started"
-                    if ledger.get(key) is MailStatus.FAILED:
+                    if ledger.get(key) == MailStatus.FAILED:
                         why = f"stale after failed attempts ({why})"
                     skip.append(Skip(key, "agenda", pair_id, why))
                 elif session.reason is None:
