@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 
 from rmcal.model import Pair, Thresholds
 from rmcal.provider import Occurrence, Response
@@ -138,15 +139,16 @@ def classify(
 ) -> Session:
     """Judge one occurrence at ``now`` (see the module docstring for the rules)."""
     known = MissReason.CANCELLED if occurrence.cancelled else _declined(occurrence, pair)
+    judged = partial(Session, occurrence=occurrence, number=number, total=total)
     # Judged at its actual end: a moved session is not missed before its new time.
     if occurrence.end > now:
-        return Session(occurrence, number, total, Outcome.UPCOMING, known)
+        return judged(outcome=Outcome.UPCOMING, reason=known)
     if known is not None:
-        return Session(occurrence, number, total, Outcome.MISSED, known)
+        return judged(outcome=Outcome.MISSED, reason=known)
     no_show, confirmed = _no_show(occurrence, pair, thresholds)
     if no_show is not None:
-        return Session(occurrence, number, total, Outcome.MISSED, no_show)
-    return Session(occurrence, number, total, Outcome.HELD, None, confirmed)
+        return judged(outcome=Outcome.MISSED, reason=no_show)
+    return judged(outcome=Outcome.HELD, confirmed=confirmed)
 
 
 def classify_series(

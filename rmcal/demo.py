@@ -26,16 +26,18 @@ from typing import Any
 
 import yaml
 
+from rmcal import runtime
 from rmcal.config import load_config
-from rmcal.digest import build_digest
+from rmcal.digest import lead_digest
 from rmcal.errors import ConfigError, RmcalError
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Pair
 from rmcal.provider import EditableCalendar, Provider
-from rmcal.runtime import open_provider
-from rmcal.status import PairReading, as_text, read_programme
-from rmcal.store import Store
+from rmcal.readings import PairReading, read_programme
+from rmcal.schedule import run_schedule
+from rmcal.status import as_text
+from rmcal.store import Mode, Store
 from rmcal.tick import TickResult, run_tick
 
 # The simulated clock: scheduled a week before the example cohorts start (Mon 11 Jan 2027).
@@ -200,60 +202,56 @@ def run_demo(
     config = load_config(config_path, now=now)
     echo(f"rmcal demo: {config.programme.name}, {len(config.pairs)} pairs, in {folder}")
 
-    # Imported here: the schedule command is the lead engineer's module.
-    from rmcal.schedule import run_schedule
-
     totals: Counter[str] = Counter()
     skipped = 0
     end = now + timedelta(weeks=weeks)
-    with Store.open(config.state_path) as store:
-        provider = open_provider(config, kv=store)
-        try:
-            scheduled = run_schedule(config, provider, store, now=now)
-            echo(
-                f"1. scheduled at {now:%a %d %b %Y %H:%M} UTC: {len(scheduled.done)} series "
-                f"in {Path(str(config.provider.settings['folder'])) / 'calendars'}"
-            )
-            if scheduled.undone:
-                raise RmcalError("the demo could not schedule: " + "; ".join(scheduled.undone))
-            echo("2. edited the calendar files as people would:")
-            for note in play_scenes(config, provider):
-                echo(f"   - {note}")
-            feedback_at = now + timedelta(weeks=min(4, weeks))
-            imported = False
-            result: TickResult | None = None
-            for moment in _ticks(now, end, step):
-                result = run_tick(config, provider, store, now=moment, retry_delay=0)
-                totals.update(line.kind for line in result.sent + result.resent)
-                skipped += len(result.skipped)
-                if result.undone:
-                    raise RmcalError("the demo's tick failed: " + "; ".join(result.undone))
-                if not imported and moment >= feedback_at:
-                    imported = True
-                    _import(folder, config, provider, store, moment, echo)
-            echo(
-                f"3. ticked every {step.total_seconds() / 3600:g} h from {now:%d %b} to "
-                f"{end:%d %b %Y}: {sum(totals.values())} e-mails sent ("
-                + ", ".join(f"{totals[k]} {k}" for k in ("agenda", "feedback", "nudge", "digest"))
-                + f"), {skipped} recorded as skipped (cancelled, declined or stale)"
-            )
-            _import(folder, config, provider, store, end, echo, final=True)
-            readings = read_programme(config, provider, end)
-            builder = MessageBuilder(config)
-            previews = []
-            for lead in config.programme.leads:
-                digest = build_digest(
-                    lead,
-                    readings,
-                    end,
-                    feedback=store.feedback(),
-                    previous=store.latest_snapshots(before=end - timedelta(weeks=1)),
-                )
-                target = folder / f"digest-{lead.email.split('@')[0]}.html"
-                target.write_text(builder.digest_html(digest), "utf-8")
-                previews.append(target)
-        finally:
-            provider.close()
+    # The simulated clock: everything stamped during the demo (ledger rows, file dates) reads
+    # the simulated moment, as it would under ``--now``.
+    moment = now
+
+    def clock() -> datetime:
+        return moment
+
+    with runtime.session(config, mode=Mode.LOCKED, clock=clock, echo=echo) as run:
+        store, provider = run.store, run.provider
+        scheduled = run_schedule(config, provider, store, now=now)
+        echo(
+            f"1. scheduled at {now:%a %d %b %Y %H:%M} UTC: {len(scheduled.done)} series "
+            f"in {Path(str(config.provider.settings['folder'])) / 'calendars'}"
+        )
+        if scheduled.undone:
+            raise RmcalError("the demo could not schedule: " + "; ".join(scheduled.undone))
+        echo("2. edited the calendar files as people would:")
+        for note in play_scenes(config, provider):
+            echo(f"   - {note}")
+        feedback_at = now + timedelta(weeks=min(4, weeks))
+        imported = False
+        result: TickResult | None = None
+        for moment in _ticks(now, end, step):
+            result = run_tick(config, provider, store, now=moment, retry_delay=0)
+            totals.update(line.kind for line in result.sent + result.resent)
+            skipped += len(result.skipped)
+            if result.undone:
+                raise RmcalError("the demo's tick failed: " + "; ".join(result.undone))
+            if not imported and moment >= feedback_at:
+                imported = True
+                _import(folder, config, provider, store, moment, echo)
+        echo(
+            f"3. ticked every {step.total_seconds() / 3600:g} h from {now:%d %b} to "
+            f"{end:%d %b %Y}: {sum(totals.values())} e-mails sent ("
+            + ", ".join(f"{totals[k]} {k}" for k in ("agenda", "feedback", "nudge", "digest"))
+            + f"), {skipped} recorded as skipped (cancelled, declined or stale)"
+        )
+        moment = end
+        _import(folder, config, provider, store, end, echo, final=True)
+        readings = read_programme(config, provider, end)
+        builder = MessageBuilder(config)
+        previews = []
+        for lead in config.programme.leads:
+            digest = lead_digest(lead, readings, end, store)
+            target = folder / f"digest-{lead.email.split('@')[0]}.html"
+            target.write_text(builder.digest_html(digest), "utf-8")
+            previews.append(target)
     outbox = Path(str(config.provider.settings["folder"])) / "outbox"
     echo(f"5. status at {end:%a %d %b %Y %H:%M} UTC:")
     echo(as_text(readings, config.programme.timezone).rstrip())

@@ -9,6 +9,10 @@ first held session, reaching half of its planned sessions, holding every planned
 pair back on track after a miss; plus the longest current streak among the lead's pairs.
 Feedback figures come from imported form answers: average rating (1-5) and the share of
 participants who would recommend the programme (each respondent's latest answer counts once).
+
+``lead_digest`` is the one way a digest is built for sending or previewing (``tick``, ``rmcal
+digest``, the demo): it takes the week-old readings and the feedback from the programme's
+``History`` (the state file), so every caller compares against the same week.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from rmcal.feedback import FeedbackRow
 from rmcal.health import STATE_ORDER, State, summary_line
 from rmcal.model import Lead
-from rmcal.status import PairReading
-from rmcal.store import FeedbackRow
+from rmcal.readings import PairReading
 
 WINDOW = timedelta(days=7)
 STREAK_WORTH_CELEBRATING = 3
@@ -275,11 +279,11 @@ def build_digest(
         heatmap=tuple(_heat_row(r, columns) for r in mine),
         attention=tuple(
             Attention(
-                r.pair.id,
-                r.label,
-                str(r.health.state),
-                r.health.why,
-                r.health.next_session.start if r.health.next_session else None,
+                pair_id=r.pair.id,
+                label=r.label,
+                state=str(r.health.state),
+                why=r.health.why,
+                next_session=r.health.next_session.start if r.health.next_session else None,
             )
             for r in attention
         ),
@@ -288,4 +292,29 @@ def build_digest(
         programme_ratings=(
             None if my_ids >= everyone else ratings([f for f in feedback if f.pair_id in everyone])
         ),
+    )
+
+
+class History(Protocol):
+    """What a digest needs from earlier runs; ``rmcal.store.Store`` provides it."""
+
+    def feedback(self) -> Sequence[FeedbackRow]:
+        """Every imported form answer."""
+        ...
+
+    def latest_snapshots(self, before: datetime | None = None) -> Mapping[str, Mapping[str, Any]]:
+        """The most recent stored reading per pair id, taken strictly before ``before``."""
+        ...
+
+
+def lead_digest(
+    lead: Lead, readings: Sequence[PairReading], now: datetime, history: History
+) -> Digest:
+    """``lead``'s digest at ``now``, compared with the readings stored a week earlier."""
+    return build_digest(
+        lead,
+        readings,
+        now,
+        feedback=history.feedback(),
+        previous=history.latest_snapshots(before=now - WINDOW),
     )

@@ -35,10 +35,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rmcal.errors import ConfigError
 from rmcal.model import Pair
-from rmcal.store import FeedbackRow, Store
+
+if TYPE_CHECKING:  # the state file stores these rows, so it imports this module at run time
+    from rmcal.store import Store
 
 FIELDS = ("recommend", "rating", "awkward", "working", "learned", "pair", "session")
 _PATTERNS = {
@@ -66,6 +69,21 @@ _NO = {"no", "n", "false", "0", "not really"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SESSION = re.compile(r"^\s*(?:session\s*)?#?\s*(\d{1,3})\s*$", re.IGNORECASE)
 _RATING = re.compile(r"^\s*([1-5])\s*(?:$|[-/ (:]|stars?\b)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One respondent's answers about one session of one pair, as imported and stored."""
+
+    pair_id: str
+    session: int
+    respondent: str  # lower-cased e-mail, or ``anonymous:<response id or line>``
+    rating: int | None  # 1-5
+    recommend: bool | None
+    working: str | None
+    awkward: str | None
+    learned: str | None
+    source: str  # the export's file name
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,31 @@ class PairHealth:
     run_start: datetime | None  # start of the first period of the current missed run
     why: str  # one line for tables and the digest
 
+    @classmethod
+    def not_started(cls, pair: Pair, planned: int | None) -> PairHealth:
+        """The reading of a pair the calendar holds no series for (yet, or any more)."""
+        return cls(
+            pair_id=pair.id,
+            cohort_id=pair.cohort_id,
+            series_key=None,
+            timezone=pair.mentee.timezone,
+            state=State.NOT_STARTED,
+            sessions=(),
+            periods=(),
+            held=0,
+            due=0,
+            confirmed=0,
+            planned=planned,
+            streak=0,
+            longest_streak=0,
+            missed_run=0,
+            last_held=None,
+            days_since_held=None,
+            next_session=None,
+            run_start=None,
+            why="no series in the calendar (run rmcal schedule)",
+        )
+
     @property
     def last_miss(self) -> Session | None:
         missed = [s for s in self.sessions if s.missed]
@@ -236,7 +261,16 @@ def build_periods(
             status, reason = Outcome.MISSED, _miss_text(inside, zone)
         else:
             status, reason = Outcome.UPCOMING, None
-        periods.append(Period(index, start, end, status, tuple(inside), reason))
+        periods.append(
+            Period(
+                index=index,
+                start=start,
+                end=end,
+                status=status,
+                sessions=tuple(inside),
+                reason=reason,
+            )
+        )
     return tuple(periods)
 
 
@@ -286,11 +320,7 @@ def assess(
     thresholds = pair.settings.thresholds
     planned = planned_sessions(pair, series)
     if series is None:
-        return PairHealth(
-            pair.id, pair.cohort_id, None, pair.mentee.timezone, State.NOT_STARTED, (), (),
-            0, 0, 0, planned, 0, 0, 0, None, None, None, None,
-            "no series in the calendar (run rmcal schedule)",
-        )  # fmt: skip
+        return PairHealth.not_started(pair, planned)
     sessions = classify_series(occurrences, pair, now, thresholds)
     periods = build_periods(sessions, series.rrule, series.timezone, now)
     zone = ZoneInfo(series.timezone)

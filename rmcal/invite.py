@@ -6,13 +6,27 @@ Kept apart from planning so that the planner stays a pure function of data: it r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rmcal.model import Config, Pair
-from rmcal.plan import InviteText
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
+
+
+@dataclass(frozen=True)
+class InviteText:
+    """What a pair's calendar invitation says: its title and its HTML and plain descriptions."""
+
+    title: str
+    html: str
+    text: str
+
+
+# What the planner is given to word an invitation; ``InviteRenderer.render`` is the real one.
+Render = Callable[[Pair, Slot], InviteText]
 
 
 def zone_label(local: datetime) -> str:
@@ -70,4 +84,4 @@ class InviteRenderer:
         context = self.context(pair, slot)
         title = " ".join(self.engine.render_one("invite.title.j2", context).split())
         html, text = self.engine.render("invite", context)
-        return InviteText(title, html, text)
+        return InviteText(title=title, html=html, text=text)

@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
 from rmcal.digest import Digest, build_digest
+from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
 from rmcal.mail import Rendered, address, compose, one_line
 from rmcal.model import Config, Lead, Pair, Person, Settings, series_key
 from rmcal.provider import Occurrence, Response, Series
-from rmcal.status import PairReading
-from rmcal.store import FeedbackRow
+from rmcal.readings import PairReading
 from rmcal.templating import TemplateEngine
 
 KINDS = ("agenda", "feedback", "nudge", "digest")
@@ -277,7 +277,8 @@ def sample_reading(config: Config) -> tuple[PairReading, datetime]:
             )
         )
     now = first + SAMPLE_NOW_OFFSET
-    return PairReading(pair, series, assess(pair, series, occurrences, now)), now
+    health = assess(pair, series, occurrences, now)
+    return PairReading(pair=pair, series=series, health=health), now
 
 
 _SAMPLE_PAIR = Pair(
@@ -314,7 +315,17 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
     elif name == "digest":
         lead = Lead("lead@example.com", "Sample Lead", reading.pair.mentee.timezone, all_pairs=True)
         feedback = [
-            FeedbackRow(reading.pair.id, 1, reading.pair.mentee.email, 5, True, "a", "b", "c", "s")
+            FeedbackRow(
+                pair_id=reading.pair.id,
+                session=1,
+                respondent=reading.pair.mentee.email,
+                rating=5,
+                recommend=True,
+                working="a",
+                awkward="b",
+                learned="c",
+                source="s",
+            )
         ]
         digest = build_digest(lead, [reading], now, feedback=feedback)
         builder.digest(digest, "digest:sample", now)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
+from rmcal.invite import InviteText, Render
 from rmcal.model import Config, FixedSlot, Pair, series_key
 from rmcal.provider import (
     TAG_COHORT,
@@ -36,16 +38,6 @@ from rmcal.slots import NoSlot, Slot, find_slot
 MAX_GENERATIONS = 50
 # How far past "now" to look for the next occurrence of a series being ended.
 END_LOOKAHEAD = timedelta(days=800)
-
-
-@dataclass(frozen=True)
-class InviteText:
-    title: str
-    html: str
-    text: str
-
-
-Render = Callable[[Pair, Slot], InviteText]
 
 
 @dataclass(frozen=True)
@@ -86,13 +78,15 @@ class Unschedulable:
 
 
 Item = Create | Update | End | Keep | Unschedulable
+_I = TypeVar("_I", bound=Item)
 
 
 @dataclass(frozen=True)
 class Plan:
     items: tuple[Item, ...] = field(default_factory=tuple)
 
-    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+    def of(self, kind: type[_I]) -> list[_I]:
+        """The items of one kind, in plan order."""
         return [i for i in self.items if isinstance(i, kind)]
 
     @property

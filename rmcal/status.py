@@ -1,11 +1,7 @@
-"""How every pair stands right now: read the calendar, judge it, show it.
+"""``rmcal status``: how every pair stands, as a table, JSON or CSV (pure functions).
 
-``read_programme`` is the one place the session loop reads the world: for each cohort it asks
-the provider for rmcal's series (found by their tag, never from the state file) and for every
-occurrence of them, then judges each pair with ``health.assess``. ``tick``, ``status`` and the
-digest all start from its readings, so they never disagree about a pair.
-
-The rest turns readings into the ``rmcal status`` table, JSON and CSV (pure functions).
+The readings come from ``rmcal.readings``; this module only lays them out, so the same
+readings print identically whichever command produced them.
 """
 
 from __future__ import annotations
@@ -13,90 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rmcal.health import STATE_ORDER, PairHealth, State, assess, summary_line
-from rmcal.model import Config, Lead, Pair
-from rmcal.provider import Occurrence, Provider, Series
-from rmcal.recurrence import last_start
+from rmcal.health import STATE_ORDER, State, summary_line
+from rmcal.readings import PairReading
 from rmcal.tables import format_table
-
-# How far ahead an open-ended series is read (bounded series are read to their end).
-OPEN_ENDED_HORIZON = timedelta(days=366)
-
-
-@dataclass(frozen=True)
-class PairReading:
-    """A pair, its series as the calendar holds it (if any) and its health at ``now``."""
-
-    pair: Pair
-    series: Series | None
-    health: PairHealth
-
-    @property
-    def label(self) -> str:
-        return f"{self.pair.mentor.name} & {self.pair.mentee.name}"
-
-
-def _pick(candidates: Sequence[Series]) -> Series:
-    """A pair re-created in a new generation has several series: the live, latest one wins."""
-    return max(candidates, key=lambda s: (not s.cancelled, s.start))
-
-
-def _horizon(series: Sequence[Series], now: datetime) -> tuple[datetime, datetime]:
-    start = min(s.start for s in series) - timedelta(days=1)
-    ends = []
-    for s in series:
-        last = last_start(s.rrule, s.start)
-        ends.append(now + OPEN_ENDED_HORIZON if last is None else last + s.duration)
-    return start, max(ends) + timedelta(days=1)
-
-
-def read_programme(
-    config: Config,
-    provider: Provider,
-    now: datetime,
-    *,
-    cohort_ids: Iterable[str] | None = None,
-) -> list[PairReading]:
-    """Every configured pair's reading at ``now``, cohort by cohort, in config order."""
-    wanted = None if cohort_ids is None else set(cohort_ids)
-    readings: list[PairReading] = []
-    for cohort in config.cohorts:
-        if wanted is not None and cohort.id not in wanted:
-            continue
-        by_pair: dict[str, list[Series]] = {}
-        for series in provider.find_series(cohort.id):
-            by_pair.setdefault(series.pair_id, []).append(series)
-        chosen = {pid: _pick(found) for pid, found in by_pair.items()}
-        mine = [chosen[p.id] for p in cohort.pairs if p.id in chosen]
-        occurrences: dict[str, list[Occurrence]] = {}
-        if mine:
-            start, end = _horizon(mine, now)
-            occurrences = provider.occurrences(mine, start, end)
-        for pair in cohort.pairs:
-            series = chosen.get(pair.id)
-            found = occurrences.get(series.key, []) if series else []
-            readings.append(PairReading(pair, series, assess(pair, series, found, now)))
-    return readings
-
-
-def select(
-    readings: Sequence[PairReading], *, cohort: str | None = None, lead: Lead | None = None
-) -> list[PairReading]:
-    """Filter by cohort id and by what a lead may see (``Lead.sees``)."""
-    return [
-        r
-        for r in readings
-        if (cohort is None or r.pair.cohort_id == cohort) and (lead is None or lead.sees(r.pair))
-    ]
-
-
-# -- presentation ------------------------------------------------------------------------------
 
 
 def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:

@@ -5,26 +5,29 @@ what ``find_series`` reads back (losing them costs nothing), while the mail ledg
 snapshots and imported feedback are history that only lives here. Losing the file loses that
 history and the ledger, never calendar data (see README, "The state file").
 
-One writer at a time is enforced with an advisory ``flock`` on ``<state>.lock`` held for the
-whole command, so a second ``rmcal tick`` from an overlapping cron run waits (``wait=``) or
-stops with a clear message instead of racing the ledger.
+One writer at a time holds the state file's lock (``rmcal.lock``) for the whole command;
+read-only commands skip it (they never write), so ``rmcal status`` can run while ``tick`` sends.
+
+Every timestamp the file records comes from an injected clock, so ``--now`` moves the ledger,
+the snapshots and the imports together with the rest of a run.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from rmcal.errors import StateError, StateLocked
+from rmcal.errors import StateError
+from rmcal.feedback import FeedbackRow
+from rmcal.lock import release_lock, take_lock
+from rmcal.provider import Clock, wall_clock
 
 # Each entry moves the schema one version up; never edit a released entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -89,17 +92,31 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Ledger states: a row is written as SENDING before the provider call and SENT after it, so a
-# crash in between leaves SENDING behind for the next run to resolve (never a blind resend).
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-SKIPPED = "skipped"
-UNCERTAIN = "uncertain"
+
+class MailStatus(StrEnum):
+    """The states of a mail ledger row; the values are the strings stored in the file.
+
+    A row is written as SENDING before the provider call and SENT after it, so a crash in
+    between leaves SENDING behind for the next run to resolve (never a blind resend).
+    """
+
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # tried and refused; a later run tries again while it is still useful
+    SKIPPED = "skipped"  # never to be sent (stale, cancelled, baseline), with the reason
+    UNCERTAIN = "uncertain"  # may or may not have gone out; never sent again
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+class Mode(StrEnum):
+    """The one choice a caller makes when opening the state file."""
+
+    LOCKED = "locked"  # the one writer: takes the lock, creates and migrates the file
+    READ_ONLY = "read-only"  # no lock, never creates; an absent file reads as an empty one
+    MEMORY = "memory"  # a throw-away database (dry runs, validation, tests)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,7 @@ class SeriesRow:
 class MailRow:
     key: str
     kind: str
-    status: str
+    status: MailStatus
     pair_id: str | None
     recipients: str
     subject: str
@@ -128,80 +145,67 @@ class MailRow:
     updated_at: str
 
 
-@dataclass(frozen=True)
-class FeedbackRow:
-    pair_id: str
-    session: int
-    respondent: str
-    rating: int | None
-    recommend: bool | None
-    working: str | None
-    awkward: str | None
-    learned: str | None
-    source: str
-
-
 class Store:
-    """An open state file. Use ``Store.open(path)`` as a context manager."""
+    """An open state file. Use ``Store.open(path, mode=...)`` as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, lock_fd: int | None) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, lock_fd: int | None, clock: Clock
+    ) -> None:
         self._conn = conn
         self.path = path
         self._lock_fd = lock_fd
+        self._clock = clock
 
     # -- opening, locking, migrating ---------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, wait: float = 0.0, readonly: bool = False) -> Store:
-        """Open (creating and migrating) the state file and take the one-writer lock.
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        mode: Mode = Mode.LOCKED,
+        wait: float = 0.0,
+        clock: Clock = wall_clock,
+    ) -> Store:
+        """Open the state file the way ``mode`` says (see ``Mode``).
 
-        ``wait`` seconds are spent waiting for another rmcal process to finish; then
-        ``StateLocked`` names the lock file. ``readonly`` skips the lock and never creates.
+        ``LOCKED`` spends up to ``wait`` seconds waiting for another rmcal process to finish,
+        then raises ``StateLocked`` naming the lock file. ``clock`` stamps every row written.
         """
         path = Path(path)
-        if readonly:
-            if not path.exists():
-                return cls._memory(path)
+        if mode is Mode.MEMORY or (mode is Mode.READ_ONLY and not path.exists()):
+            store = cls(sqlite3.connect(":memory:", isolation_level=None), path, None, clock)
+            store._migrate()
+            return store
+        if mode is Mode.READ_ONLY:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-            store = cls(conn, path, None)
-            store._check_version(readonly=True)
+            store = cls(conn, path, None, clock)
+            store._check_version()
             return store
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create the folder of the state file {path}: {exc}") from exc
-        lock_fd = _take_lock(path, wait)
+        lock_fd = take_lock(path, wait)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
-            store = cls(conn, path, lock_fd)
+            store = cls(conn, path, lock_fd, clock)
             store._migrate()
         except sqlite3.DatabaseError as exc:
-            _release_lock(lock_fd)
+            release_lock(lock_fd)
             raise StateError(
                 f"{path} is not a usable rmcal state file ({exc}); move it aside to start afresh "
                 "(calendars keep every series; only history and the mail ledger are lost)"
             ) from exc
         except BaseException:
-            _release_lock(lock_fd)
+            release_lock(lock_fd)
             raise
         return store
 
-    @classmethod
-    def memory(cls) -> Store:
-        """A throw-away store (dry runs, tests)."""
-        return cls._memory(Path(":memory:"))
-
-    @classmethod
-    def _memory(cls, path: Path) -> Store:
-        conn = sqlite3.connect(":memory:", isolation_level=None)
-        store = cls(conn, path, None)
-        store._migrate()
-        return store
-
-    def _check_version(self, readonly: bool = False) -> int:
+    def _check_version(self) -> int:
         version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StateError(
@@ -223,7 +227,7 @@ class Store:
             self._conn.close()
         finally:
             if self._lock_fd is not None:
-                _release_lock(self._lock_fd)
+                release_lock(self._lock_fd)
                 self._lock_fd = None
 
     def __enter__(self) -> Store:
@@ -242,6 +246,9 @@ class Store:
             raise
         self._conn.execute("COMMIT")
 
+    def _now(self) -> str:
+        return _stamp(self._clock())
+
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -249,7 +256,7 @@ class Store:
     # -- series cache --------------------------------------------------------------------------
 
     def put_series(self, row: SeriesRow) -> None:
-        now = _now()
+        now = self._now()
         with self.transaction() as db:
             db.execute(
                 """INSERT INTO series (key, cohort_id, pair_id, provider, provider_id,
@@ -287,20 +294,21 @@ class Store:
         row = self._conn.execute(
             f"SELECT {_MAIL_COLUMNS} FROM mail WHERE key = ?", (key,)
         ).fetchone()
-        return MailRow(*row) if row else None
+        return _mail_row(row) if row else None
 
-    def mail_rows(self, status: str | None = None) -> list[MailRow]:
+    def mail_rows(self, status: MailStatus | None = None) -> list[MailRow]:
         sql = f"SELECT {_MAIL_COLUMNS} FROM mail"
         args: tuple[Any, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
-            args = (status,)
-        return [MailRow(*r) for r in self._conn.execute(sql + " ORDER BY created_at, key", args)]
+            args = (str(status),)
+        rows = self._conn.execute(sql + " ORDER BY created_at, key", args)
+        return [_mail_row(r) for r in rows]
 
     def mark_mail(
         self,
         key: str,
-        status: str,
+        status: MailStatus,
         *,
         kind: str | None = None,
         pair_id: str | None = None,
@@ -310,8 +318,8 @@ class Store:
         error: str | None = None,
     ) -> None:
         """Record a ledger transition; SENDING also counts an attempt. Committed on return."""
-        now = _now()
-        attempt = 1 if status == SENDING else 0
+        now = self._now()
+        attempt = 1 if status == MailStatus.SENDING else 0
         with self.transaction() as db:
             db.execute(
                 """INSERT INTO mail (key, kind, status, pair_id, recipients, subject, message_id,
@@ -324,7 +332,7 @@ class Store:
                 (
                     key,
                     kind or key.split(":", 1)[0],
-                    status,
+                    str(status),
                     pair_id,
                     ", ".join(recipients),
                     subject,
@@ -340,7 +348,7 @@ class Store:
 
     def add_snapshots(self, taken_at: datetime, records: Sequence[dict[str, Any]]) -> None:
         """Store one health reading per pair; ``records`` need cohort_id, pair_id, state."""
-        stamp = taken_at.astimezone(UTC).isoformat(timespec="seconds")
+        stamp = _stamp(taken_at)
         with self.transaction() as db:
             db.executemany(
                 """INSERT INTO snapshots (taken_at, cohort_id, pair_id, series_key, state, data)
@@ -369,7 +377,7 @@ class Store:
             args.append(pair_id)
         if before is not None:
             sql += " AND taken_at < ?"
-            args.append(before.astimezone(UTC).isoformat(timespec="seconds"))
+            args.append(_stamp(before))
         out = []
         for taken_at, data in self._conn.execute(sql + " ORDER BY taken_at, id", args):
             record = json.loads(data)
@@ -401,14 +409,14 @@ class Store:
                     """INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
                        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
                            updated_at = excluded.updated_at""",
-                    (namespace, key, value, _now()),
+                    (namespace, key, value, self._now()),
                 )
 
     # -- imported feedback --------------------------------------------------------------------
 
     def put_feedback(self, rows: Sequence[FeedbackRow]) -> int:
         """Insert or replace feedback answers (a re-import of the same export is harmless)."""
-        now = _now()
+        now = self._now()
         with self.transaction() as db:
             db.executemany(
                 """INSERT INTO feedback (pair_id, session, respondent, rating, recommend, working,
@@ -445,7 +453,15 @@ class Store:
         wanted = set(pair_ids) if pair_ids is not None else None
         return [
             FeedbackRow(
-                r[0], r[1], r[2], r[3], None if r[4] is None else bool(r[4]), r[5], r[6], r[7], r[8]
+                pair_id=r[0],
+                session=r[1],
+                respondent=r[2],
+                rating=r[3],
+                recommend=None if r[4] is None else bool(r[4]),
+                working=r[5],
+                awkward=r[6],
+                learned=r[7],
+                source=r[8],
             )
             for r in rows
             if wanted is None or r[0] in wanted
@@ -458,6 +474,22 @@ _MAIL_COLUMNS = (
 )
 
 
+def _mail_row(row: Sequence[Any]) -> MailRow:
+    return MailRow(
+        key=row[0],
+        kind=row[1],
+        status=MailStatus(row[2]),
+        pair_id=row[3],
+        recipients=row[4],
+        subject=row[5],
+        message_id=row[6],
+        attempts=row[7],
+        error=row[8],
+        created_at=row[9],
+        updated_at=row[10],
+    )
+
+
 def remove_state(path: Path) -> None:
     """Delete a state file rmcal just created for a run that then failed on bad input."""
     for suffix in ("", "-wal", "-shm", ".lock"):
@@ -466,48 +498,3 @@ def remove_state(path: Path) -> None:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
-
-
-def _take_lock(path: Path, wait: float) -> int:
-    lock_path = _lock_path(path)
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise StateError(f"cannot open the lock file {lock_path}: {exc}") from exc
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise StateLocked(
-                    f"another rmcal process{holder} is using {path}; "
-                    "wait for it to finish (or pass --wait SECONDS)"
-                ) from None
-            time.sleep(0.1)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()} {_now()}\n".encode())
-    return fd
-
-
-def _read_holder(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        text = os.read(fd, 200).decode().split()
-    except OSError:
-        return ""
-    return f" (pid {text[0]}, since {text[1]})" if len(text) >= 2 else ""
-
-
-def _release_lock(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)

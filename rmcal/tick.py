@@ -4,7 +4,8 @@ Two halves, kept apart on purpose:
 
 ``due`` is pure. From the pairs' readings (what the calendar says), the ledger (what was
 already sent or skipped) and ``now`` it decides which messages are due and which have become
-stale. Its rules:
+stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue``,
+``NudgeDue``, ``DigestDue``), so rendering is a ``match`` and no field is optional. Its rules:
 
 * **agenda**: from ``start - agenda_lead`` until the session starts (a moved session is followed
   to its new time). Stale once the session has started. A cancelled or declined session gets no
@@ -18,63 +19,88 @@ stale. Its rules:
   once per lead and ISO week; not sent while none of the lead's pairs has a series, nor once
   all of them finished more than a week before this week's digest time.
 
-``run_tick`` is the I/O around it. For each message it writes the ledger row as ``sending``
-(and keeps the exact message bytes in the state file) *before* calling the provider and
-``sent``/``failed`` after. A crash in between leaves ``sending`` rows: the next run re-sends the
-stored bytes when the provider drops duplicates by ``X-Rmcal-Key``
-(``capabilities.idempotent_send``), else marks them ``uncertain`` and reports them, never
-sending twice. Concurrent runs are kept apart by the state file's one-writer lock (taken by
-the caller, ``Store.open(..., wait=...)``).
+``run_tick`` is the run around it: settle what a crashed run left in flight, read the
+calendar, store changed health snapshots, record the skips, render everything, then hand the
+messages to the ``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds
+the state file's lock (``runtime.session``).
 """
 
 from __future__ import annotations
 
-import logging
-import time as clock
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_string
 from email.message import EmailMessage
-from email.policy import default as DEFAULT_POLICY
-from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
-from rmcal.digest import build_digest, iso_week
-from rmcal.errors import ProviderError
+from rmcal.digest import Digest, History, iso_week, lead_digest
 from rmcal.health import NEEDS_ATTENTION, State, snapshot_changed
 from rmcal.mail import recipients
 from rmcal.messages import MessageBuilder, session_key
 from rmcal.model import Config, Lead
-from rmcal.provider import ItemFailure, Provider
-from rmcal.status import PairReading, read_programme
-from rmcal.store import FAILED, SENDING, SENT, SKIPPED, UNCERTAIN, Store
-
-log = logging.getLogger("rmcal.tick")
+from rmcal.outbox import Delivery, Outbox, Outgoing, settled
+from rmcal.provider import Provider
+from rmcal.readings import PairReading, read_programme
+from rmcal.store import MailStatus, Store
 
 FEEDBACK_STALE = timedelta(days=7)
-# Ledger states after which a key is never sent again.
-FINAL = frozenset({SENT, SKIPPED, UNCERTAIN})
-# The state file namespace that holds a message's exact bytes while it is being sent.
-PENDING = "mail-pending"
+BASELINE = "baseline: recorded as done without sending (rmcal tick --baseline)"
+
+
+# -- what is due -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DueMail:
-    """A message that should go out now."""
+class _PairMail:
+    """What every message about one pair carries: its key, when it became due, the reading."""
 
     key: str
-    kind: str
     due_at: datetime
-    reading: PairReading | None = None
-    session: Session | None = None
-    lead: Lead | None = None
+    reading: PairReading
 
     @property
     def pair_id(self) -> str | None:
-        return self.reading.pair.id if self.reading else None
+        return self.reading.pair.id
+
+
+@dataclass(frozen=True)
+class AgendaDue(_PairMail):
+    """An upcoming session's agenda, due from ``agenda_lead`` before it starts."""
+
+    kind: ClassVar[str] = "agenda"
+    session: Session
+
+
+@dataclass(frozen=True)
+class FeedbackDue(_PairMail):
+    """A held session's feedback request, due ``feedback_delay`` after it ended."""
+
+    kind: ClassVar[str] = "feedback"
+    session: Session
+
+
+@dataclass(frozen=True)
+class NudgeDue(_PairMail):
+    """A pair that turned at risk or off track, nudged once per missed run and state."""
+
+    kind: ClassVar[str] = "nudge"
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    """A lead's weekly digest, due at the lead's weekday and time."""
+
+    kind: ClassVar[str] = "digest"
+    key: str
+    due_at: datetime
+    lead: Lead
+    pair_id: ClassVar[None] = None
+
+
+Due = AgendaDue | FeedbackDue | NudgeDue | DigestDue
 
 
 @dataclass(frozen=True)
@@ -89,7 +115,7 @@ class Skip:
 
 @dataclass(frozen=True)
 class DuePlan:
-    send: tuple[DueMail, ...]
+    send: tuple[Due, ...]
     skip: tuple[Skip, ...]
 
 
@@ -143,15 +169,15 @@ def _digest_worthwhile(readings: Sequence[PairReading], moment: datetime) -> boo
 def due(
     readings: Sequence[PairReading],
     config: Config,
-    ledger: Mapping[str, str],
+    ledger: Mapping[str, MailStatus],
     now: datetime,
 ) -> DuePlan:
     """What is due at ``now`` and what became stale; pure (see the module docstring)."""
-    send: list[DueMail] = []
+    send: list[Due] = []
     skip: list[Skip] = []
 
-    def settled(key: str) -> bool:
-        return ledger.get(key) in FINAL or ledger.get(key) == SENDING
+    def unsettled(key: str) -> bool:
+        return not settled(ledger.get(key))
 
     for reading in readings:
         series = reading.series
@@ -162,27 +188,26 @@ def due(
         for session in reading.health.sessions:
             key = session_key("agenda", series.key, session)
             opens = session.start - settings.agenda_lead
-            if not settled(key) and now >= opens:
+            if unsettled(key) and now >= opens:
                 if now >= session.start:
                     why = str(session.reason) if session.reason else "stale: the session started"
-                    if ledger.get(key) == FAILED:
+                    if ledger.get(key) == MailStatus.FAILED:
                         why = f"stale after failed attempts ({why})"
                     skip.append(Skip(key, "agenda", pair_id, why))
                 elif session.reason is None:
-                    send.append(DueMail(key, "agenda", opens, reading, session))
+                    send.append(AgendaDue(key, opens, reading, session))
             key = session_key("feedback", series.key, session)
             opens = session.end + settings.feedback_delay
-            if not settled(key) and not session.upcoming and now >= opens:
+            if unsettled(key) and not session.upcoming and now >= opens:
                 if session.missed:
                     skip.append(Skip(key, "feedback", pair_id, str(session.reason)))
                 elif now >= session.end + FEEDBACK_STALE:
                     skip.append(Skip(key, "feedback", pair_id, "stale: more than 7 days after"))
                 else:
-                    send.append(DueMail(key, "feedback", opens, reading, session))
-        key = nudge_key(reading)
-        if key is not None and not settled(key):
-            opens = reading.health.run_start or now
-            send.append(DueMail(key, "nudge", opens, reading))
+                    send.append(FeedbackDue(key, opens, reading, session))
+        nudge = nudge_key(reading)
+        if nudge is not None and unsettled(nudge):
+            send.append(NudgeDue(nudge, reading.health.run_start or now, reading))
 
     for lead in config.programme.leads:
         mine = [r for r in readings if lead.sees(r.pair)]
@@ -190,8 +215,8 @@ def due(
             continue
         moment = digest_moment(lead, config, mine, now)
         key = digest_key(lead, now)
-        if now >= moment and not settled(key) and _digest_worthwhile(mine, moment):
-            send.append(DueMail(key, "digest", moment, lead=lead))
+        if now >= moment and unsettled(key) and _digest_worthwhile(mine, moment):
+            send.append(DigestDue(key, moment, lead))
 
     send.sort(key=lambda m: (m.due_at, m.key))
     return DuePlan(tuple(send), tuple(skip))
@@ -210,6 +235,16 @@ class Line:
     recipients: tuple[str, ...] = ()
     subject: str = ""
     detail: str = ""
+
+    @classmethod
+    def rendered(cls, item: Due, msg: EmailMessage) -> Line:
+        return cls(item.key, item.kind, item.pair_id, tuple(recipients(msg)), str(msg["Subject"]))
+
+    @classmethod
+    def delivered(cls, delivery: Delivery, detail: str | None = None) -> Line:
+        d = delivery
+        text = d.detail if detail is None else detail
+        return cls(d.key, d.kind, d.pair_id, d.recipients, d.subject, text)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +273,18 @@ class TickResult:
     def undone(self) -> list[str]:
         return [f"{line.key}: {line.detail}" for line in self.failed + self.uncertain]
 
+    def record(self, deliveries: Sequence[Delivery]) -> None:
+        """File what the outbox reports under sent, re-sent, failed or uncertain."""
+        for d in deliveries:
+            if d.status is MailStatus.UNCERTAIN:
+                self.uncertain.append(Line.delivered(d))
+            elif d.status is MailStatus.FAILED:
+                self.failed.append(Line.delivered(d))
+            elif d.resent:
+                self.resent.append(Line.delivered(d, "re-sent after an interrupted run"))
+            else:
+                self.sent.append(Line.delivered(d))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "now": self.now.isoformat(),
@@ -252,38 +299,23 @@ class TickResult:
         }
 
 
-def _line(
-    key: str, kind: str, pair_id: str | None, msg: EmailMessage | None, detail: str = ""
-) -> Line:
-    if msg is None:
-        return Line(key, kind, pair_id, detail=detail)
-    return Line(key, kind, pair_id, tuple(recipients(msg)), str(msg["Subject"]), detail)
-
-
 def build_message(
-    item: DueMail,
+    item: Due,
     builder: MessageBuilder,
     readings: Sequence[PairReading],
-    store: Store,
+    history: History,
     now: datetime,
 ) -> EmailMessage:
     """Render one due item into its message (the digest reads feedback and last week)."""
-    if item.kind == "agenda" and item.reading and item.session:
-        return builder.agenda(item.reading, item.session, item.key, now)
-    if item.kind == "feedback" and item.reading and item.session:
-        return builder.feedback(item.reading, item.session, item.key, now)
-    if item.kind == "nudge" and item.reading:
-        return builder.nudge(item.reading, item.key, now)
-    if item.kind == "digest" and item.lead:
-        digest = build_digest(
-            item.lead,
-            readings,
-            now,
-            feedback=store.feedback(),
-            previous=store.latest_snapshots(before=now - timedelta(days=7)),
-        )
-        return builder.digest(digest, item.key, now)
-    raise ValueError(f"cannot build {item.kind} message {item.key}")
+    match item:
+        case AgendaDue(key=key, reading=reading, session=session):
+            return builder.agenda(reading, session, key, now)
+        case FeedbackDue(key=key, reading=reading, session=session):
+            return builder.feedback(reading, session, key, now)
+        case NudgeDue(key=key, reading=reading):
+            return builder.nudge(reading, key, now)
+        case DigestDue(key=key, lead=lead):
+            return builder.digest(lead_digest(lead, readings, now, history), key, now)
 
 
 def _store_snapshots(store: Store, readings: Sequence[PairReading], now: datetime) -> int:
@@ -296,154 +328,6 @@ def _store_snapshots(store: Store, readings: Sequence[PairReading], now: datetim
     if records:
         store.add_snapshots(now, records)
     return len(records)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    key: str
-    kind: str
-    pair_id: str | None
-    message: EmailMessage
-
-
-@dataclass
-class Outcomes:
-    sent: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    uncertain: dict[str, str] = field(default_factory=dict)
-
-
-_MISSING = ItemFailure("missing")
-
-
-class _Sender:
-    """Sends messages in provider-sized batches with the ledger written around every call."""
-
-    def __init__(
-        self,
-        provider: Provider,
-        store: Store,
-        retries: int,
-        retry_delay: float,
-        sleep: Callable[[float], None],
-        progress: Callable[[int], None] | None,
-    ) -> None:
-        self.provider = provider
-        self.store = store
-        self.retries = retries
-        self.retry_delay = retry_delay
-        self.sleep = sleep
-        self.progress = progress
-        self.idempotent = bool(getattr(provider.capabilities, "idempotent_send", False))
-
-    def _begin(self, item: Outgoing) -> None:
-        msg = item.message
-        self.store.put(PENDING, item.key, msg.as_string())
-        self.store.mark_mail(
-            item.key,
-            SENDING,
-            kind=item.kind,
-            pair_id=item.pair_id,
-            recipients=recipients(msg),
-            subject=str(msg["Subject"]),
-            message_id=str(msg["Message-ID"]),
-        )
-
-    def _finish(self, key: str, status: str, error: str | None = None) -> None:
-        self.store.mark_mail(key, status, error=error)
-        self.store.put(PENDING, key, None)
-
-    def send(self, items: Sequence[Outgoing]) -> Outcomes:
-        """Send items in batches, retrying retryable failures; every step is in the ledger."""
-        outcomes = Outcomes()
-        pending = list(items)
-        batch_size = max(1, self.provider.capabilities.batch_size)
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(self.retry_delay * attempt)
-            retry: list[Outgoing] = []
-            for first in range(0, len(pending), batch_size):
-                retry += self._batch(pending[first : first + batch_size], attempt, outcomes)
-            pending = retry
-            if not pending:
-                break
-        return outcomes
-
-    def _batch(self, batch: Sequence[Outgoing], attempt: int, outcomes: Outcomes) -> list[Outgoing]:
-        for item in batch:
-            self._begin(item)
-        try:
-            results = self.provider.send([item.message for item in batch])
-        except ProviderError as exc:
-            # The provider says the whole call failed (auth, permission, network after its own
-            # retries): nothing of this batch went out. Record it, then stop the run.
-            for item in batch:
-                self._finish(item.key, FAILED, exc.one_line())
-            raise
-        retry = []
-        for item in batch:
-            outcome = results.get(item.key, _MISSING)
-            if outcome is None:
-                self._finish(item.key, SENT)
-                outcomes.sent.append(item.key)
-                outcomes.failed.pop(item.key, None)
-            elif outcome is _MISSING:
-                # The provider did not say: it may have sent it. Never guess.
-                why = "the provider reported no result for it"
-                if self.idempotent:
-                    self._finish(item.key, FAILED, why)
-                    outcomes.failed[item.key] = why
-                else:
-                    self._finish(item.key, UNCERTAIN, why)
-                    outcomes.uncertain[item.key] = why
-            else:
-                assert isinstance(outcome, ItemFailure)
-                outcomes.failed[item.key] = outcome.message
-                if outcome.retryable and attempt < self.retries:
-                    self.store.mark_mail(item.key, FAILED, error=outcome.message)
-                    retry.append(item)
-                else:
-                    self._finish(item.key, FAILED, outcome.message)
-            if self.progress and item not in retry:
-                self.progress(1)
-        return retry
-
-
-def _report(result: TickResult, items: Sequence[Outgoing], outcomes: Outcomes, done: str) -> None:
-    for item in items:
-        line = partial(_line, item.key, item.kind, item.pair_id, item.message)
-        if item.key in outcomes.uncertain:
-            result.uncertain.append(line(outcomes.uncertain[item.key]))
-        elif item.key in outcomes.failed:
-            result.failed.append(line(outcomes.failed[item.key]))
-        elif done == "resent":
-            result.resent.append(line("re-sent after an interrupted run"))
-        else:
-            result.sent.append(line())
-
-
-def _resolve_crashed(store: Store, sender: _Sender, result: TickResult) -> None:
-    """Rows left ``sending`` by a crash: re-send the stored bytes if the provider dedupes,
-    else mark them uncertain (they may have gone out) and report them."""
-    resend: list[Outgoing] = []
-    for row in store.mail_rows(SENDING):
-        raw = store.get(PENDING, row.key)
-        if sender.idempotent and raw is not None:
-            msg = message_from_string(raw, policy=DEFAULT_POLICY)
-            assert isinstance(msg, EmailMessage)
-            resend.append(Outgoing(row.key, row.kind, row.pair_id, msg))
-            continue
-        detail = (
-            "a previous run stopped while sending it; it may or may not have gone out and the "
-            "provider cannot tell, so rmcal will not send it again: check the organizer's "
-            "sent items"
-        )
-        store.mark_mail(row.key, UNCERTAIN, error=detail)
-        store.put(PENDING, row.key, None)
-        people = tuple(filter(None, row.recipients.split(", ")))
-        result.uncertain.append(Line(row.key, row.kind, row.pair_id, people, row.subject, detail))
-    if resend:
-        _report(result, resend, sender.send(resend), "resent")
 
 
 def run_tick(
@@ -459,12 +343,12 @@ def run_tick(
     on_start: Callable[[int], None] | None = None,
     retries: int = 2,
     retry_delay: float = 2.0,
-    sleep: Callable[[float], None] = clock.sleep,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> TickResult:
     """Send everything due at ``now`` through ``provider``, recording each send in ``store``.
 
-    The caller holds the state file's lock (``Store.open(path, wait=...)``). Returns what was
-    sent, skipped, failed and left uncertain; the CLI turns failures into exit code 3.
+    The caller holds the state file's lock (``runtime.session``). Returns what was sent,
+    skipped, failed and left uncertain; the CLI turns failures into exit code 3.
 
     ``baseline`` records everything due as skipped without sending it: for a state file that
     was lost and started afresh mid-programme, so that messages already sent from the old one
@@ -472,40 +356,54 @@ def run_tick(
     """
     result = TickResult(now=now, dry_run=dry_run)
     builder = builder or MessageBuilder(config)
-    sender = _Sender(provider, store, retries, retry_delay, sleep, progress)
+    outbox = Outbox(
+        provider, store, retries=retries, retry_delay=retry_delay, sleep=sleep, progress=progress
+    )
     if not dry_run:
-        _resolve_crashed(store, sender, result)
+        result.record(outbox.resolve_interrupted())
 
     readings = read_programme(config, provider, now)
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)
 
-    ledger = {row.key: row.status for row in store.mail_rows()}
-    plan = due(readings, config, ledger, now)
-
-    for item in plan.skip:
-        result.skipped.append(Line(item.key, item.kind, item.pair_id, detail=item.reason))
-        if not dry_run:
-            store.mark_mail(
-                item.key, SKIPPED, kind=item.kind, pair_id=item.pair_id, error=item.reason
-            )
-
+    plan = due(readings, config, outbox.ledger(), now)
+    skips = [(s.key, s.kind, s.pair_id, s.reason) for s in plan.skip]
     if baseline:
-        for item in plan.send:
-            why = "baseline: recorded as done without sending (rmcal tick --baseline)"
-            result.skipped.append(Line(item.key, item.kind, item.pair_id, detail=why))
-            if not dry_run:
-                store.mark_mail(item.key, SKIPPED, kind=item.kind, pair_id=item.pair_id, error=why)
+        skips += [(i.key, i.kind, i.pair_id, BASELINE) for i in plan.send]
+    for key, kind, pair_id, why in skips:
+        result.skipped.append(Line(key, kind, pair_id, detail=why))
+        if not dry_run:
+            outbox.skip(key, kind=kind, pair_id=pair_id, reason=why)
+    if baseline:
         return result
 
     # Render everything first: a template error stops the run before anything is sent.
     messages = [(item, build_message(item, builder, readings, store, now)) for item in plan.send]
     if dry_run:
-        result.would_send = [_line(i.key, i.kind, i.pair_id, m) for i, m in messages]
+        result.would_send = [Line.rendered(item, msg) for item, msg in messages]
         return result
 
-    outgoing = [Outgoing(i.key, i.kind, i.pair_id, m) for i, m in messages]
+    outgoing = [Outgoing(item.key, item.kind, item.pair_id, msg) for item, msg in messages]
     if on_start is not None and outgoing:
         on_start(len(outgoing))
-    _report(result, outgoing, sender.send(outgoing), "sent")
+    result.record(outbox.send(outgoing))
     return result
+
+
+# -- a digest on demand ----------------------------------------------------------------------
+
+
+def send_digest_copy(
+    outbox: Outbox, builder: MessageBuilder, digest: Digest, to: str, now: datetime
+) -> Delivery:
+    """``rmcal digest --to``: a lead's digest to any address now, through the same ledger.
+
+    Its key names the address and the second, so a copy never stands in for (or blocks) the
+    lead's weekly digest.
+    """
+    lead = digest.lead
+    key = f"digest-preview:{lead.email}:{iso_week(now, lead.timezone)}:{to}"
+    key += f":{now.isoformat(timespec='seconds')}"
+    msg = builder.digest(digest, key, now, to=to)
+    (delivery,) = outbox.send([Outgoing(key, "digest-preview", None, msg)])
+    return delivery

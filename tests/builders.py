@@ -83,15 +83,21 @@ def weekly_reading(  # type: ignore[no-untyped-def]
 
     from rmcal.health import assess
     from rmcal.provider import Occurrence, Response, Series
-    from rmcal.status import PairReading
+    from rmcal.readings import PairReading
 
     key = "rm" + p.id.replace("-", "")[:24]
     weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first.weekday()]
     series = Series(
-        key, "x", "t", first, timedelta(minutes=45), "Europe/London",
-        f"FREQ=WEEKLY;BYDAY={weekday};COUNT={sessions}", (p.mentor.email, p.mentee.email),
-        {"key": key, "cohort": p.cohort_id, "pair": p.id},
-    )  # fmt: skip
+        key=key,
+        provider_id="x",
+        title="t",
+        start=first,
+        duration=timedelta(minutes=45),
+        timezone="Europe/London",
+        rrule=f"FREQ=WEEKLY;BYDAY={weekday};COUNT={sessions}",
+        attendees=(p.mentor.email, p.mentee.email),
+        tags={"key": key, "cohort": p.cohort_id, "pair": p.id},
+    )
     occurrences = [
         Occurrence(
             key,
@@ -103,4 +109,4 @@ def weekly_reading(  # type: ignore[no-untyped-def]
         )
         for i in range(sessions)
     ]
-    return PairReading(p, series, assess(p, series, occurrences, now))
+    return PairReading(pair=p, series=series, health=assess(p, series, occurrences, now))

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from rmcal.cli import main
 from rmcal.config import load_config
 from rmcal.slots import window_problem
+from tests.golden import check_golden
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-23T12:00:00+00:00"
@@ -101,6 +102,7 @@ def test_dry_run_writes_nothing(programme: Path):
     assert code == 0
     assert out.splitlines()[0].startswith("Plan (dry run, nothing written)")
     assert out.splitlines()[-1] == "12 pairs: 12 to create."
+    check_golden("schedule-dry-run.txt", out)
     assert not (programme.parent / "rmcal-local").exists()
     assert not (programme.parent / "rmcal-state.db").exists()
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rmcal.digest import build_digest, iso_week
+from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
 from rmcal.model import Lead, Pair, Person, Settings
-from rmcal.status import PairReading
-from rmcal.store import FeedbackRow
+from rmcal.readings import PairReading
 from tests.builders import weekly_reading
 
 LONDON = ZoneInfo("Europe/London")

@@ -12,9 +12,15 @@ from rmcal.cli import main
 from rmcal.config import load_config
 from rmcal.digest import ratings
 from rmcal.errors import ConfigError
-from rmcal.feedback import BadRow, detect_layout, map_columns, parse_feedback
+from rmcal.feedback import (
+    BadRow,
+    FeedbackRow,
+    detect_layout,
+    map_columns,
+    parse_feedback,
+)
 from rmcal.model import Config
-from rmcal.store import FeedbackRow, Store
+from rmcal.store import Mode, Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feedback"
 CONFIG = """\
@@ -141,12 +147,12 @@ def test_cli_import_stores_good_rows_and_exits_3_listing_bad_ones(config_path: P
     assert f"{csv_file}:7: pair 'nope-123' is not a pair of this programme" in result.output
     assert "5 row(s) refused" in result.output
     config = load_config(config_path, force=True)
-    with Store.open(config.state_path, readonly=True) as store:
+    with Store.open(config.state_path, mode=Mode.READ_ONLY) as store:
         assert len(store.feedback()) == 2
     # Importing the same export again replaces, never duplicates.
     again = runner.invoke(main, ["feedback", "import", str(csv_file), "-c", str(config_path)])
     assert again.exit_code == 3
-    with Store.open(config.state_path, readonly=True) as store:
+    with Store.open(config.state_path, mode=Mode.READ_ONLY) as store:
         assert len(store.feedback()) == 2
 
 

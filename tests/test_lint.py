@@ -1,5 +1,6 @@
-"""The code base stays ruff clean: lint is part of the test command, not a separate ritual."""
+"""The code base stays ruff and mypy clean: lint is part of the test command, not a ritual."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -34,6 +35,22 @@ def test_ruff_check():
 def test_ruff_format():
     result = subprocess.run(
         [*_ruff(), "format", "--check", "rmcal", "providers", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy():
+    """mypy reads its paths and settings from pyproject's [tool.mypy]: rmcal/ and providers/."""
+    if importlib.util.find_spec("mypy") is None:
+        if os.environ.get("CI"):
+            pytest.fail("mypy is missing in CI: the test extra must install it")
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -30,6 +30,7 @@ from rmcal.cli import main
 from rmcal.config import load_config
 from rmcal.demo import example_config, prepare
 from rmcal.model import Config
+from tests.golden import check_golden
 from tests.scenes import cancel_session, decline_session, series_file
 
 SCHEDULE_AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a week before the cohorts start
@@ -189,6 +190,7 @@ def test_status_table_and_filters(run: dict[str, Any]) -> None:
     assert result.exit_code == 0, result.output
     assert "2027-spring-atlantic: 6 pairs: 5 on track, 1 at risk" in result.output
     assert "12 pairs: 11 on track, 1 at risk (times in Europe/London)" in result.output
+    check_golden("status.txt", result.output)
     lead = invoke(
         "status", "-c", str(run["config_path"]), "--now", END.isoformat(), "--json",
         "--lead", "mei.chen@northwind.example",

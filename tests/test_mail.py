@@ -2,12 +2,11 @@
 
 Golden files under ``tests/golden/`` hold the rendered text and HTML of each message. When a
 template changes on purpose, regenerate them with ``RMCAL_UPDATE_GOLDEN=1 pytest
-tests/test_mail.py`` and review the diff like any other code change.
+tests/test_mail.py`` and review the diff like any other code change (see ``tests/golden.py``).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -20,17 +19,17 @@ import pytest
 
 from rmcal.config import load_config
 from rmcal.digest import build_digest
+from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
 from rmcal.mail import UnsafeHeader, address, message_id, one_line
 from rmcal.messages import MessageBuilder, form_link, session_key
 from rmcal.model import Config, Pair, Person
 from rmcal.provider import Occurrence, Response, Series
-from rmcal.status import PairReading
-from rmcal.store import FeedbackRow
+from rmcal.readings import PairReading
 from rmcal.templating import TemplateEngine
 from rmcal.validation import render_templates
+from tests.golden import check_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 1, 26, 9, 0, tzinfo=UTC)
 
@@ -115,15 +114,6 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
     html = msg.get_body(("html",))
     assert text is not None and html is not None
     return text.get_content(), html.get_content()
-
-
-def check_golden(name: str, content: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("RMCAL_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with RMCAL_UPDATE_GOLDEN=1 to create it"
-    assert content == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
 def common_headers(msg: EmailMessage, key: str) -> None:

@@ -3,11 +3,11 @@
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from rmcal.invite import InviteText
 from rmcal.model import Cadence, series_key
 from rmcal.plan import (
     Create,
     End,
-    InviteText,
     Keep,
     Unschedulable,
     Update,

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from rmcal.cli import main
 from rmcal.health import State, summary_line
 from rmcal.model import Pair, Person, Settings
-from rmcal.status import FIELDS, PairReading, as_csv, as_text
+from rmcal.readings import PairReading
+from rmcal.status import FIELDS, as_csv, as_text
 from tests.builders import weekly_reading
 
 LONDON = ZoneInfo("Europe/London")

@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 
 from rmcal.errors import StateError, StateLocked
+from rmcal.feedback import FeedbackRow
 from rmcal.store import (
     SCHEMA_VERSION,
-    SENDING,
-    SENT,
-    FeedbackRow,
+    MailStatus,
+    Mode,
     SeriesRow,
     Store,
     remove_state,
 )
+
+SENDING, SENT = MailStatus.SENDING, MailStatus.SENT
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_feedback_reimport_replaces_instead_of_duplicating(store: Store):
 
 
 def test_readonly_open_of_a_missing_file_creates_nothing(tmp_path: Path):
-    store = Store.open(tmp_path / "absent.db", readonly=True)
+    store = Store.open(tmp_path / "absent.db", mode=Mode.READ_ONLY)
     assert store.mail_rows() == []
     store.close()
     assert not (tmp_path / "absent.db").exists()
@@ -153,3 +155,33 @@ def test_remove_state_deletes_the_file_and_its_companions(tmp_path: Path):
     Store.open(path).close()
     remove_state(path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_row_is_stamped_by_the_injected_clock(tmp_path: Path):
+    moment = datetime(2027, 1, 13, 17, 0, 5, tzinfo=UTC)
+    with Store.open(tmp_path / "state.db", clock=lambda: moment) as store:
+        store.mark_mail("agenda:k:1", SENDING)
+        store.put("google", "sync", "token")
+        store.put_series(SeriesRow("rmabc", "c1", "p1", "local", "id-1", None, "active"))
+        store.put_feedback([FeedbackRow("p1", 1, "a@x", 5, None, None, None, None, "f.csv")])
+        row = store.mail("agenda:k:1")
+    assert row is not None and row.created_at == row.updated_at == "2027-01-13T17:00:05+00:00"
+    conn = sqlite3.connect(tmp_path / "state.db")
+    stamps = {
+        conn.execute("SELECT updated_at FROM kv").fetchone()[0],
+        conn.execute("SELECT created_at FROM series").fetchone()[0],
+        conn.execute("SELECT imported_at FROM feedback").fetchone()[0],
+    }
+    assert stamps == {"2027-01-13T17:00:05+00:00"}
+
+
+def test_a_memory_store_is_migrated_and_leaves_no_file(tmp_path: Path):
+    with Store.open(tmp_path / "state.db", mode=Mode.MEMORY) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        store.mark_mail("agenda:k:1", SENT)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_store_takes_no_lock(tmp_path: Path, store: Store):
+    with Store.open(store.path, mode=Mode.READ_ONLY) as reader:
+        assert reader.mail_rows() == []

@@ -1,138 +1,48 @@
-"""``tick`` sends every message exactly once: repeated, late, concurrent and crashed runs.
+"""``tick`` sends every message exactly once: repeated, late and concurrent runs.
 
-Everything runs on the real local provider in a temporary folder (series scheduled by
-``run_schedule`` on fixed slots, edited the way people edit calendar files); fakes appear only
-at the provider's edge, to inject failures and crashes into ``send``.
+Everything runs on the real local provider in a temporary folder (``tests.tickworld``: series
+scheduled by ``run_schedule`` on fixed slots, edited the way people edit calendar files); fakes
+appear only at the provider's edge, to inject failures and crashes into ``send``. How the
+outbox itself retries and resolves crashes is in ``test_outbox.py``.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as DEFAULT_POLICY
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from rmcal.cli import main
-from rmcal.config import load_config
-from rmcal.errors import ProviderError
-from rmcal.model import Config
-from rmcal.provider import ItemFailure, Provider
+from rmcal.readings import read_programme
 from rmcal.runtime import open_provider
-from rmcal.schedule import run_schedule
-from rmcal.status import read_programme
-from rmcal.store import FAILED, SENDING, SENT, SKIPPED, UNCERTAIN, Store
-from rmcal.tick import PENDING, TickResult, due, run_tick
+from rmcal.store import MailStatus, Mode, Store
+from rmcal.tick import due
+from tests.golden import check_golden
 from tests.scenes import cancel_session, decline_session, move_session
+from tests.tickworld import (
+    AT_S1_3H,
+    S1,
+    SCHEDULED_AT,
+    Crash,
+    CrashingProvider,
+    FlakyProvider,
+    Idempotent,
+    World,
+    assert_no_duplicates,
+    counts,
+    series_key,
+)
 
-CONFIG = """\
-programme:
-  name: Tick Programme
-  purpose: Learn from each other
-  organizer: {email: rm@tick.example.org, name: RM Team}
-  timezone: Europe/London
-  leads:
-    - {email: lead.one@tick.example.org, name: Lead One, timezone: Asia/Kolkata, cohorts: [c1]}
-provider: {kind: local, folder: ./local}
-state: ./state.db
-defaults:
-  cadence: weekly
-  sessions: 4
-  duration: 45m
-  agenda_lead: 24h
-  feedback_delay: 1h
-  digest: {weekday: Mon, time: "08:00"}
-  window: {days: Mon-Fri, hours: "07:00-21:00"}
-cohorts:
-  - id: c1
-    start: 2027-01-11
-    pairs:
-      - mentor: {email: ana@tick.example.org, name: Ana Silva, timezone: Europe/London}
-        mentee: {email: raj@tick.example.org, name: Raj Patel, timezone: Asia/Kolkata}
-        slot: Wed 14:00 Europe/London
-      - mentor: {email: li@tick.example.org, name: Li Wei, timezone: Asia/Singapore}
-        mentee: {email: tom@tick.example.org, name: Tom Hart, timezone: Europe/London}
-        slot: Thu 09:00
-"""
-SCHEDULED_AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-# Pair 1 meets Wed 13, 20, 27 Jan and 3 Feb at 14:00 UTC; pair 2 Thu 14, 21, 28 Jan, 4 Feb 09:00.
-S1 = datetime(2027, 1, 13, 14, 0, tzinfo=UTC)
-# What a first run at S1 + 3 h sends: pair 1's feedback, pair 2's first agenda, Monday's digest.
-AT_S1_3H = Counter({"agenda": 1, "feedback": 1, "digest": 1})
-
-
-@dataclass
-class World:
-    folder: Path
-    config: Config
-
-    @property
-    def config_path(self) -> Path:
-        return self.folder / "rmcal.yaml"
-
-    def tick(self, now: datetime, provider: Provider | None = None, **kw: Any) -> TickResult:
-        with Store.open(self.config.state_path) as store:
-            real = provider or open_provider(self.config, kv=store)
-            return run_tick(self.config, real, store, now=now, retry_delay=0, **kw)
-
-    def outbox(self) -> list[EmailMessage]:
-        """Session-loop messages in the outbox (invitations left out), oldest first."""
-        found = []
-        for path in sorted((self.folder / "local" / "outbox").glob("*.eml")):
-            msg = message_from_bytes(path.read_bytes(), policy=DEFAULT_POLICY)
-            assert isinstance(msg, EmailMessage)
-            if not str(msg["X-Rmcal-Key"]).startswith("invite"):
-                found.append(msg)
-        return found
-
-    def mail_keys(self) -> list[str]:
-        return [str(m["X-Rmcal-Key"]) for m in self.outbox()]
-
-    def ledger(self) -> dict[str, str]:
-        with Store.open(self.config.state_path, readonly=True) as store:
-            return {row.key: row.status for row in store.mail_rows()}
-
-    def series_file(self, index: int) -> Path:
-        pair = self.config.pairs[index]
-        for path in (self.folder / "local" / "calendars").glob("*.ics"):
-            if pair.id in path.read_text():
-                return path
-        raise FileNotFoundError(pair.id)
-
-
-def make_world(folder: Path, text: str = CONFIG) -> World:
-    (folder / "rmcal.yaml").write_text(text)
-    config = load_config(folder / "rmcal.yaml", now=SCHEDULED_AT)
-    with Store.open(config.state_path) as store:
-        provider = open_provider(config, kv=store)
-        result = run_schedule(config, provider, store, now=SCHEDULED_AT)
-        assert not result.undone
-    return World(folder, config)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path)
-
-
-def counts(keys: Sequence[str]) -> Counter[str]:
-    return Counter(k.split(":")[0] for k in keys)
-
-
-def assert_no_duplicates(world: World) -> None:
-    keys = world.mail_keys()
-    assert len(keys) == len(set(keys)), Counter(keys).most_common(3)
+FAILED, SENDING, SENT = MailStatus.FAILED, MailStatus.SENDING, MailStatus.SENT
+SKIPPED, UNCERTAIN = MailStatus.SKIPPED, MailStatus.UNCERTAIN
 
 
 # -- what is due, when ---------------------------------------------------------------------
@@ -143,13 +53,9 @@ def test_agenda_is_due_from_the_lead_time_until_the_session_starts(world: World)
     assert [x.kind for x in early.sent] == ["digest"]  # Monday's digest, nothing else yet
     sent = world.tick(S1 - timedelta(hours=23))
     assert [(line.kind, line.key) for line in sent.sent] == [
-        ("agenda", f"agenda:{_series_key(world, 0)}:2027-01-13T14:00:00Z")
+        ("agenda", f"agenda:{series_key(world, 0)}:2027-01-13T14:00:00Z")
     ]
     assert sent.sent[0].recipients == ("raj@tick.example.org", "ana@tick.example.org")
-
-
-def _series_key(world: World, index: int) -> str:
-    return world.series_file(index).stem
 
 
 def test_feedback_follows_a_held_session_after_the_delay(world: World) -> None:
@@ -157,9 +63,7 @@ def test_feedback_follows_a_held_session_after_the_delay(world: World) -> None:
     end = S1 + timedelta(minutes=45)
     assert [x.kind for x in world.tick(end + timedelta(minutes=59)).sent] == []
     result = world.tick(end + timedelta(hours=1, minutes=1))
-    assert [x.key for x in result.sent] == [
-        f"feedback:{_series_key(world, 0)}:2027-01-13T14:00:00Z"
-    ]
+    assert [x.key for x in result.sent] == [f"feedback:{series_key(world, 0)}:2027-01-13T14:00:00Z"]
     assert set(result.sent[0].recipients) == {"ana@tick.example.org", "raj@tick.example.org"}
 
 
@@ -191,7 +95,7 @@ def test_a_late_run_catches_up_what_is_useful_and_records_what_is_stale(world: W
     sent = {x.key.split(":")[0] for x in result.sent}
     assert "feedback" in sent and "digest" in sent
     stale = [x for x in result.skipped if x.kind == "agenda"]
-    assert [x.key for x in stale] == [f"agenda:{_series_key(world, 0)}:2027-01-13T14:00:00Z"]
+    assert [x.key for x in stale] == [f"agenda:{series_key(world, 0)}:2027-01-13T14:00:00Z"]
     assert stale[0].detail == "stale: the session started"
     assert world.ledger()[stale[0].key] == SKIPPED
     # Eight days later, the next run's feedback for session 2 of pair 1 is stale too.
@@ -216,7 +120,7 @@ def test_cancelled_and_declined_sessions_get_no_agenda_and_no_feedback(world: Wo
     assert not [k for k in world.mail_keys() if k.endswith("2027-01-13T14:00:00Z")]
     assert not [k for k in world.mail_keys() if k.endswith("2027-01-14T09:00:00Z")]
     ledger = world.ledger()
-    with Store.open(world.config.state_path, readonly=True) as store:
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
         reasons = {
             row.key.split(":")[0] + ":" + row.key[-20:]: row.error
             for row in store.mail_rows(SKIPPED)
@@ -276,38 +180,9 @@ def test_the_digest_goes_once_a_week_at_the_leads_own_time(world: World) -> None
 # -- failures, crashes and concurrency -----------------------------------------------------
 
 
-class FlakyProvider:
-    """The real provider behind a send that fails for the first ``failures`` calls."""
-
-    def __init__(self, inner: Provider, failures: int, retryable: bool = True) -> None:
-        self.inner = inner
-        self.failures = failures
-        self.retryable = retryable
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
-        self.calls += 1
-        if self.calls <= self.failures:
-            return {
-                str(m["X-Rmcal-Key"]): ItemFailure("mailbox busy", self.retryable) for m in messages
-            }
-        return self.inner.send(messages, progress)
-
-
-def test_a_retryable_failure_is_retried_within_the_run(world: World) -> None:
-    provider = FlakyProvider(open_provider(world.config), failures=2)
-    result = world.tick(S1 + timedelta(hours=3), provider=provider, retries=2)
-    assert result.failed == [] and result.sent
-    assert provider.calls == 3
-    assert set(world.ledger().values()) <= {SENT, SKIPPED}
-
-
 def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> None:
     runner = CliRunner()
-    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    args = world.args("tick", S1 + timedelta(hours=3))
     provider = FlakyProvider(open_provider(world.config), failures=100, retryable=False)
     result = world.tick(S1 + timedelta(hours=3), provider=provider)
     assert result.sent == [] and Counter(x.kind for x in result.failed) == AT_S1_3H
@@ -316,9 +191,9 @@ def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> Non
     # Through the CLI with a provider that fails, exit code 3 lists what is undone ...
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
-            "rmcal.cli_loop.open_provider",
-            lambda config, kv=None: FlakyProvider(
-                open_provider(config, kv=kv), failures=100, retryable=False
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: FlakyProvider(
+                open_provider(config, **kw), failures=100, retryable=False
             ),
         )
         failing = runner.invoke(main, args)
@@ -332,109 +207,28 @@ def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> Non
     assert_no_duplicates(world)
 
 
-def test_a_provider_error_records_the_batch_as_failed_and_stops(world: World) -> None:
-    class Down(FlakyProvider):
-        def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
-            raise ProviderError("local", "send", "outbox not writable", remedy="fix permissions")
-
-    with pytest.raises(ProviderError):
-        world.tick(S1 + timedelta(hours=3), provider=Down(open_provider(world.config), 0))
-    assert set(world.ledger().values()) == {FAILED, SKIPPED}
-    world.tick(S1 + timedelta(hours=3, minutes=5))
-    assert counts(world.mail_keys()) == AT_S1_3H
-
-
-class Crash(BaseException):
-    """The process dies (power cut, OOM kill) at a chosen point of a send."""
-
-
-class CrashingProvider(FlakyProvider):
-    """Sends for real, then dies before ``send`` returns: the ledger still says sending."""
-
-    def __init__(self, inner: Provider, idempotent: bool, before: bool = False) -> None:
-        super().__init__(inner, 0)
-        self.capabilities = replace(inner.capabilities, idempotent_send=idempotent)
-        self.before = before
-
-    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
-        if not self.before:
-            self.inner.send(messages, progress)
-        raise Crash()
-
-
-class Idempotent(FlakyProvider):
-    def __init__(self, inner: Provider, idempotent: bool) -> None:
-        super().__init__(inner, 0)
-        self.capabilities = replace(inner.capabilities, idempotent_send=idempotent)
-
-
-@pytest.mark.parametrize("before", [False, True], ids=["crash after sending", "crash before"])
-def test_a_crash_between_send_and_record_is_resolved_by_resending_when_the_provider_dedupes(
-    world: World, before: bool
-) -> None:
-    moment = S1 + timedelta(hours=3)
-    with pytest.raises(Crash):
-        world.tick(moment, provider=CrashingProvider(open_provider(world.config), True, before))
-    assert set(world.ledger().values()) == {SENDING, SKIPPED}
-    assert len(world.mail_keys()) == (0 if before else 3)
-    result = world.tick(
-        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), True)
-    )
-    assert Counter(x.kind for x in result.resent) == AT_S1_3H
-    assert result.sent == [] and result.uncertain == []
-    assert counts(world.mail_keys()) == AT_S1_3H
-    assert set(world.ledger().values()) == {SENT, SKIPPED}
-    with Store.open(world.config.state_path, readonly=True) as store:
-        assert all(store.get(PENDING, key) is None for key in world.mail_keys())
-
-
-def test_a_crash_without_a_deduping_provider_is_reported_uncertain_and_never_resent(
-    world: World,
-) -> None:
-    moment = S1 + timedelta(hours=3)
-    with pytest.raises(Crash):
-        world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
-    result = world.tick(
-        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), False)
-    )
-    assert Counter(x.kind for x in result.uncertain) == AT_S1_3H
-    assert "may or may not" in result.uncertain[0].detail
-    assert result.sent == [] and result.resent == []
-    assert {world.ledger()[x.key] for x in result.uncertain} == {UNCERTAIN}
-    again = world.tick(
-        moment + timedelta(minutes=2), provider=Idempotent(open_provider(world.config), False)
-    )
-    assert again.sent == [] and again.uncertain == []
-    assert counts(world.mail_keys()) == AT_S1_3H
-
-
 def test_uncertain_messages_make_the_cli_exit_3_once(world: World) -> None:
     moment = S1 + timedelta(hours=3)
     with pytest.raises(Crash):
         world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
     runner = CliRunner()
-    args = [
-        "tick",
-        "-c",
-        str(world.config_path),
-        "--now",
-        (moment + timedelta(minutes=1)).isoformat(),
-    ]
+    args = world.args("tick", moment + timedelta(minutes=1))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
-            "rmcal.cli_loop.open_provider",
-            lambda config, kv=None: Idempotent(open_provider(config, kv=kv), False),
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: Idempotent(open_provider(config, **kw), False),
         )
         first = runner.invoke(main, args)
         second = runner.invoke(main, args)
     assert first.exit_code == 3 and "UNCERTAIN" in first.output
+    check_golden("tick-uncertain.txt", first.output)
     assert "may or may not have been sent" in first.output
     assert second.exit_code == 0 and "nothing due" in second.output
 
 
 def test_a_second_tick_on_the_same_state_file_waits_or_exits_clearly(world: World) -> None:
     runner = CliRunner()
-    args = ["tick", "-c", str(world.config_path), "--now", (S1 + timedelta(hours=3)).isoformat()]
+    args = world.args("tick", S1 + timedelta(hours=3))
     holding, release = threading.Event(), threading.Event()
 
     def another_run() -> None:  # holds the state file until told to stop
@@ -476,12 +270,12 @@ def test_two_processes_ticking_at_once_send_each_message_once(world: World) -> N
 
 def test_due_is_pure_and_follows_the_ledger(world: World) -> None:
     moment = S1 + timedelta(hours=3)
-    with Store.open(world.config.state_path, readonly=True) as store:
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
         readings = read_programme(world.config, open_provider(world.config, kv=store), moment)
-    feedback = f"feedback:{_series_key(world, 0)}:2027-01-13T14:00:00Z"
+    feedback = f"feedback:{series_key(world, 0)}:2027-01-13T14:00:00Z"
     digest = "digest:lead.one@tick.example.org:2027-W02"
     base = due(readings, world.config, {}, moment)
-    agenda = f"agenda:{_series_key(world, 1)}:2027-01-14T09:00:00Z"
+    agenda = f"agenda:{series_key(world, 1)}:2027-01-14T09:00:00Z"
     assert [m.key for m in base.send] == [digest, agenda, feedback]  # by due time
     assert due(readings, world.config, {}, moment) == base
     for status, expected in [
@@ -497,12 +291,23 @@ def test_due_is_pure_and_follows_the_ledger(world: World) -> None:
     assert any(s.key == feedback and s.reason.startswith("stale") for s in stale.skip)
 
 
-def test_the_tick_report_is_json_for_scripts(world: World) -> None:
-    import json
-
+def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
     runner = CliRunner()
-    moment = (S1 + timedelta(hours=3)).isoformat()
-    out = runner.invoke(main, ["tick", "-c", str(world.config_path), "--now", moment, "--json"])
+    args = world.args("tick", S1 + timedelta(hours=3))
+    dry = runner.invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    check_golden("tick-dry-run.txt", dry.output)
+    real = runner.invoke(main, args)
+    assert real.exit_code == 0, real.output
+    check_golden("tick.txt", real.output)
+    again = runner.invoke(main, args)
+    assert again.output == "tick at 2027-01-13T17:00:00+00:00: nothing due\n"
+
+
+def test_the_tick_report_is_json_for_scripts(world: World) -> None:
+    runner = CliRunner()
+    moment = S1 + timedelta(hours=3)
+    out = runner.invoke(main, world.args("tick", moment, "--json"))
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert sorted(x["kind"] for x in data["sent"]) == ["agenda", "digest", "feedback"]
@@ -515,15 +320,18 @@ def test_after_losing_the_state_file_a_baseline_run_prevents_resending(world: Wo
     for suffix in ("", "-wal", "-shm"):
         Path(f"{world.config.state_path}{suffix}").unlink(missing_ok=True)
     runner = CliRunner()
-    args = [
-        "tick",
-        "-c",
-        str(world.config_path),
-        "--now",
-        (moment + timedelta(hours=1)).isoformat(),
-    ]
+    args = world.args("tick", moment + timedelta(hours=1))
     baseline = runner.invoke(main, [*args, "--baseline"])
     assert baseline.exit_code == 0, baseline.output
     assert "baseline: recorded as done without sending" in baseline.output
     assert runner.invoke(main, args).output.endswith("nothing due\n")
     assert counts(world.mail_keys()) == AT_S1_3H
+
+
+def test_now_reaches_the_ledgers_timestamps(world: World) -> None:
+    moment = S1 + timedelta(hours=3)
+    args = world.args("tick", moment)
+    assert CliRunner().invoke(main, args).exit_code == 0
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
+        stamps = {row.created_at[:16] for row in store.mail_rows()}
+    assert stamps == {"2027-01-13T17:00"}

@@ -1,4 +1,4 @@
-"""``rmcal validate`` and ``rmcal schedule``: thin wrappers that parse, call, print."""
+"""``rmcal validate`` and ``rmcal schedule``: the admin's commands, and the plan as they read it."""
 
 from __future__ import annotations
 
@@ -10,30 +10,30 @@ from typing import Any
 
 import click
 
-from rmcal.cli import (
+from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
     json_option,
-    main,
+    load_running,
     now_option,
     pass_options,
     wait_option,
 )
 from rmcal.config import load_config
-from rmcal.errors import ConfigError, PartialFailure
+from rmcal.errors import PartialFailure
 from rmcal.model import Config
 from rmcal.plan import Create, End, Item, Keep, Plan, Unschedulable, Update
 from rmcal.provider import Provider
-from rmcal.runtime import open_provider
+from rmcal.runtime import check_cohorts, clock_from, session
 from rmcal.schedule import ScheduleResult, run_schedule
-from rmcal.store import Store, remove_state
+from rmcal.store import Mode
 from rmcal.tables import format_table
 from rmcal.templating import TemplateEngine
 from rmcal.validation import validate_all
 
 
-@main.command()
+@click.command()
 @config_option
 @now_option
 @click.option("--force", is_flag=True, help="Accept cohorts whose start date is in the past.")
@@ -44,11 +44,8 @@ def validate(
 ) -> None:
     """Check a config and render every template with sample data; touches no calendar."""
     config = load_config(config_path, now=now, force=force)
-    provider = open_provider(config)
-    try:
-        report = validate_all(config, provider, TemplateEngine(config.templates_dir))
-    finally:
-        provider.close()
+    with session(config, mode=Mode.MEMORY, clock=clock_from(now)) as run:
+        report = validate_all(config, run.provider, TemplateEngine(config.templates_dir))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -61,7 +58,7 @@ def validate(
         click.echo(f"  note: {note}")
 
 
-@main.command()
+@click.command()
 @config_option
 @now_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -92,34 +89,28 @@ def schedule(
     removed ones end after their next session (never deleted). Re-running changes nothing.
     """
     # The start-date check needs the calendar (a running cohort is fine): run_schedule does it.
-    config = load_config(config_path, now=now, force=True)
-    for cohort_id in cohorts:
-        try:
-            config.cohort(cohort_id)
-        except KeyError:
-            known = ", ".join(c.id for c in config.cohorts)
-            raise ConfigError(
-                f"no cohort {cohort_id!r}",
-                key="--cohort",
-                hint=f"cohorts in {config_path}: {known}",
-            ) from None
-    fresh_state = not config.state_path.exists()
-    store = Store.memory() if dry_run else Store.open(config.state_path, wait=wait)
-    try:
-        provider = open_provider(config, kv=store)
-        try:
-            result = _run(
-                config, provider, store, now, dry_run, cohorts or None, as_json, force, recreate
-            )
-        finally:
-            provider.close()
-    except ConfigError:
-        store.close()
-        if fresh_state and not dry_run:
-            remove_state(config.state_path)  # bad input leaves nothing behind
-        raise
-    finally:
-        store.close()
+    config = load_running(config_path, now)
+    check_cohorts(config, cohorts, named_in=config_path)
+    mode = Mode.MEMORY if dry_run else Mode.LOCKED
+    progress = LazyProgress("Writing to the calendar", enabled=not as_json and not dry_run)
+    # Bad input (a ConfigError) leaves no state file behind when this run created it.
+    with (
+        session(config, mode=mode, wait=wait, clock=clock_from(now), discard_new_state=True) as run,
+        progress as bar,
+    ):
+        provider = run.provider
+        result = run_schedule(
+            config,
+            provider,
+            run.store,
+            now=now,
+            dry_run=dry_run,
+            cohorts=cohorts or None,
+            progress=bar.update,
+            on_plan=lambda plan: bar.start(plan.changes),
+            force=force,
+            recreate=recreate,
+        )
     if as_json:
         click.echo(json.dumps(result_json(config, provider, result), indent=2))
     else:
@@ -131,30 +122,7 @@ def schedule(
         )
 
 
-def _run(
-    config: Config,
-    provider: Provider,
-    store: Store,
-    now: datetime,
-    dry_run: bool,
-    cohorts: Sequence[str] | None,
-    as_json: bool,
-    force: bool,
-    recreate: bool,
-) -> ScheduleResult:
-    with LazyProgress("Writing to the calendar", enabled=not as_json and not dry_run) as bar:
-        return run_schedule(
-            config,
-            provider,
-            store,
-            now=now,
-            dry_run=dry_run,
-            cohorts=cohorts,
-            progress=bar.update,
-            on_plan=lambda plan: bar.start(plan.changes),
-            force=force,
-            recreate=recreate,
-        )
+COMMANDS = (validate, schedule)
 
 
 def _names(item: Item, config: Config) -> tuple[str, str, str]:

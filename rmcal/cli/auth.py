@@ -8,15 +8,25 @@ from pathlib import Path
 
 import click
 
-from rmcal.cli import Options, config_option, json_option, main, now_option, pass_options
-from rmcal.config import load_config
+from rmcal.cli.options import (
+    Options,
+    config_option,
+    json_option,
+    load_running,
+    now_option,
+    pass_options,
+)
 from rmcal.errors import ConfigError, PermissionDenied
 from rmcal.provider import InteractiveLogin
-from rmcal.runtime import open_provider
-from rmcal.store import Store
+from rmcal.runtime import clock_from, session
+from rmcal.store import Mode
+
+# Both commands may write the provider's token cache into the state file, so they wait for a
+# running tick to finish instead of failing at once.
+LOCK_WAIT = 30.0
 
 
-@main.group()
+@click.group()
 def auth() -> None:
     """Check or set up the provider's credentials."""
 
@@ -28,13 +38,10 @@ def auth() -> None:
 @pass_options
 def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> None:
     """Verify credentials and every permission rmcal needs; name what is missing."""
-    config = load_config(config_path, now=now, force=True)
-    with Store.open(config.state_path, wait=30) as store:
-        provider = open_provider(config, kv=store)
-        try:
-            checks = provider.check()
-        finally:
-            provider.close()
+    config = load_running(config_path, now)
+    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, clock=clock_from(now)) as run:
+        provider = run.provider
+        checks = provider.check()
     if as_json:
         click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:
@@ -64,7 +71,7 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
 @pass_options
 def login(options: Options, config_path: Path, kind: str | None) -> None:
     """Sign the organizer in interactively (trials without admin consent)."""
-    config = load_config(config_path, force=True)
+    config = load_running(config_path)
     if kind and kind != config.provider.kind:
         raise ConfigError(
             f"--provider {kind} does not match provider.kind {config.provider.kind!r}",
@@ -72,17 +79,17 @@ def login(options: Options, config_path: Path, kind: str | None) -> None:
             key="provider.kind",
             hint="edit the config or drop --provider",
         )
-    with Store.open(config.state_path, wait=30) as store:
-        provider = open_provider(config, kv=store, echo=click.echo)
-        try:
-            if not isinstance(provider, InteractiveLogin):
-                raise ConfigError(
-                    f"provider {provider.name} has no interactive login",
-                    file=str(config_path),
-                    key="provider.auth",
-                    hint="it uses the credentials named in its settings",
-                )
-            who = provider.login()
-        finally:
-            provider.close()
+    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, echo=click.echo) as run:
+        provider = run.provider
+        if not isinstance(provider, InteractiveLogin):
+            raise ConfigError(
+                f"provider {provider.name} has no interactive login",
+                file=str(config_path),
+                key="provider.auth",
+                hint="it uses the credentials named in its settings",
+            )
+        who = provider.login()
     click.echo(f"Signed in as {who}; the token is stored next to the state file.")
+
+
+COMMANDS = (auth,)

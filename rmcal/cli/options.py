@@ -1,25 +1,22 @@
-"""The ``rmcal`` command: parse, call the library, print. Errors become one line, here only.
+"""What every command shares: the global options object, the common flags, a progress bar.
 
-Commands live in ``cli_*`` modules that add themselves to the ``main`` group; this module owns
-the group, the options every command shares and the one place where ``RmcalError`` turns into
-a message and an exit code (2 for config errors, 1 for provider/state errors, 3 for partial
-success). Tracebacks appear only with ``--debug``.
+Kept apart from ``rmcal.cli`` (the group) so that command modules import only this and the
+library, never the group: ``rmcal.cli`` adds their commands to itself.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import update_wrapper
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from rmcal.errors import ProviderError, RmcalError
+from rmcal.config import load_config
+from rmcal.model import Config
 from rmcal.runtime import parse_now
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,37 +30,8 @@ class Options:
     debug: bool = False
 
 
-class RmcalGroup(click.Group):
-    """A group that translates rmcal's errors exactly once, for every command."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except RmcalError as exc:
-            options = ctx.find_object(Options) or Options()
-            if options.debug:
-                raise
-            message = exc.one_line()
-            if options.verbose and isinstance(exc, ProviderError) and exc.detail:
-                message += f" ({exc.detail})"
-            click.echo(f"rmcal: error: {message}", err=True)
-            ctx.exit(exc.exit_code)
-
-
-@click.group(cls=RmcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="More detail in messages and logs.")
-@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
-@click.version_option(package_name="rmcal")
-@click.pass_context
-def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
-    """rmcal runs the calendar and e-mail side of reverse-mentoring programmes.
-
-    Start with `rmcal validate --config config.example.yaml`, then
-    `rmcal schedule --config config.example.yaml --dry-run`.
-    """
-    ctx.obj = Options(verbose=verbose, debug=debug)
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+# Hands a command the ``Options`` of the ``rmcal`` group (defaults when invoked on its own).
+pass_options = click.make_pass_decorator(Options, ensure=True)
 
 
 def config_option(func: F) -> F:
@@ -110,12 +78,9 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 
 
-def pass_options(func: F) -> F:
-    @click.pass_context
-    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
-        return ctx.invoke(func, ctx.find_object(Options) or Options(), *args, **kwargs)
-
-    return update_wrapper(wrapper, func)  # type: ignore[return-value]
+def load_running(config_path: Path, now: datetime | None = None) -> Config:
+    """The config of a programme whose cohorts may be under way (a past start date is normal)."""
+    return load_config(config_path, now=now, force=True)
 
 
 class LazyProgress:
@@ -147,8 +112,3 @@ class LazyProgress:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
-
-
-# Each module adds its commands to ``main`` on import; imported last so that they can use the
-# group and the shared options defined above.
-from rmcal import cli_auth, cli_loop, cli_schedule  # noqa: E402, F401

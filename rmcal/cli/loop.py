@@ -1,7 +1,7 @@
 """The session-loop commands: ``status``, ``tick``, ``digest``, ``feedback import``, ``demo``.
 
-Thin wrappers, like the rest of the CLI: parse options, open the state file and the provider,
-call the library (``status``, ``tick``, ``digest``, ``feedback``, ``demo``), print. Errors become
+Thin wrappers, like the rest of the CLI: parse options, open a session, call the library
+(``readings``, ``status``, ``tick``, ``digest``, ``feedback``, ``demo``), print. Errors become
 one line and an exit code in ``rmcal.cli`` only.
 
 Read-only commands (``status``, ``digest --preview``, ``tick --dry-run``) open the state file
@@ -12,56 +12,33 @@ remember during them (sync tokens) is kept in memory and dropped.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from rmcal.cli import (
+from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
     json_option,
-    main,
+    load_running,
     now_option,
     pass_options,
     wait_option,
 )
-from rmcal.config import load_config
-from rmcal.digest import build_digest, iso_week
+from rmcal.digest import lead_digest
 from rmcal.errors import ConfigError, PartialFailure
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Lead
-from rmcal.provider import KeyValue, MemoryKeyValue
-from rmcal.runtime import open_provider
-from rmcal.status import as_csv, as_text, read_programme, select
+from rmcal.outbox import Outbox
+from rmcal.readings import read_programme, select
+from rmcal.runtime import check_cohorts, clock_from, session
+from rmcal.status import as_csv, as_text
 from rmcal.status import as_json as status_json
-from rmcal.store import FAILED, SENDING, SENT, Store
-from rmcal.tick import Line, TickResult, run_tick
-
-
-class _ReadThrough:
-    """A KeyValue that reads the state file but keeps writes in memory (read-only commands)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.memory = MemoryKeyValue()
-        self.written: set[tuple[str, str]] = set()
-
-    def get(self, namespace: str, key: str) -> str | None:
-        if (namespace, key) in self.written:
-            return self.memory.get(namespace, key)
-        return self.store.get(namespace, key)
-
-    def put(self, namespace: str, key: str, value: str | None) -> None:
-        self.written.add((namespace, key))
-        self.memory.put(namespace, key, value)
-
-
-def _load(config_path: Path, now: datetime) -> Config:
-    # The session loop runs while cohorts are under way: a start date in the past is normal.
-    return load_config(config_path, now=now, force=True)
+from rmcal.store import MailStatus, Mode
+from rmcal.tick import Line, TickResult, run_tick, send_digest_copy
 
 
 def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lead | None:
@@ -74,22 +51,10 @@ def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lea
     raise ConfigError(f"no lead {email!r}", key=option, hint=f"leads in the config: {known}")
 
 
-def _check_cohort(config: Config, cohort: str | None) -> None:
-    if cohort is None:
-        return
-    try:
-        config.cohort(cohort)
-    except KeyError:
-        known = ", ".join(c.id for c in config.cohorts)
-        raise ConfigError(
-            f"no cohort {cohort!r}", key="--cohort", hint=f"cohorts: {known}"
-        ) from None
-
-
 # -- status ------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @config_option
 @now_option
 @json_option
@@ -112,17 +77,12 @@ def status(
     """
     if as_json and as_csv_:
         raise click.UsageError("choose one of --json and --csv")
-    config = _load(config_path, now)
-    _check_cohort(config, cohort)
+    config = load_running(config_path, now)
+    cohorts = [cohort] if cohort else None
+    check_cohorts(config, cohorts or ())
     the_lead = _find_lead(config, lead)
-    with Store.open(config.state_path, readonly=True) as store:
-        provider = open_provider(config, kv=_ReadThrough(store))
-        try:
-            readings = read_programme(
-                config, provider, now, cohort_ids=[cohort] if cohort else None
-            )
-        finally:
-            provider.close()
+    with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
+        readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
     readings = select(readings, cohort=cohort, lead=the_lead)
     if as_json:
         click.echo(status_json(readings, now))
@@ -147,7 +107,7 @@ def _format_line(status: str, line: Line) -> str:
 
 def render_tick(result: TickResult) -> str:
     """The operator's report: one block per message, then one summary line."""
-    lines = []
+    lines: list[str] = []
     groups = [
         ("would send" if result.dry_run else "sent", result.would_send or result.sent),
         ("re-sent", result.resent),
@@ -163,7 +123,7 @@ def render_tick(result: TickResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-@main.command()
+@click.command()
 @config_option
 @now_option
 @click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
@@ -189,31 +149,20 @@ def tick(
     Run it from cron every few minutes; running it late catches up on what is still useful
     and records the rest as skipped.
     """
-    config = _load(config_path, now)
-    store = (
-        Store.open(config.state_path, readonly=True)
-        if dry_run
-        else Store.open(config.state_path, wait=wait)
-    )
-    try:
-        kv: KeyValue = _ReadThrough(store) if dry_run else store
-        provider = open_provider(config, kv=kv)
-        try:
-            with LazyProgress("Sending", enabled=not as_json and not dry_run) as bar:
-                result = run_tick(
-                    config,
-                    provider,
-                    store,
-                    now=now,
-                    dry_run=dry_run,
-                    baseline=baseline,
-                    progress=bar.update,
-                    on_start=bar.start,
-                )
-        finally:
-            provider.close()
-    finally:
-        store.close()
+    config = load_running(config_path, now)
+    mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
+    progress = LazyProgress("Sending", enabled=not as_json and not dry_run)
+    with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run, progress as bar:
+        result = run_tick(
+            config,
+            run.provider,
+            run.store,
+            now=now,
+            dry_run=dry_run,
+            baseline=baseline,
+            progress=bar.update,
+            on_start=bar.start,
+        )
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -226,10 +175,10 @@ def tick(
         )
 
 
-# -- digest preview ----------------------------------------------------------------------------
+# -- digest on demand --------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @config_option
 @now_option
 @click.option(
@@ -252,59 +201,44 @@ def digest(
     """Show a lead's weekly digest now, without waiting for the weekday."""
     if preview is None and to is None:
         raise click.UsageError("give --preview FILE.html, --to ADDRESS or both")
-    config = _load(config_path, now)
+    config = load_running(config_path, now)
     the_lead = _find_lead(config, lead)
     if the_lead is None:
         if not config.programme.leads:
             raise ConfigError("the programme has no leads", key="programme.leads")
         the_lead = config.programme.leads[0]
-    store = Store.open(config.state_path, readonly=to is None)
-    try:
-        provider = open_provider(config, kv=_ReadThrough(store) if to is None else store)
-        try:
-            readings = read_programme(config, provider, now)
-            report = build_digest(
-                the_lead,
-                readings,
-                now,
-                feedback=store.feedback(),
-                previous=store.latest_snapshots(before=now - timedelta(weeks=1)),
+    mode = Mode.READ_ONLY if to is None else Mode.LOCKED
+    with session(config, mode=mode, clock=clock_from(now)) as run:
+        readings = read_programme(config, run.provider, now)
+        report = lead_digest(the_lead, readings, now, run.store)
+        builder = MessageBuilder(config)
+        if preview is not None:
+            preview.parent.mkdir(parents=True, exist_ok=True)
+            preview.write_text(builder.digest_html(report), encoding="utf-8")
+            click.echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
+        if to is None:
+            return
+        outbox = Outbox(run.provider, run.store)
+        delivery = send_digest_copy(outbox, builder, report, to, now)
+    match delivery.status:
+        case MailStatus.SENT:
+            click.echo(f"sent {the_lead.name}'s digest to {to}")
+        case MailStatus.UNCERTAIN:
+            raise PartialFailure(
+                f"the digest to {to} may or may not have been sent: {delivery.detail}; "
+                "check the organizer's sent items",
+                [delivery.key],
             )
-            builder = MessageBuilder(config)
-            if preview is not None:
-                preview.parent.mkdir(parents=True, exist_ok=True)
-                preview.write_text(builder.digest_html(report), encoding="utf-8")
-                click.echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
-            if to is not None:
-                key = f"digest-preview:{the_lead.email}:{iso_week(now, the_lead.timezone)}:{to}"
-                key += f":{now.isoformat(timespec='seconds')}"
-                msg = builder.digest(report, key, now, to=to)
-                store.mark_mail(
-                    key,
-                    SENDING,
-                    kind="digest-preview",
-                    recipients=[to],
-                    subject=str(msg["Subject"]),
-                    message_id=str(msg["Message-ID"]),
-                )
-                outcome = provider.send([msg]).get(key)
-                if outcome is not None:
-                    store.mark_mail(key, FAILED, error=outcome.message)
-                    raise PartialFailure(
-                        f"sending the digest to {to} failed: {outcome.message}", [key]
-                    )
-                store.mark_mail(key, SENT)
-                click.echo(f"sent {the_lead.name}'s digest to {to}")
-        finally:
-            provider.close()
-    finally:
-        store.close()
+        case _:
+            raise PartialFailure(
+                f"sending the digest to {to} failed: {delivery.detail}", [delivery.key]
+            )
 
 
 # -- feedback import ---------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def feedback() -> None:
     """Imported form answers (ratings and endorsement in the digest)."""
 
@@ -316,9 +250,9 @@ def feedback() -> None:
 @pass_options
 def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
     """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md)."""
-    config = load_config(config_path, force=True)
-    with Store.open(config.state_path, wait=wait) as store:
-        result = import_feedback(csv_file, config.pairs, store)
+    config = load_running(config_path)
+    with session(config, mode=Mode.LOCKED, wait=wait) as run:
+        result = import_feedback(csv_file, config.pairs, run.store)
     mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
     click.echo(
         f"{csv_file}: {result.layout} layout; imported {len(result.rows)} answer(s)"
@@ -337,7 +271,7 @@ def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: f
 # -- demo --------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option(
     "--dir",
     "folder",
@@ -362,3 +296,6 @@ def demo(options: Options, folder: Path | None, weeks: int) -> None:
     from rmcal.demo import run_demo
 
     run_demo(folder, weeks=weeks, echo=click.echo)
+
+
+COMMANDS = (status, tick, digest, feedback, demo)

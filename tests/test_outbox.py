@@ -1,0 +1,296 @@
+"""The outbox sends each message once: ledger before and after the call, retries, provider
+errors, crashes resolved by re-sending or reported uncertain, and ``digest --to`` on the same
+protocol.
+
+The first tests run ``tick`` on the real local provider (``tests.tickworld``), with faults
+injected only into ``send``; the last ones drive ``Outbox`` directly with a scripted provider.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from rmcal.cli import main
+from rmcal.errors import ProviderError
+from rmcal.mail import message_id
+from rmcal.outbox import INTERRUPTED, NO_RESULT, PENDING, Outbox, Outgoing, settled
+from rmcal.provider import Capabilities, ItemFailure
+from rmcal.runtime import open_provider
+from rmcal.store import MailStatus, Mode, Store
+from tests.tickworld import (
+    AT_S1_3H,
+    S1,
+    Crash,
+    CrashingProvider,
+    FlakyProvider,
+    Idempotent,
+    World,
+    counts,
+)
+
+FAILED, SENDING, SENT = MailStatus.FAILED, MailStatus.SENDING, MailStatus.SENT
+SKIPPED, UNCERTAIN = MailStatus.SKIPPED, MailStatus.UNCERTAIN
+
+
+def test_a_retryable_failure_is_retried_within_the_run(world: World) -> None:
+    provider = FlakyProvider(open_provider(world.config), failures=2)
+    result = world.tick(S1 + timedelta(hours=3), provider=provider, retries=2)
+    assert result.failed == [] and result.sent
+    assert provider.calls == 3
+    assert set(world.ledger().values()) <= {SENT, SKIPPED}
+
+
+def test_a_provider_error_records_the_batch_as_failed_and_stops(world: World) -> None:
+    class Down(FlakyProvider):
+        def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+            raise ProviderError("local", "send", "outbox not writable", remedy="fix permissions")
+
+    with pytest.raises(ProviderError):
+        world.tick(S1 + timedelta(hours=3), provider=Down(open_provider(world.config), 0))
+    assert set(world.ledger().values()) == {FAILED, SKIPPED}
+    world.tick(S1 + timedelta(hours=3, minutes=5))
+    assert counts(world.mail_keys()) == AT_S1_3H
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["crash after sending", "crash before"])
+def test_a_crash_between_send_and_record_is_resolved_by_resending_when_the_provider_dedupes(
+    world: World, before: bool
+) -> None:
+    moment = S1 + timedelta(hours=3)
+    with pytest.raises(Crash):
+        world.tick(moment, provider=CrashingProvider(open_provider(world.config), True, before))
+    assert set(world.ledger().values()) == {SENDING, SKIPPED}
+    assert len(world.mail_keys()) == (0 if before else 3)
+    result = world.tick(
+        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), True)
+    )
+    assert Counter(x.kind for x in result.resent) == AT_S1_3H
+    assert result.sent == [] and result.uncertain == []
+    assert counts(world.mail_keys()) == AT_S1_3H
+    assert set(world.ledger().values()) == {SENT, SKIPPED}
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
+        assert all(store.get(PENDING, key) is None for key in world.mail_keys())
+
+
+def test_a_crash_without_a_deduping_provider_is_reported_uncertain_and_never_resent(
+    world: World,
+) -> None:
+    moment = S1 + timedelta(hours=3)
+    with pytest.raises(Crash):
+        world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
+    result = world.tick(
+        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), False)
+    )
+    assert Counter(x.kind for x in result.uncertain) == AT_S1_3H
+    assert "may or may not" in result.uncertain[0].detail
+    assert result.sent == [] and result.resent == []
+    assert {world.ledger()[x.key] for x in result.uncertain} == {UNCERTAIN}
+    again = world.tick(
+        moment + timedelta(minutes=2), provider=Idempotent(open_provider(world.config), False)
+    )
+    assert again.sent == [] and again.uncertain == []
+    assert counts(world.mail_keys()) == AT_S1_3H
+
+
+# -- rmcal digest --to goes through the same ledger -----------------------------------------
+
+
+class SendsButSaysNothing(Idempotent):
+    """Sends for real, then reports no result: the message may or may not have gone out."""
+
+    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+        self.inner.send(messages, progress)
+        return {}
+
+
+def digest_to(world: World) -> Any:
+    args = world.args("digest", S1 + timedelta(hours=3), "--to", "admin@tick.example.org")
+    return CliRunner().invoke(main, args)
+
+
+def test_digest_to_records_a_sent_copy_in_the_ledger(world: World) -> None:
+    result = digest_to(world)
+    assert result.exit_code == 0, result.output
+    assert result.output == "sent Lead One's digest to admin@tick.example.org\n"
+    (key,) = [k for k in world.ledger() if k.startswith("digest-preview:")]
+    assert world.ledger()[key] == SENT
+    assert key in world.mail_keys()
+
+
+def test_digest_to_records_a_missing_provider_result_as_uncertain(world: World) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: SendsButSaysNothing(open_provider(config, **kw), False),
+        )
+        result = digest_to(world)
+    assert result.exit_code == 3, result.output
+    assert "may or may not have been sent: the provider reported no result for it" in (
+        result.output
+    )
+    (key,) = [k for k in world.ledger() if k.startswith("digest-preview:")]
+    assert world.ledger()[key] == UNCERTAIN
+    with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
+        assert store.get(PENDING, key) is None
+
+
+def test_digest_to_a_refused_copy_exits_3_and_is_recorded_failed(world: World) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: FlakyProvider(
+                open_provider(config, **kw), failures=100, retryable=False
+            ),
+        )
+        result = digest_to(world)
+    assert result.exit_code == 3
+    assert "sending the digest to admin@tick.example.org failed: mailbox busy" in result.output
+    assert set(world.ledger().values()) == {FAILED}
+
+
+# -- the protocol, step by step, with a scripted provider -----------------------------------
+
+
+def message(key: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "rm@example.org"
+    msg["To"] = "ana@example.org"
+    msg["Subject"] = f"About {key}"
+    msg["Message-ID"] = message_id(key, "example.org")
+    msg["X-Rmcal-Key"] = key
+    msg.set_content("hello")
+    return msg
+
+
+class Scripted:
+    """A sender that answers each call from a script and notes what the ledger said meanwhile."""
+
+    def __init__(self, store: Store, *answers: Any, idempotent: bool = False) -> None:
+        self.store = store
+        self.answers = list(answers)
+        self.capabilities = Capabilities(
+            video=False,
+            attendance=False,
+            batch_size=2,
+            sends_invitations=False,
+            idempotent_send=idempotent,
+        )
+        self.calls: list[list[str]] = []
+        self.seen: list[tuple[MailStatus | None, bool]] = []
+
+    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+        keys = [str(m["X-Rmcal-Key"]) for m in messages]
+        self.calls.append(keys)
+        for key in keys:
+            row = self.store.mail(key)
+            self.seen.append(
+                (row.status if row else None, self.store.get(PENDING, key) is not None)
+            )
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return {key: answer(key) for key in keys if answer(key) != "silent"}
+
+
+def items(*keys: str) -> list[Outgoing]:
+    return [Outgoing(key, "agenda", "p1", message(key)) for key in keys]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(":memory:", mode=Mode.MEMORY) as opened:
+        yield opened
+
+
+def test_the_ledger_says_sending_with_the_bytes_kept_during_the_call(store: Store) -> None:
+    sender = Scripted(store, lambda key: None)
+    deliveries = Outbox(sender, store).send(items("a:1", "a:2"))
+    assert sender.seen == [(SENDING, True), (SENDING, True)]
+    assert [(d.key, d.status, d.recipients) for d in deliveries] == [
+        ("a:1", SENT, ("ana@example.org",)),
+        ("a:2", SENT, ("ana@example.org",)),
+    ]
+    assert all(store.get(PENDING, k) is None for k in ("a:1", "a:2"))
+    row = store.mail("a:1")
+    assert row is not None and (row.status, row.attempts, row.message_id) == (
+        SENT,
+        1,
+        message_id("a:1", "example.org"),
+    )
+
+
+def test_batches_follow_the_providers_batch_size(store: Store) -> None:
+    sender = Scripted(store, lambda key: None, lambda key: None)
+    Outbox(sender, store).send(items("a:1", "a:2", "a:3"))
+    assert sender.calls == [["a:1", "a:2"], ["a:3"]]
+
+
+@pytest.mark.parametrize(("idempotent", "status"), [(False, UNCERTAIN), (True, FAILED)])
+def test_a_missing_result_is_uncertain_unless_the_provider_dedupes(
+    store: Store, idempotent: bool, status: MailStatus
+) -> None:
+    sender = Scripted(store, lambda key: "silent", idempotent=idempotent)
+    (delivery,) = Outbox(sender, store).send(items("a:1"))
+    assert (delivery.status, delivery.detail) == (status, NO_RESULT)
+    row = store.mail("a:1")
+    assert row is not None and (row.status, row.error) == (status, NO_RESULT)
+    assert store.get(PENDING, "a:1") is None
+
+
+def test_retryable_failures_are_retried_with_growing_waits(store: Store) -> None:
+    busy = ItemFailure("mailbox busy", retryable=True)
+    sender = Scripted(store, lambda key: busy, lambda key: busy, lambda key: None)
+    waits: list[float] = []
+    outbox = Outbox(sender, store, retries=2, retry_delay=1.5, sleep=waits.append)
+    (delivery,) = outbox.send(items("a:1"))
+    assert delivery.status is SENT and waits == [1.5, 3.0]
+    assert sender.seen[1:] == [(SENDING, True), (SENDING, True)]  # re-marked before each try
+    row = store.mail("a:1")
+    assert row is not None and row.attempts == 3
+
+
+def test_a_permanent_failure_is_not_retried(store: Store) -> None:
+    sender = Scripted(store, lambda key: ItemFailure("no such mailbox", retryable=False))
+    waits: list[float] = []
+    (delivery,) = Outbox(sender, store, sleep=waits.append).send(items("a:1"))
+    assert (delivery.status, delivery.detail) == (FAILED, "no such mailbox")
+    assert len(sender.calls) == 1 and waits == []
+
+
+def test_a_provider_error_marks_the_batch_failed_and_propagates(store: Store) -> None:
+    down = ProviderError("x", "send", "outbox not writable")
+    sender = Scripted(store, down)
+    with pytest.raises(ProviderError):
+        Outbox(sender, store).send(items("a:1", "a:2"))
+    assert {row.key: row.status for row in store.mail_rows()} == {"a:1": FAILED, "a:2": FAILED}
+    assert store.get(PENDING, "a:1") is None
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_interrupted_sends_are_resent_or_reported_uncertain(store: Store, idempotent: bool) -> None:
+    crashing = Scripted(store, Crash(), idempotent=idempotent)
+    with pytest.raises(Crash):
+        Outbox(crashing, store).send(items("a:1"))
+    assert store.mail_rows(SENDING) and store.get(PENDING, "a:1") is not None
+    sender = Scripted(store, lambda key: None, idempotent=idempotent)
+    (delivery,) = Outbox(sender, store).resolve_interrupted()
+    if idempotent:
+        assert (delivery.status, delivery.resent, sender.calls) == (SENT, True, [["a:1"]])
+        assert delivery.subject == "About a:1"
+    else:
+        assert (delivery.status, delivery.detail, sender.calls) == (UNCERTAIN, INTERRUPTED, [])
+        assert (delivery.recipients, delivery.subject) == (("ana@example.org",), "About a:1")
+    assert store.get(PENDING, "a:1") is None
+    assert Outbox(sender, store).resolve_interrupted() == []
+
+
+def test_settled_keys_are_final_or_in_flight() -> None:
+    assert [s for s in MailStatus if settled(s)] == [SENDING, SENT, SKIPPED, UNCERTAIN]
+    assert not settled(None) and not settled(FAILED)
