@@ -312,6 +312,52 @@ class EditableCalendar(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """One attendee's answer read from the organizer's mailbox, and what became of it.
+
+    ``applied`` is True when the answer is now in the calendar (in a dry run: would be);
+    otherwise ``detail`` says why nothing changed (a stranger's reply, an older answer than
+    one already recorded, a session that does not exist).
+    """
+
+    message_id: str
+    attendee: str  # who answered, lower-cased ("" when the message names no one)
+    response: Response | None  # what they answered, when it is an answer rmcal reads
+    series_key: str | None  # the series it answers, when rmcal keeps it
+    occurrence: datetime | None  # the session's original start; None: the whole series
+    applied: bool
+    detail: str  # one line for people: what changed, or why nothing did
+    source: str = ""  # where it was read (mailbox and UID, maildir file)
+
+
+@dataclass(frozen=True)
+class ReplyReport:
+    """What one read of the organizer's mailbox found: only messages not read before."""
+
+    source: str  # the mailbox, as an operator would name it (no credentials)
+    examined: int  # new messages looked at, replies or not
+    outcomes: tuple[ReplyOutcome, ...] = ()
+
+
+@runtime_checkable
+class ReplyReader(Protocol):
+    """Optional: a provider whose calendar learns attendees' answers from mail (iMIP replies).
+
+    Cloud calendars record an RSVP themselves; the local provider only learns one by reading
+    the reply that the attendee's calendar app mailed to the organizer. ``tick`` calls this
+    once, before it reads the calendar, so that a decline counts on the run that sees it.
+    """
+
+    def read_replies(self, now: datetime, *, apply: bool = True) -> ReplyReport | None:
+        """Apply the answers in messages not read before (``apply=False``: only report them).
+
+        Returns None when the provider is not set up to read replies. Each message is read
+        once; an answer older than the one the calendar holds changes nothing.
+        """
+        ...
+
+
 ProviderFactory = Callable[[Mapping[str, Any], ProviderContext], Provider]
 
 

@@ -19,8 +19,9 @@ stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue
   once per lead and ISO week; not sent while none of the lead's pairs has a series, nor once
   all of them finished more than a week before this week's digest time.
 
-``run_tick`` is the run around it: settle what a crashed run left in flight, read the
-calendar, store changed health snapshots, record the skips, render everything, then hand the
+``run_tick`` is the run around it: settle what a crashed run left in flight, let a provider
+that learns answers by mail apply them (``ReplyReader``: the local provider's iMIP replies), read
+the calendar, store changed health snapshots, record the skips, render everything, then hand the
 messages to the ``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds
 the state file's lock (``runtime.session``).
 """
@@ -37,12 +38,13 @@ from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
 from rmcal.digest import Digest, History, iso_week, lead_digest
+from rmcal.errors import ProviderError
 from rmcal.health import NEEDS_ATTENTION, State, snapshot_changed
 from rmcal.mail import recipients
 from rmcal.messages import MessageBuilder, session_key
 from rmcal.model import Config, Lead
 from rmcal.outbox import Delivery, Outbox, Outgoing, settled
-from rmcal.provider import Provider
+from rmcal.provider import Provider, ReplyOutcome, ReplyReader, ReplyReport
 from rmcal.readings import PairReading, read_programme
 from rmcal.store import MailStatus, Store
 
@@ -268,10 +270,24 @@ class TickResult:
     failed: list[Line] = field(default_factory=list)
     uncertain: list[Line] = field(default_factory=list)
     snapshots: int = 0
+    replies: ReplyReport | None = None  # answers read from the organizer's mailbox
+    replies_failed: str | None = None  # why they could not be read (the run went on)
 
     @property
     def undone(self) -> list[str]:
-        return [f"{line.key}: {line.detail}" for line in self.failed + self.uncertain]
+        undone = [f"{line.key}: {line.detail}" for line in self.failed + self.uncertain]
+        if self.replies_failed is not None:
+            undone.append(f"replies: {self.replies_failed}")
+        return undone
+
+    def reply_lines(self, *, applied: bool) -> list[Line]:
+        """The replies applied (or, with ``applied=False``, ignored) as report lines."""
+        outcomes = self.replies.outcomes if self.replies is not None else ()
+        return [
+            Line(o.series_key or o.message_id, "reply", detail=o.detail)
+            for o in outcomes
+            if o.applied == applied
+        ]
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
         """File what the outbox reports under sent, re-sent, failed or uncertain."""
@@ -296,7 +312,31 @@ class TickResult:
             "failed": [x.as_dict() for x in self.failed],
             "uncertain": [x.as_dict() for x in self.uncertain],
             "snapshots": self.snapshots,
+            "replies": None if self.replies is None else _replies_dict(self.replies),
+            "replies_failed": self.replies_failed,
         }
+
+
+def _outcome_dict(outcome: ReplyOutcome) -> dict[str, Any]:
+    when = outcome.occurrence
+    return {
+        "message_id": outcome.message_id,
+        "attendee": outcome.attendee,
+        "response": None if outcome.response is None else str(outcome.response),
+        "series": outcome.series_key,
+        "occurrence": None if when is None else when.isoformat(),
+        "applied": outcome.applied,
+        "detail": outcome.detail,
+        "source": outcome.source,
+    }
+
+
+def _replies_dict(report: ReplyReport) -> dict[str, Any]:
+    return {
+        "source": report.source,
+        "examined": report.examined,
+        "outcomes": [_outcome_dict(o) for o in report.outcomes],
+    }
 
 
 def build_message(
@@ -362,6 +402,14 @@ def run_tick(
     if not dry_run:
         result.record(outbox.resolve_interrupted())
 
+    # Answers that arrived by mail go into the calendar first, so that a session declined by
+    # reply gets no agenda on this very run. A mailbox that cannot be read stops nothing else:
+    # the run goes on with the calendar as it is and exits 3.
+    if isinstance(provider, ReplyReader):
+        try:
+            result.replies = provider.read_replies(now, apply=not dry_run)
+        except ProviderError as exc:
+            result.replies_failed = exc.one_line()
     readings = read_programme(config, provider, now)
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)

@@ -48,7 +48,7 @@ def session_start(calendar: Calendar, number: int, *, name: str) -> datetime:
     return starts[number - 1]
 
 
-def _override(calendar: Calendar, original: datetime) -> Event:
+def occurrence_override(calendar: Calendar, original: datetime) -> Event:
     """The override VEVENT for one occurrence; a copy of the master (as calendar apps write
     it) when there is none yet."""
     master = _master(calendar)
@@ -70,7 +70,7 @@ def _override(calendar: Calendar, original: datetime) -> Event:
 def decline(calendar: Calendar, *, number: int, email: str, name: str) -> datetime:
     """``email`` declines one occurrence: an override whose ATTENDEE says PARTSTAT=DECLINED."""
     original = session_start(calendar, number, name=name)
-    event = _override(calendar, original)
+    event = occurrence_override(calendar, original)
     found = False
     for attendee in prop_values(event, "ATTENDEE"):
         if isinstance(attendee, vCalAddress) and email_of(attendee) == email.lower():
@@ -88,7 +88,7 @@ def cancel(calendar: Calendar, *, number: int, how: Cancellation, name: str) -> 
     if how == "exdate":
         _master(calendar).add("EXDATE", original)
     elif how == "status":
-        event = _override(calendar, original)
+        event = occurrence_override(calendar, original)
         event.pop("STATUS", None)
         event.add("STATUS", "CANCELLED")
     else:
@@ -99,7 +99,7 @@ def cancel(calendar: Calendar, *, number: int, how: Cancellation, name: str) -> 
 def move(calendar: Calendar, *, number: int, by: timedelta, name: str) -> tuple[datetime, datetime]:
     """Someone drags one occurrence to another time: an override with a new DTSTART/DTEND."""
     original = session_start(calendar, number, name=name)
-    event = _override(calendar, original)
+    event = occurrence_override(calendar, original)
     duration = _moment(event, "DTEND") - _moment(event, "DTSTART")
     for prop in ("DTSTART", "DTEND"):
         event.pop(prop)

@@ -34,6 +34,7 @@ from rmcal.provider import (
     Occurrence,
     Progress,
     ProviderContext,
+    ReplyReport,
     Response,
     Series,
     SeriesSpec,
@@ -45,6 +46,7 @@ from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write
 from .ics.values import UTC
 from .imip import Change, invitation
 from .outbox import Outbox
+from .replies import ReplyInbox
 from .settings import parse_settings
 
 _T = TypeVar("_T")
@@ -76,6 +78,7 @@ class LocalProvider:
             clock=self._now,
             log=context.log,
         )
+        self.inbox = ReplyInbox.configured(settings.get("replies"), context, self.calendars)
         smtp = self.settings.smtp
         delivery = (
             f"delivered over SMTP via {smtp.host}:{smtp.port} and kept"
@@ -94,6 +97,7 @@ class LocalProvider:
                 "attendance: not measured; declines, cancellations and moves are read from "
                 f"the .ics files in {self.folder / CALENDARS}",
                 f"mail and invitations are {delivery} in {self.folder / OUTBOX}",
+                ReplyInbox.note(self.inbox),
             ),
         )
 
@@ -375,6 +379,10 @@ class LocalProvider:
                 results[key] = ItemFailure(failures[key], retryable=True)
         return results
 
+    def read_replies(self, now: datetime, *, apply: bool = True) -> ReplyReport | None:
+        """Attendees' iMIP replies from ``replies:``, applied (``rmcal.provider.ReplyReader``)."""
+        return None if self.inbox is None else self.inbox.read(now, apply=apply)
+
     # --- the rest of the contract ---------------------------------------------------------------
 
     def validate_recurrence(self, rrule: str) -> str | None:
@@ -406,6 +414,8 @@ class LocalProvider:
         checks.append(self._check_busy())
         if self.settings.smtp is not None:
             checks.append(self.outbox.check_smtp(self.settings.smtp))
+        if self.inbox is not None:
+            checks.append(self.inbox.check())
         return checks
 
     def _check_busy(self) -> Check:

@@ -19,7 +19,7 @@ from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SETTINGS = ("folder", "smtp")
+_SETTINGS = ("folder", "smtp", "replies")  # replies: see reply_settings
 _SMTP_SETTINGS = ("host", "port", "starttls", "user", "password_env", "from")
 
 
@@ -49,7 +49,7 @@ def _unknown(key: str, allowed: Sequence[str], where: str) -> SettingsError:
     if key == "password" and where == "smtp.":
         hint = "put the password in an environment variable and name it in smtp.password_env"
     elif close:
-        hint = f"did you mean {where}{close[0]!r}?"
+        hint = f"did you mean {where + close[0]!r}?"
     else:
         hint = "known settings: " + ", ".join(where + name for name in allowed)
     return SettingsError(f"{where}{key}", "unknown setting", hint)

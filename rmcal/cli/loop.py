@@ -106,18 +106,32 @@ def _format_line(status: str, line: Line) -> str:
 
 
 def render_tick(result: TickResult) -> str:
-    """The operator's report: one block per message, then one summary line."""
+    """The operator's report: replies read, then one block per message, then a summary line."""
     lines: list[str] = []
-    groups = [
+    unread = []
+    if result.replies_failed is not None:
+        unread = [Line("replies", "reply", detail=result.replies_failed)]
+    replies = [
+        ("to apply" if result.dry_run else "applied", result.reply_lines(applied=True)),
+        ("ignored", result.reply_lines(applied=False)),
+        ("FAILED", unread),
+    ]
+    messages = [
         ("would send" if result.dry_run else "sent", result.would_send or result.sent),
         ("re-sent", result.resent),
         ("skipped", result.skipped),
         ("FAILED", result.failed),
         ("UNCERTAIN", result.uncertain),
     ]
-    for status, items in groups:
+    for status, items in replies + messages:
         lines.extend(_format_line(status, item) for item in items)
-    counts = [f"{len(items)} {status.lower()}" for status, items in groups if items]
+    counts = [
+        f"{len(items)} {'reply' if len(items) == 1 else 'replies'} "
+        + ("unread" if status == "FAILED" else status)
+        for status, items in replies
+        if items
+    ]
+    counts += [f"{len(items)} {status.lower()}" for status, items in messages if items]
     head = f"tick at {result.now.isoformat()}{' (dry run)' if result.dry_run else ''}: "
     lines.append(head + (", ".join(counts) if counts else "nothing due"))
     return "\n".join(lines) + "\n"
@@ -168,10 +182,17 @@ def tick(
     else:
         click.echo(render_tick(result), nl=False)
     if result.undone:
+        problems = []
+        if result.failed or result.uncertain:
+            problems.append(
+                f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may "
+                "not have been sent"
+            )
+        if result.replies_failed is not None:
+            problems.append("replies could not be read")
+        retry = "retry the failed ones" if result.failed or result.uncertain else "read them again"
         raise PartialFailure(
-            f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may not "
-            "have been sent (listed above); re-run tick to retry the failed ones",
-            result.undone,
+            " and ".join(problems) + f" (listed above); re-run tick to {retry}", result.undone
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.local.dovecot import Dovecot, running_dovecot
 from tests.local.fake_smtp import FakeSmtp
 
 
@@ -20,3 +21,10 @@ def smtp_server() -> Iterator[FakeSmtp]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    """A real IMAP server for the module's tests (each test makes its own mailbox)."""
+    with running_dovecot() as server:
+        yield server
