@@ -41,7 +41,7 @@ from rmcal.provider import (
 
 from . import edits, ics
 from .calendars import CalendarFolder
-from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write
+from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write, secure_folders
 from .ics.values import UTC
 from .imip import Change, invitation
 from .outbox import Outbox
@@ -63,6 +63,7 @@ class LocalProvider:
         self.settings = parse_settings(settings, context)
         self.context = context
         self.folder = self.settings.folder
+        secure_folders(self.folder, context.log)
         try:
             self._zone = ZoneInfo(context.timezone)
         except (ZoneInfoNotFoundError, ValueError):
