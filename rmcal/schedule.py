@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,26 @@ def busy_horizon(
     return min(starts), max(ends)
 
 
+def anchor_relative_starts(config: Config, existing: Mapping[str, Sequence[Series]]) -> Config:
+    """The config with each ``start: next Monday`` cohort starting where its calendar says.
+
+    A relative start is read against today, so a week later it names a later Monday; left as
+    it is, every re-run would plan to move each series. The calendar is the truth: once it holds
+    a cohort's series, the earliest first session (in the programme's zone) is the cohort's
+    start when that is earlier than today's reading.
+    """
+    zone = ZoneInfo(config.programme.timezone)
+    anchored = []
+    for cohort in config.cohorts:
+        found = existing.get(cohort.id) or ()
+        if cohort.relative_start and found:
+            first = min(s.start.astimezone(zone).date() for s in found)
+            if first < cohort.start:
+                cohort = replace(cohort, start=first)
+        anchored.append(cohort)
+    return replace(config, cohorts=tuple(anchored))
+
+
 def run_schedule(
     config: Config,
     provider: Provider,
@@ -90,6 +110,8 @@ def run_schedule(
     """
     selected = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
     existing = {c.id: provider.find_series(c.id) for c in selected}
+    config = anchor_relative_starts(config, existing)
+    selected = [config.cohort(c.id) for c in selected]
     if not force:
         _refuse_late_start(config, selected, existing, now)
     renderer = InviteRenderer(
