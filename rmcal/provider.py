@@ -232,6 +232,14 @@ class Provider(Protocol):
         """The series rmcal made for a cohort, found by rmcal's tag in the calendar itself."""
         ...
 
+    def find_all_series(self) -> list[Series]:
+        """Every series rmcal made in this calendar, whatever its cohort, by the same tags.
+
+        ``schedule`` needs them to notice series whose cohort left the config, and pairs that
+        already meet under another cohort id. Cancelled ones are included, as in find_series.
+        """
+        ...
+
     def create_series(
         self, specs: Sequence[SeriesSpec], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:

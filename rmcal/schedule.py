@@ -101,15 +101,23 @@ def run_schedule(
     on_plan: Callable[[Plan], None] | None = None,
     force: bool = False,
     recreate: bool = False,
+    end_orphans: bool = False,
+    allow_duplicate_pair: bool = False,
 ) -> ScheduleResult:
     """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write.
 
     A cohort whose start date has passed is refused unless ``force`` or the calendar already
     holds its series: a running cohort can be re-scheduled (pairs added, removed, changed)
     without ``--force``, but a new one cannot silently start in the past.
+
+    The calendar is read once for every series rmcal made (``find_all_series``), so that the
+    plan also sees series whose cohort left the config (``end_orphans`` ends them after their
+    next session) and pairs that already meet under another cohort id (refused unless
+    ``allow_duplicate_pair``).
     """
     selected = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
-    existing = {c.id: provider.find_series(c.id) for c in selected}
+    every = provider.find_all_series()
+    existing = {c.id: [s for s in every if s.cohort_id == c.id] for c in selected}
     config = anchor_relative_starts(config, existing)
     selected = [config.cohort(c.id) for c in selected]
     if not force:
@@ -131,6 +139,9 @@ def run_schedule(
             video=provider.capabilities.video,
             cohorts=cohorts,
             recreate=recreate,
+            others=every,
+            end_orphans=end_orphans,
+            allow_duplicate_pair=allow_duplicate_pair,
         )
 
     # Free/busy is the expensive read. A first, pure pass without it shows which pairs need a

@@ -117,6 +117,7 @@ def test_json_output(programme: Path):
         "end": 0,
         "unchanged": 0,
         "unschedulable": 0,
+        "orphaned": 0,
     }
     assert {i["result"] for i in data["items"]} == {"created"}
     assert all(i["series_key"].startswith("rm") and i["rrule"] for i in data["items"])
@@ -354,3 +355,94 @@ def test_a_pair_added_to_a_running_relative_cohort_starts_from_tomorrow(programm
     assert [i["action"] for i in items].count("unchanged") == 12
     (created,) = [i for i in items if i["action"] == "create"]
     assert created["first"] > later
+
+
+# -- renamed and removed cohorts: orphans, and no second series for the same two people ------------
+
+APAC = "2027-spring-apac"
+LATER = "2026-12-09T12:00:00+00:00"  # the example cohorts started on Mon 30 Nov
+
+
+def rename_apac(data):  # type: ignore[no-untyped-def]
+    data["cohorts"][1]["id"] = "apac-2027"
+    data["programme"]["leads"][1]["cohorts"] = ["apac-2027"]
+
+
+def test_a_renamed_cohort_invites_nobody_twice_and_says_why(programme: Path):
+    assert schedule(programme)[0] == 0
+    files, sent = calendars(programme), outbox(programme)
+    edit(programme, rename_apac)
+    code, out = schedule(programme, now=LATER)
+    assert code == 3, out
+    assert calendars(programme) == files and outbox(programme) == sent  # nothing written
+    lines = out.splitlines()
+    orphaned = [line for line in lines if line.lstrip().startswith("orphaned")]
+    refused = [line for line in lines if line.lstrip().startswith("unschedulable")]
+    assert len(orphaned) == 6 and len(refused) == 6
+    assert all(f"cohort '{APAC}' is no longer in the config; left running" in x for x in orphaned)
+    assert all(f"already meets in cohort '{APAC}' until" in x for x in refused)
+    assert "--allow-duplicate-pair" in refused[0]
+    assert "6 unschedulable, 6 orphaned" in out
+
+
+def test_end_orphans_ends_them_after_their_next_session_and_the_pairs_follow_on(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, rename_apac)
+    code, out = schedule(programme, "--end-orphans", "--json", now=LATER)
+    assert code == 0, out
+    items = json.loads(out)["items"]
+    ended = {i["series_key"]: i for i in items if i["action"] == "end"}
+    created = [i for i in items if i["action"] == "create"]
+    assert len(ended) == 6 and len(created) == 6
+    assert all(i["result"] == "ended" for i in ended.values())
+    for follower in created:  # each renamed pair follows on after its old series
+        mentor = follower["names"].split(" / ")[0]
+        (before,) = [e for e in ended.values() if mentor in e["names"]]
+        assert follower["first"] > before["last"], (follower, before)
+        assert follower["note"].startswith("starts after the last session")
+    # The next run: the ended series keep one last session; nothing else to do.
+    code, out = schedule(programme, now=LATER)
+    assert code == 0, out
+    assert out.splitlines()[-1] == (
+        "Nothing changed: 12 series already match the config. 6 series of cohorts no longer "
+        "in the config are left as they are (see above)."
+    )
+    assert out.count("ends with its next session") == 6
+
+
+def test_allow_duplicate_pair_creates_the_second_series(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, rename_apac)
+    code, out = schedule(programme, "--allow-duplicate-pair", now=LATER)
+    assert code == 0, out
+    assert "6 created" in out.splitlines()[-1] and "6 orphaned" in out.splitlines()[-1]
+    assert len(calendars(programme)) == 18
+
+
+def test_a_removed_cohort_is_reported_not_silently_left_behind(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, lambda d: (d["cohorts"].pop(1), d["programme"]["leads"].pop(1)))
+    code, out = schedule(programme, now=LATER)
+    assert code == 0, out
+    assert out.splitlines()[-1] == (
+        "Nothing changed: 6 series already match the config. 6 series of cohorts no longer in "
+        "the config are left as they are (see above)."
+    )
+    assert out.count(f"cohort '{APAC}' is no longer in the config") == 6
+
+
+def test_a_pair_moved_to_another_cohort_follows_on_after_its_old_series(programme: Path):
+    assert schedule(programme)[0] == 0
+
+    def move(data):  # type: ignore[no-untyped-def]
+        data["cohorts"][1]["pairs"].append(data["cohorts"][0]["pairs"].pop(0))
+
+    edit(programme, move)
+    code, out = schedule(programme, "--json", now=LATER)
+    assert code == 0, out
+    items = json.loads(out)["items"]
+    (end,) = [i for i in items if i["action"] == "end"]
+    (create,) = [i for i in items if i["action"] == "create"]
+    assert "Priya Shah" in end["names"] and "Priya Shah" in create["names"]
+    assert create["first"] > end["last"]
+    assert "cohort '2027-spring-atlantic'" in create["note"]
