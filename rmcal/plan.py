@@ -456,11 +456,18 @@ def _plan_pair(
     return Keep(pair, series, slot)
 
 
-def _plan_end(series: Series, now: datetime) -> End | None:
-    """End a series whose pair left the config after its next occurrence (history stays)."""
-    if series.cancelled:
-        return None
-    upcoming = [s for s in series_starts(series, now + END_LOOKAHEAD) if s >= now]
+def plan_ends(series: Sequence[Series], now: datetime, reason: str) -> Plan:
+    """End each live series after its next session, as for a pair removed from the config
+    (``rmcal forget --end-series``): the same rule, the same ``End`` items, the same apply."""
+    ends = [end for one in series if (end := _plan_end(one, now, reason)) is not None]
+    return Plan(tuple(ends))
+
+
+def _plan_end(
+    series: Series, now: datetime, reason: str = "pair no longer in the config"
+) -> End | None:
+    """End a series after its next occurrence (history stays); None when nothing to end."""
+    upcoming = _upcoming(series, now)
     if len(upcoming) <= 1:
-        return None  # already ends with the next occurrence (or is over)
-    return End(series, upcoming[0], "pair no longer in the config")
+        return None  # already ends with the next occurrence (or is over, or cancelled)
+    return End(series, upcoming[0], reason)

@@ -167,6 +167,22 @@ def run_schedule(
     return result
 
 
+def apply_plan(
+    plan: Plan,
+    provider: Provider,
+    store: Store | None,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ScheduleResult:
+    """Carry out a plan made outside ``run_schedule`` (``rmcal forget --end-series``), with the
+    same batched writes; ``store`` None leaves the series cache alone."""
+    result = ScheduleResult(plan, dry_run)
+    if not dry_run:
+        _apply(plan, provider, store, result, progress)
+    return result
+
+
 def _refuse_late_start(
     config: Config,
     cohorts: Sequence[Cohort],

@@ -6,6 +6,9 @@ must reach, see docs/state.md) reads in one place. Never edit a released entry; 
 
 from __future__ import annotations
 
+# The tables, in the order tools report them (``rmcal forget``, ``rmcal state backup``).
+TABLES = ("series", "mail", "snapshots", "feedback", "kv")
+
 # Each entry moves the schema one version up; never edit a released entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (
     """

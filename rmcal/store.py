@@ -197,6 +197,17 @@ class Store:
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query, as dicts: for tools over the whole file (export, forget)."""
+        cursor = self._conn.execute(sql, tuple(args))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` with SQLite's online backup API: a consistent
+        snapshot even while another process writes (WAL), which a file copy is not."""
+        self._conn.backup(target)
+
     # -- series cache --------------------------------------------------------------------------
 
     def put_series(self, row: SeriesRow) -> None:
