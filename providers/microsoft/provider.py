@@ -494,6 +494,7 @@ class MicrosoftProvider:
                 params={"$select": "id,name"},
             ),
             read_busy=lambda: self.busy([self.organizer], hour, hour + timedelta(hours=1)),
+            now=self.context.clock(),
         )
 
     def login(self) -> str:
