@@ -56,41 +56,45 @@ class Found:
 
 
 def refuse_if_configured(config: Config, subject: Subject) -> None:
-    """Forgetting someone the config still names would be undone by the next run: refuse."""
+    """Forgetting someone the config still names would be undone by the next run: refuse,
+    naming the line to remove."""
+    found = _configured(config, subject)
+    if found is not None:
+        message, file, line, key, hint = found
+        raise ConfigError(message, file=file, line=line, key=key, hint=hint)
+
+
+def _configured(
+    config: Config, subject: Subject
+) -> tuple[str, str, int | None, str | None, str] | None:
+    """(message, file, line, key, hint) for where the config still names the subject."""
+    path = str(config.path)
     if subject.cohort is not None:
         for index, cohort in enumerate(config.cohorts):
             if cohort.id == subject.cohort:
                 key = f"cohorts[{index}]"
-                raise ConfigError(
-                    f"cohort {subject.cohort!r} is still in the config",
-                    file=str(config.path),
-                    line=config.lines.get(key),
-                    key=key,
-                    hint="remove it first; otherwise the next run plans its series again",
-                )
-        return
+                again = "remove it first; otherwise the next run plans its series again"
+                message = f"cohort {subject.cohort!r} is still in the config"
+                return message, path, config.lines.get(key), key, again
+        return None
     email = subject.person
     for pair in config.pairs:
         if email in (pair.mentor.email, pair.mentee.email):
             source = pair.source
-            raise ConfigError(
+            return (
                 f"{email} is still in the config ({pair.mentor.name} / {pair.mentee.name}, "
                 f"cohort {pair.cohort_id})",
-                file=source.file if source else str(config.path),
-                line=source.line if source else None,
-                key=source.key if source else None,
-                hint="remove the pair first; otherwise the next run schedules and mails them again",
+                source.file if source else path,
+                source.line if source else None,
+                source.key if source else None,
+                "remove the pair first; otherwise the next run schedules and mails them again",
             )
     for index, lead in enumerate(config.programme.leads):
         if lead.email == email:
             key = f"programme.leads[{index}]"
-            raise ConfigError(
-                f"{email} is still a lead in the config",
-                file=str(config.path),
-                line=config.lines.get(key),
-                key=key,
-                hint="remove the lead first; otherwise the next digest is sent to them again",
-            )
+            again = "remove the lead first; otherwise the next digest is sent to them again"
+            return f"{email} is still a lead in the config", path, config.lines.get(key), key, again
+    return None
 
 
 def find(store: Store, subject: Subject, calendar: Sequence[Series]) -> Found:

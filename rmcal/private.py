@@ -93,7 +93,12 @@ def narrow(path: Path, *, logger: logging.Logger | None = None) -> bool:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``, owner-only and atomically (readers see old or new)."""
+    """Replace ``path`` with ``data``, owner-only and atomically: readers see the old file or
+    the new one, never half, and a crash leaves no stray temporary file.
+
+    The temporary file lives in the same folder (same file system, so ``os.replace`` is an
+    atomic rename) and is fsynced before the rename; the folder is fsynced after it.
+    """
     private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -106,3 +111,9 @@ def write_private(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    with contextlib.suppress(OSError):  # some file systems (and Windows) cannot fsync a folder
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

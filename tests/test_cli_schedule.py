@@ -330,6 +330,10 @@ def test_the_readme_first_command_works_on_any_date_with_no_flag(tmp_path: Path,
 def test_validate_and_schedule_agree_on_a_relative_start(programme: Path):
     code, out = rmcal("validate", "--config", str(programme), "--now", "2031-05-14")
     assert code == 0, out
+    assert (
+        "  note: cohort 2027-spring-apac starts next Monday: Mon 19 May 2031 if scheduled today; "
+        "once scheduled, its first session in the calendar"
+    ) in out.splitlines()
     code, out = schedule(programme, "--dry-run", "--json", now="2031-05-14")
     assert code == 0, out
     firsts = {i["first"][:10] for i in json.loads(out)["items"]}

@@ -84,6 +84,12 @@ def test_forget_refuses_someone_the_config_still_names(programme: Path):
     assert rows(programme) == before
 
 
+def test_forget_refuses_a_lead_the_config_still_names(programme: Path):
+    code, out = rmcal("forget", "-c", str(programme), "--person", "mei.chen@northwind.example")
+    assert code == 2
+    assert "programme.leads[1]: mei.chen@northwind.example is still a lead in the config" in out
+
+
 def test_forget_needs_exactly_one_subject(programme: Path):
     assert rmcal("forget", "-c", str(programme))[0] == 2
     code, out = rmcal("forget", "-c", str(programme), "--person", ROBERT, "--cohort", "x")

@@ -18,13 +18,10 @@ wider (``rmcal.private``). ``busy/`` is the admin's own input and is left as it 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
-from rmcal.private import narrow, private_dir
+from rmcal.private import narrow, write_private
 
 NAME = "local"
 CALENDARS = "calendars"
@@ -41,27 +38,7 @@ def secure_folders(folder: Path, log: logging.Logger) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The temporary file lives in the same folder (same file system, so ``os.replace`` is an
-    atomic rename) and is fsynced before the rename; the folder is fsynced after it.
-    """
-    private_dir(path.parent)
-    # mkstemp creates the file owner-only (0600), and the rename keeps that mode.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half,
+    owner-only: ``rmcal.private.write_private`` (temporary file in the same folder, fsync,
+    rename, folder fsync)."""
+    write_private(path, data)

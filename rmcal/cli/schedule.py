@@ -56,6 +56,13 @@ def validate(
     )
     for note in report["notes"]:
         click.echo(f"  note: {note}")
+    for cohort in config.cohorts:
+        if cohort.relative_start:
+            day = f"{cohort.start:%a %d %b %Y}"
+            click.echo(
+                f"  note: cohort {cohort.id} starts {cohort.relative_start}: {day} if scheduled "
+                "today; once scheduled, its first session in the calendar"
+            )
 
 
 @click.command()
