@@ -33,16 +33,29 @@ from rmcal.errors import ConfigError, RmcalError
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Pair
+from rmcal.private import private_dir
 from rmcal.provider import EditableCalendar, Provider
 from rmcal.readings import PairReading, read_programme
 from rmcal.schedule import run_schedule
 from rmcal.status import as_text
-from rmcal.store import Mode, Store
+from rmcal.store import Mode, Store, state_files
 from rmcal.tick import TickResult, run_tick
 
-# The simulated clock: scheduled a week before the example cohorts start (Mon 11 Jan 2027).
+# The simulated clock, a Monday: the example cohorts start "next Monday", Mon 11 Jan 2027.
 DEMO_START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 TICK_EVERY = timedelta(hours=6)
+# The file that says "an rmcal demo made this folder": only such a folder is ever reused.
+MARKER = ".rmcal-demo"
+MARKER_TEXT = (
+    "This folder was made by `rmcal demo`. A new demo run in it deletes and rewrites\n"
+    "config.yaml, local/, state.db* and the feedback export and digest previews.\n"
+)
+OWN_FILES = (
+    "config.yaml",
+    "local",
+    "feedback-export.csv",
+    *(part.name for part in state_files(Path("state.db"))),
+)
 
 
 # -- the demo ------------------------------------------------------------------------------
@@ -61,12 +74,49 @@ def example_config() -> Path:
     )
 
 
+def claim_folder(folder: Path | None) -> Path:
+    """The demo's folder, absolute: a new one, an empty one, or one an earlier demo made.
+
+    Why so careful: the demo rewrites ``config.yaml``, ``local/`` and ``state.db`` in its
+    folder. A folder holding anything else belongs to someone, so the demo refuses it rather
+    than overwrite a real config or state file; the folders it makes carry ``MARKER``.
+    """
+    if folder is None:
+        made = Path(tempfile.mkdtemp(prefix="rmcal-demo-"))
+        (made / MARKER).write_text(MARKER_TEXT, "utf-8")
+        return made.resolve()
+    target = folder.expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} is a file", key="--dir", hint="name a folder for the demo")
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise ConfigError(
+            f"{target} is not empty and was not made by rmcal demo; nothing was changed",
+            key="--dir",
+            hint="name a new or empty folder (rmcal demo only reuses folders it made itself)",
+        )
+    private_dir(target)
+    (target / MARKER).write_text(MARKER_TEXT, "utf-8")
+    for name in OWN_FILES:
+        path = target / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    for preview in target.glob("digest-*.html"):
+        preview.unlink()
+    return target
+
+
 def prepare(folder: Path, source: Path | None = None) -> Path:
-    """A scratch copy of the example config whose calendar, outbox and state live in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """A scratch copy of the example config whose calendar, outbox and state live in ``folder``.
+
+    The paths it writes are relative, so they resolve against the config's own folder (the
+    loader's rule) wherever the folder is, and the copy can be moved as a whole.
+    """
+    private_dir(folder)
     data: dict[str, Any] = yaml.safe_load((source or example_config()).read_text("utf-8"))
-    data["provider"] = {"kind": "local", "folder": str(folder / "local")}
-    data["state"] = str(folder / "state.db")
+    data["provider"] = {"kind": "local", "folder": "./local"}
+    data["state"] = "./state.db"
     data.get("programme", {}).pop("templates", None)
     target = folder / "config.yaml"
     header = "# rmcal demo: a scratch copy of config.example.yaml (comments dropped)\n"
@@ -188,15 +238,7 @@ def run_demo(
     step: timedelta = TICK_EVERY,
 ) -> dict[str, Any]:
     """Run the demo in ``folder`` (a new temporary folder when None); returns where things are."""
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="rmcal-demo-"))
-    elif folder.exists() and any(folder.iterdir()):
-        for name in ("local", "state.db", "state.db-wal", "state.db-shm", "state.db.lock"):
-            target = folder / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+    folder = claim_folder(folder)
     config_path = prepare(folder)
     now = DEMO_START
     config = load_config(config_path, now=now)

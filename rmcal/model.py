@@ -165,11 +165,19 @@ class Pair:
 
 @dataclass(frozen=True)
 class Cohort:
+    """A group of pairs that start together.
+
+    ``relative_start`` is the config's ``next Monday`` form, when used: ``start`` is then that
+    day as seen from the day the config was read, until the calendar holds the cohort's series
+    and their first session fixes it (``rmcal.schedule.anchor_relative_starts``).
+    """
+
     id: str
     start: date
     pairs: tuple[Pair, ...]
     settings: Settings
     source: Source | None = None
+    relative_start: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Reconciliation: the config is the desired state, the calendar is the actual one.
 
 ``make_plan`` is pure: config + the series the provider holds + free/busy + now → a ``Plan`` of
-creates, updates, ends, keeps and unschedulable pairs. ``rmcal schedule --dry-run`` prints it;
+creates, updates, ends, keeps, unschedulable pairs and orphans (series of cohorts no longer in
+the config). ``rmcal schedule --dry-run`` prints it;
 ``rmcal.schedule`` carries it out. Existing series are compared by meaning (the instants their
 recurrence produces, duration, attendees, and a fingerprint of the text rmcal wrote), never by
 how a platform spells its recurrence, so a re-run with an unchanged config plans nothing even
@@ -13,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from rmcal.invite import InviteText, Render
-from rmcal.model import Config, FixedSlot, Pair, series_key
+from rmcal.model import Cohort, Config, FixedSlot, Pair, series_key
 from rmcal.provider import (
     TAG_COHORT,
     TAG_FINGERPRINT,
@@ -45,6 +47,7 @@ class Create:
     pair: Pair
     spec: SeriesSpec
     slot: Slot
+    note: str = ""  # why it starts later than the cohort (after the pair's previous series)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,17 @@ class Unschedulable:
     reason: str
 
 
-Item = Create | Update | End | Keep | Unschedulable
+@dataclass(frozen=True)
+class Orphan:
+    """A live series whose cohort is no longer in the config (renamed or removed): reported,
+    and left running unless ``--end-orphans`` turns it into an ``End``."""
+
+    series: Series
+    next_start: datetime
+    reason: str
+
+
+Item = Create | Update | End | Keep | Unschedulable | Orphan
 _I = TypeVar("_I", bound=Item)
 
 
@@ -100,6 +113,7 @@ class Plan:
             End: "end",
             Keep: "unchanged",
             Unschedulable: "unschedulable",
+            Orphan: "orphaned",
         }
         out = dict.fromkeys(names.values(), 0)
         for item in self.items:
@@ -209,17 +223,26 @@ def make_plan(
     video: bool,
     cohorts: Sequence[str] | None = None,
     recreate: bool = False,
+    others: Sequence[Series] = (),
+    end_orphans: bool = False,
+    allow_duplicate_pair: bool = False,
 ) -> Plan:
     """Everything ``rmcal schedule`` would do, decided without any I/O.
 
     ``existing`` maps cohort id → series found in the calendar for that cohort; ``recreate``
-    schedules again the pairs whose series were deleted in the calendar.
+    schedules again the pairs whose series were deleted in the calendar. ``others`` is every
+    series rmcal made in the calendar, whatever its cohort: those of cohorts no longer in the
+    config become ``Orphan`` items (``End`` with ``end_orphans``), and a new series is refused
+    to two people who already meet under another cohort id (a renamed cohort would otherwise
+    invite every pair twice), unless ``allow_duplicate_pair``.
     """
     items: list[Item] = []
     reserved: dict[str, list[Interval]] = {}
-    for cohort in config.cohorts:
-        if cohorts is not None and cohort.id not in cohorts:
-            continue
+    planned = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
+    orphans, ending = _orphans(others, {c.id for c in config.cohorts}, now, end_orphans)
+    ending.update(_leaving(planned, others, now))
+    zone = ZoneInfo(config.programme.timezone)
+    for cohort in planned:
         found = list(existing.get(cohort.id, ()))
         by_key = {s.key: s for s in found}
         wanted: set[str] = set()
@@ -238,18 +261,28 @@ def make_plan(
                     "again, or remove the pair from the config)",
                 )
                 continue
+            start, note = new_start, ""
+            if series is None:
+                start, note, refusal = _after_other_series(
+                    pair, new_start, others, ending, now, zone, allow=allow_duplicate_pair
+                )
+                if refusal:
+                    placed_items[pair.id] = Unschedulable(pair, refusal)
+                    continue
             placed = _plan_pair(
                 config,
                 pair,
                 series,
                 generation,
                 cohort.start,
-                new_start,
+                start,
                 busy,
                 reserved,
                 render,
                 video,
             )
+            if note and isinstance(placed, Create):
+                placed = replace(placed, note=note)
             placed_items[pair.id] = placed
             if isinstance(placed, Create | Update | Keep) and placed.slot is not None:
                 for person in pair.people:
@@ -257,10 +290,105 @@ def make_plan(
         # Placement order decides who gets contested time; the plan reads in config order.
         items.extend(placed_items[pair.id] for pair in cohort.pairs)
         for key in sorted(set(by_key) - wanted):
-            ending = _plan_end(by_key[key], now)
-            if ending is not None:
-                items.append(ending)
+            end = _plan_end(by_key[key], now)
+            if end is not None:
+                items.append(end)
+    items.extend(orphans)
     return Plan(tuple(items))
+
+
+def _upcoming(series: Series, now: datetime) -> list[datetime]:
+    """The series' sessions from ``now`` on (none for a cancelled series)."""
+    if series.cancelled:
+        return []
+    return [s for s in series_starts(series, now + END_LOOKAHEAD) if s >= now]
+
+
+def _orphans(
+    others: Sequence[Series], known: set[str], now: datetime, end_them: bool
+) -> tuple[list[Item], dict[str, datetime]]:
+    """Plan items for live series whose cohort left the config, and the last session each
+    will keep when it is ending (with ``end_them``, or because only one session is left)."""
+    items: list[Item] = []
+    ending: dict[str, datetime] = {}
+    for series in sorted(others, key=lambda s: (s.cohort_id, s.key)):
+        upcoming = _upcoming(series, now)
+        if series.cohort_id in known or not upcoming:
+            continue
+        reason = f"cohort {series.cohort_id!r} is no longer in the config"
+        if len(upcoming) == 1:
+            ending[series.key] = upcoming[0]
+            items.append(Orphan(series, upcoming[0], f"{reason}; ends with its next session"))
+        elif end_them:
+            ending[series.key] = upcoming[0]
+            items.append(End(series, upcoming[0], reason))
+        else:
+            items.append(
+                Orphan(
+                    series,
+                    upcoming[0],
+                    f"{reason}; left running (schedule --end-orphans ends it after its next "
+                    "session)",
+                )
+            )
+    return items, ending
+
+
+def _leaving(
+    planned: Sequence[Cohort], others: Sequence[Series], now: datetime
+) -> dict[str, datetime]:
+    """Series of pairs removed from a planned cohort: this plan ends them after their next
+    session (``_plan_end``), which is the last one they keep."""
+    ending: dict[str, datetime] = {}
+    for cohort in planned:
+        pair_ids = {p.id for p in cohort.pairs}
+        for series in others:
+            if series.cohort_id == cohort.id and series.pair_id not in pair_ids:
+                upcoming = _upcoming(series, now)
+                if upcoming:
+                    ending[series.key] = upcoming[0]
+    return ending
+
+
+def _after_other_series(
+    pair: Pair,
+    start: date,
+    others: Sequence[Series],
+    ending: Mapping[str, datetime],
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    allow: bool,
+) -> tuple[date, str, str | None]:
+    """Where a new series of ``pair`` may start, given the same two people's series under other
+    cohort ids: after the last session of one that is ending, and not at all (a refusal)
+    beside one that keeps running, unless ``allow``. Returns (start, note, refusal)."""
+    note = ""
+    people = {pair.mentor.email, pair.mentee.email}
+    for other in others:
+        if other.cohort_id == pair.cohort_id or not people <= set(other.attendees):
+            continue
+        last = ending.get(other.key)
+        if last is not None:
+            after = last.astimezone(zone).date() + timedelta(days=1)
+            if after > start:
+                start = after
+                note = (
+                    f"starts after the last session ({last.astimezone(zone):%Y-%m-%d}) of their "
+                    f"series in cohort {other.cohort_id!r}"
+                )
+            continue
+        upcoming = _upcoming(other, now)
+        if upcoming and upcoming[-1].astimezone(zone).date() >= start and not allow:
+            return (
+                start,
+                "",
+                f"already meets in cohort {other.cohort_id!r} until "
+                f"{upcoming[-1].astimezone(zone):%Y-%m-%d} (series {other.key}); end that series "
+                "first (--end-orphans if its cohort left the config) or pass "
+                "--allow-duplicate-pair",
+            )
+    return start, note, None
 
 
 def generation_of(series: Series, cohort_id: str, pair: str) -> int | None:
@@ -328,11 +456,18 @@ def _plan_pair(
     return Keep(pair, series, slot)
 
 
-def _plan_end(series: Series, now: datetime) -> End | None:
-    """End a series whose pair left the config after its next occurrence (history stays)."""
-    if series.cancelled:
-        return None
-    upcoming = [s for s in series_starts(series, now + END_LOOKAHEAD) if s >= now]
+def plan_ends(series: Sequence[Series], now: datetime, reason: str) -> Plan:
+    """End each live series after its next session, as for a pair removed from the config
+    (``rmcal forget --end-series``): the same rule, the same ``End`` items, the same apply."""
+    ends = [end for one in series if (end := _plan_end(one, now, reason)) is not None]
+    return Plan(tuple(ends))
+
+
+def _plan_end(
+    series: Series, now: datetime, reason: str = "pair no longer in the config"
+) -> End | None:
+    """End a series after its next occurrence (history stays); None when nothing to end."""
+    upcoming = _upcoming(series, now)
     if len(upcoming) <= 1:
-        return None  # already ends with the next occurrence (or is over)
-    return End(series, upcoming[0], "pair no longer in the config")
+        return None  # already ends with the next occurrence (or is over, or cancelled)
+    return End(series, upcoming[0], reason)

@@ -157,12 +157,18 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Check:
-    """One line of ``rmcal auth check``: a thing rmcal needs, whether it works, how to fix it."""
+    """One line of ``rmcal auth check``: a thing rmcal needs, whether it works, how to fix it.
+
+    ``warn`` marks a row that does not fail but needs the admin's eye: something that expires
+    soon, or a permission that only writing or sending could prove (``remedy`` says how to
+    confirm it by hand).
+    """
 
     name: str
     ok: bool
     detail: str = ""
     remedy: str | None = None
+    warn: bool = False
 
 
 BusyMap = dict[str, tuple[Interval, ...] | None]  # None: unknown (no mailbox, not shared)
@@ -176,7 +182,11 @@ def wall_clock() -> datetime:
 
 
 class KeyValue(Protocol):
-    """Small persistent values a provider keeps between runs (sync tokens), in the state file."""
+    """Small persistent values a provider keeps between runs (sync tokens), in the state file.
+
+    Keep only what a fresh read can rebuild: ``rmcal forget`` deletes any entry whose value
+    mentions a forgotten person's address or cohort.
+    """
 
     def get(self, namespace: str, key: str) -> str | None: ...
 
@@ -230,6 +240,14 @@ class Provider(Protocol):
 
     def find_series(self, cohort_id: str) -> list[Series]:
         """The series rmcal made for a cohort, found by rmcal's tag in the calendar itself."""
+        ...
+
+    def find_all_series(self) -> list[Series]:
+        """Every series rmcal made in this calendar, whatever its cohort, by the same tags.
+
+        ``schedule`` needs them to notice series whose cohort left the config, and pairs that
+        already meet under another cohort id. Cancelled ones are included, as in find_series.
+        """
         ...
 
     def create_series(

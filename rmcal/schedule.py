@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,26 @@ def busy_horizon(
     return min(starts), max(ends)
 
 
+def anchor_relative_starts(config: Config, existing: Mapping[str, Sequence[Series]]) -> Config:
+    """The config with each ``start: next Monday`` cohort starting where its calendar says.
+
+    A relative start is read against today, so a week later it names a later Monday; left as
+    it is, every re-run would plan to move each series. The calendar is the truth: once it holds
+    a cohort's series, the earliest first session (in the programme's zone) is the cohort's
+    start when that is earlier than today's reading.
+    """
+    zone = ZoneInfo(config.programme.timezone)
+    anchored = []
+    for cohort in config.cohorts:
+        found = existing.get(cohort.id) or ()
+        if cohort.relative_start and found:
+            first = min(s.start.astimezone(zone).date() for s in found)
+            if first < cohort.start:
+                cohort = replace(cohort, start=first)
+        anchored.append(cohort)
+    return replace(config, cohorts=tuple(anchored))
+
+
 def run_schedule(
     config: Config,
     provider: Provider,
@@ -81,15 +101,25 @@ def run_schedule(
     on_plan: Callable[[Plan], None] | None = None,
     force: bool = False,
     recreate: bool = False,
+    end_orphans: bool = False,
+    allow_duplicate_pair: bool = False,
 ) -> ScheduleResult:
     """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write.
 
     A cohort whose start date has passed is refused unless ``force`` or the calendar already
     holds its series: a running cohort can be re-scheduled (pairs added, removed, changed)
     without ``--force``, but a new one cannot silently start in the past.
+
+    The calendar is read once for every series rmcal made (``find_all_series``), so that the
+    plan also sees series whose cohort left the config (``end_orphans`` ends them after their
+    next session) and pairs that already meet under another cohort id (refused unless
+    ``allow_duplicate_pair``).
     """
     selected = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
-    existing = {c.id: provider.find_series(c.id) for c in selected}
+    every = provider.find_all_series()
+    existing = {c.id: [s for s in every if s.cohort_id == c.id] for c in selected}
+    config = anchor_relative_starts(config, existing)
+    selected = [config.cohort(c.id) for c in selected]
     if not force:
         _refuse_late_start(config, selected, existing, now)
     renderer = InviteRenderer(
@@ -109,6 +139,9 @@ def run_schedule(
             video=provider.capabilities.video,
             cohorts=cohorts,
             recreate=recreate,
+            others=every,
+            end_orphans=end_orphans,
+            allow_duplicate_pair=allow_duplicate_pair,
         )
 
     # Free/busy is the expensive read. A first, pure pass without it shows which pairs need a
@@ -131,6 +164,22 @@ def run_schedule(
     if dry_run:
         return result
     _apply(plan, provider, store, result, progress)
+    return result
+
+
+def apply_plan(
+    plan: Plan,
+    provider: Provider,
+    store: Store | None,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ScheduleResult:
+    """Carry out a plan made outside ``run_schedule`` (``rmcal forget --end-series``), with the
+    same batched writes; ``store`` None leaves the series cache alone."""
+    result = ScheduleResult(plan, dry_run)
+    if not dry_run:
+        _apply(plan, provider, store, result, progress)
     return result
 
 

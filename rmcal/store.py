@@ -27,70 +27,9 @@ from typing import Any
 from rmcal.errors import StateError
 from rmcal.feedback import FeedbackRow
 from rmcal.lock import release_lock, take_lock
+from rmcal.private import create_private_file, narrow, private_dir
 from rmcal.provider import Clock, wall_clock
-
-# Each entry moves the schema one version up; never edit a released entry, append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE series (
-        key         TEXT PRIMARY KEY,
-        cohort_id   TEXT NOT NULL,
-        pair_id     TEXT NOT NULL,
-        provider    TEXT NOT NULL,
-        provider_id TEXT NOT NULL,
-        fingerprint TEXT,
-        status      TEXT NOT NULL DEFAULT 'active',
-        created_at  TEXT NOT NULL,
-        updated_at  TEXT NOT NULL
-    );
-    CREATE INDEX series_by_cohort ON series (cohort_id);
-    CREATE TABLE mail (
-        key         TEXT PRIMARY KEY,
-        kind        TEXT NOT NULL,
-        status      TEXT NOT NULL,
-        pair_id     TEXT,
-        recipients  TEXT NOT NULL DEFAULT '',
-        subject     TEXT NOT NULL DEFAULT '',
-        message_id  TEXT,
-        attempts    INTEGER NOT NULL DEFAULT 0,
-        error       TEXT,
-        created_at  TEXT NOT NULL,
-        updated_at  TEXT NOT NULL
-    );
-    CREATE INDEX mail_by_status ON mail (status);
-    CREATE TABLE snapshots (
-        id          INTEGER PRIMARY KEY,
-        taken_at    TEXT NOT NULL,
-        cohort_id   TEXT NOT NULL,
-        pair_id     TEXT NOT NULL,
-        series_key  TEXT,
-        state       TEXT NOT NULL,
-        data        TEXT NOT NULL
-    );
-    CREATE INDEX snapshots_by_pair ON snapshots (pair_id, taken_at);
-    CREATE TABLE kv (
-        namespace   TEXT NOT NULL,
-        key         TEXT NOT NULL,
-        value       TEXT NOT NULL,
-        updated_at  TEXT NOT NULL,
-        PRIMARY KEY (namespace, key)
-    );
-    CREATE TABLE feedback (
-        pair_id     TEXT NOT NULL,
-        session     INTEGER NOT NULL,
-        respondent  TEXT NOT NULL,
-        rating      INTEGER,
-        recommend   INTEGER,
-        working     TEXT,
-        awkward     TEXT,
-        learned     TEXT,
-        source      TEXT NOT NULL,
-        imported_at TEXT NOT NULL,
-        PRIMARY KEY (pair_id, session, respondent)
-    );
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+from rmcal.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 class MailStatus(StrEnum):
@@ -178,16 +117,21 @@ class Store:
             store._migrate()
             return store
         if mode is Mode.READ_ONLY:
+            _narrow_state_files(path)
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
             store = cls(conn, path, None, clock)
             store._check_version()
             return store
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
         except OSError as exc:
             raise StateError(f"cannot create the folder of the state file {path}: {exc}") from exc
         lock_fd = take_lock(path, wait)
         try:
+            # Created owner-only before SQLite opens it: its WAL and shared-memory files take
+            # the database file's mode, so all of them stay private.
+            create_private_file(path)
+            _narrow_state_files(path)
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -252,6 +196,17 @@ class Store:
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query, as dicts: for tools over the whole file (export, forget)."""
+        cursor = self._conn.execute(sql, tuple(args))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` with SQLite's online backup API: a consistent
+        snapshot even while another process writes (WAL), which a file copy is not."""
+        self._conn.backup(target)
 
     # -- series cache --------------------------------------------------------------------------
 
@@ -490,10 +445,24 @@ def _mail_row(row: Sequence[Any]) -> MailRow:
     )
 
 
+STATE_SUFFIXES = ("", "-wal", "-shm", ".lock")  # the database, SQLite's WAL and index, rmcal's lock
+
+
+def state_files(path: Path) -> list[Path]:
+    """The files that together make up a state file (whether they exist or not)."""
+    return [Path(str(path) + suffix) for suffix in STATE_SUFFIXES]
+
+
+def _narrow_state_files(path: Path) -> None:
+    """Warn about and fix any of the state's files that other users could read."""
+    for part in state_files(path):
+        narrow(part)
+
+
 def remove_state(path: Path) -> None:
     """Delete a state file rmcal just created for a run that then failed on bad input."""
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    for part in state_files(path):
+        part.unlink(missing_ok=True)
 
 
 def _statements(script: str) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import icalendar
@@ -117,6 +117,7 @@ def test_json_output(programme: Path):
         "end": 0,
         "unchanged": 0,
         "unschedulable": 0,
+        "orphaned": 0,
     }
     assert {i["result"] for i in data["items"]} == {"created"}
     assert all(i["series_key"].startswith("rm") and i["rrule"] for i in data["items"])
@@ -179,6 +180,7 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(programme: Path):
 
 
 def test_a_new_cohort_in_the_past_needs_force_a_running_one_does_not(programme: Path):
+    edit(programme, lambda d: [c.update(start="2027-01-11") for c in d["cohorts"]])
     late = "2027-02-01T09:00:00+00:00"
     code, out = schedule(programme, now=late)
     assert code == 2
@@ -278,3 +280,173 @@ def test_validate_rejects_a_cadence_the_provider_cannot_express_offline(
         ": cohorts[1].pairs[2].settings.cadence: provider microsoft cannot express cadence" in out
     )
     assert len(out.strip().splitlines()) == 1
+
+
+# -- a relative start: the README's first command works on any date --------------------------------
+
+
+def _readme_first_command() -> list[str]:
+    """The rmcal part of the README's first command, as a user pastes it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Two commands", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    command = next(line for line in block.splitlines() if "rmcal schedule" in line)
+    rmcal_part = command.rsplit("&& ", 1)[-1].split()
+    assert rmcal_part[0].endswith("rmcal"), command
+    return rmcal_part[1:]
+
+
+@pytest.mark.parametrize("years", [0, 2, 5])
+def test_the_readme_first_command_works_on_any_date_with_no_flag(tmp_path: Path, years: int):
+    """CI runs the README's main job as written, under RMCAL_NOW today and years ahead: the
+    example cohorts start "next Monday", so no date in it can go stale."""
+    shutil.copy(ROOT / "config.example.yaml", tmp_path / "config.example.yaml")
+    today = date.today()
+    when = today.replace(year=today.year + years, day=min(today.day, 28)).isoformat()
+    env = {**os.environ, "RMCAL_NOW": when}
+    args = _readme_first_command()
+    script = Path(sys.executable).with_name("rmcal")
+    if not script.exists():
+        pytest.skip("rmcal is not installed in this environment")
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    validated = run("validate", "--config", "config.example.yaml")
+    assert validated.returncode == 0, validated.stderr
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == "12 pairs: 12 created."
+    again = run(*args)
+    assert again.stdout.splitlines()[-1] == "Nothing changed: 12 series already match the config."
+    # Weeks later "next Monday" names a later day; the calendar's first sessions are the start.
+    env["RMCAL_NOW"] = (date.fromisoformat(when) + timedelta(weeks=5)).isoformat()
+    later = run(*args)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.splitlines()[-1] == "Nothing changed: 12 series already match the config."
+
+
+def test_validate_and_schedule_agree_on_a_relative_start(programme: Path):
+    code, out = rmcal("validate", "--config", str(programme), "--now", "2031-05-14")
+    assert code == 0, out
+    assert (
+        "  note: cohort 2027-spring-apac starts next Monday: Mon 19 May 2031 if scheduled today; "
+        "once scheduled, its first session in the calendar"
+    ) in out.splitlines()
+    code, out = schedule(programme, "--dry-run", "--json", now="2031-05-14")
+    assert code == 0, out
+    firsts = {i["first"][:10] for i in json.loads(out)["items"]}
+    assert min(firsts) == "2031-05-19"  # the Monday after Wednesday 14 May 2031
+
+
+def test_a_pair_added_to_a_running_relative_cohort_starts_from_tomorrow(programme: Path):
+    assert schedule(programme)[0] == 0
+    later = "2027-01-06T12:00:00+00:00"
+
+    def add(data):  # type: ignore[no-untyped-def]
+        data["cohorts"][0]["pairs"].append(
+            {
+                "mentor": {"email": "new.mentor@northwind.example", "name": "New Mentor"},
+                "mentee": {"email": "new.mentee@northwind.example", "name": "New Mentee"},
+            }
+        )
+
+    edit(programme, add)
+    code, out = schedule(programme, "--json", now=later)
+    assert code == 0, out
+    items = json.loads(out)["items"]
+    assert [i["action"] for i in items].count("unchanged") == 12
+    (created,) = [i for i in items if i["action"] == "create"]
+    assert created["first"] > later
+
+
+# -- renamed and removed cohorts: orphans, and no second series for the same two people ------------
+
+APAC = "2027-spring-apac"
+LATER = "2026-12-09T12:00:00+00:00"  # the example cohorts started on Mon 30 Nov
+
+
+def rename_apac(data):  # type: ignore[no-untyped-def]
+    data["cohorts"][1]["id"] = "apac-2027"
+    data["programme"]["leads"][1]["cohorts"] = ["apac-2027"]
+
+
+def test_a_renamed_cohort_invites_nobody_twice_and_says_why(programme: Path):
+    assert schedule(programme)[0] == 0
+    files, sent = calendars(programme), outbox(programme)
+    edit(programme, rename_apac)
+    code, out = schedule(programme, now=LATER)
+    assert code == 3, out
+    assert calendars(programme) == files and outbox(programme) == sent  # nothing written
+    lines = out.splitlines()
+    orphaned = [line for line in lines if line.lstrip().startswith("orphaned")]
+    refused = [line for line in lines if line.lstrip().startswith("unschedulable")]
+    assert len(orphaned) == 6 and len(refused) == 6
+    assert all(f"cohort '{APAC}' is no longer in the config; left running" in x for x in orphaned)
+    assert all(f"already meets in cohort '{APAC}' until" in x for x in refused)
+    assert "--allow-duplicate-pair" in refused[0]
+    assert "6 unschedulable, 6 orphaned" in out
+
+
+def test_end_orphans_ends_them_after_their_next_session_and_the_pairs_follow_on(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, rename_apac)
+    code, out = schedule(programme, "--end-orphans", "--json", now=LATER)
+    assert code == 0, out
+    items = json.loads(out)["items"]
+    ended = {i["series_key"]: i for i in items if i["action"] == "end"}
+    created = [i for i in items if i["action"] == "create"]
+    assert len(ended) == 6 and len(created) == 6
+    assert all(i["result"] == "ended" for i in ended.values())
+    for follower in created:  # each renamed pair follows on after its old series
+        mentor = follower["names"].split(" / ")[0]
+        (before,) = [e for e in ended.values() if mentor in e["names"]]
+        assert follower["first"] > before["last"], (follower, before)
+        assert follower["note"].startswith("starts after the last session")
+    # The next run: the ended series keep one last session; nothing else to do.
+    code, out = schedule(programme, now=LATER)
+    assert code == 0, out
+    assert out.splitlines()[-1] == (
+        "Nothing changed: 12 series already match the config. 6 series of cohorts no longer "
+        "in the config are left as they are (see above)."
+    )
+    assert out.count("ends with its next session") == 6
+
+
+def test_allow_duplicate_pair_creates_the_second_series(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, rename_apac)
+    code, out = schedule(programme, "--allow-duplicate-pair", now=LATER)
+    assert code == 0, out
+    assert "6 created" in out.splitlines()[-1] and "6 orphaned" in out.splitlines()[-1]
+    assert len(calendars(programme)) == 18
+
+
+def test_a_removed_cohort_is_reported_not_silently_left_behind(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, lambda d: (d["cohorts"].pop(1), d["programme"]["leads"].pop(1)))
+    code, out = schedule(programme, now=LATER)
+    assert code == 0, out
+    assert out.splitlines()[-1] == (
+        "Nothing changed: 6 series already match the config. 6 series of cohorts no longer in "
+        "the config are left as they are (see above)."
+    )
+    assert out.count(f"cohort '{APAC}' is no longer in the config") == 6
+
+
+def test_a_pair_moved_to_another_cohort_follows_on_after_its_old_series(programme: Path):
+    assert schedule(programme)[0] == 0
+
+    def move(data):  # type: ignore[no-untyped-def]
+        data["cohorts"][1]["pairs"].append(data["cohorts"][0]["pairs"].pop(0))
+
+    edit(programme, move)
+    code, out = schedule(programme, "--json", now=LATER)
+    assert code == 0, out
+    items = json.loads(out)["items"]
+    (end,) = [i for i in items if i["action"] == "end"]
+    (create,) = [i for i in items if i["action"] == "create"]
+    assert "Priya Shah" in end["names"] and "Priya Shah" in create["names"]
+    assert create["first"] > end["last"]
+    assert "cohort '2027-spring-atlantic'" in create["note"]

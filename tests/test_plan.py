@@ -1,14 +1,15 @@
 """Reconciliation is decided by meaning: same sessions, same duration, same people, same text."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from rmcal.invite import InviteText
-from rmcal.model import Cadence, series_key
+from rmcal.model import Cadence, Pair, series_key
 from rmcal.plan import (
     Create,
     End,
     Keep,
+    Orphan,
     Unschedulable,
     Update,
     generation_of,
@@ -153,3 +154,62 @@ def test_a_person_in_two_pairs_never_gets_overlapping_series():
     )
     a, b = (set(i.slot.intervals()) for i in plan.items)
     assert not any(x[0] < y[1] and y[0] < x[1] for x in a for y in b)
+
+
+# -- series of other cohorts: orphans and the same two people twice ----------------------------
+
+
+def _other_cohort_series(asha_dan: Pair, cohort: str = "old") -> Series:
+    """Asha and Dan's series as an earlier cohort id scheduled it (started before NOW)."""
+    earlier = config(replace(asha_dan, cohort_id=cohort), cohort=cohort, start=date(2026, 12, 7))
+    made = make_plan(earlier, {}, {}, NOW - timedelta(weeks=5), render, video=False)
+    return as_series(made.items[0])
+
+
+def test_a_series_whose_cohort_left_the_config_is_an_orphan_unless_ended():
+    asha_dan = pair(person("asha", KOLKATA), person("dan", LONDON))
+    old = _other_cohort_series(asha_dan)
+    left = make_plan(config(), {}, {}, NOW, render, video=False, others=[old])
+    (orphan,) = left.items
+    assert isinstance(orphan, Orphan) and orphan.series == old
+    assert orphan.reason.startswith("cohort 'old' is no longer in the config; left running")
+    assert orphan.next_start >= NOW and left.changes == 0
+    ended = make_plan(config(), {}, {}, NOW, render, video=False, others=[old], end_orphans=True)
+    (end,) = ended.items
+    assert isinstance(end, End) and end.last == orphan.next_start
+
+
+def test_two_people_who_meet_under_another_cohort_get_no_second_series():
+    asha_dan = pair(person("asha", KOLKATA), person("dan", LONDON))
+    old = _other_cohort_series(asha_dan)
+    cfg = config(asha_dan)
+    (refused, orphan) = make_plan(cfg, {}, {}, NOW, render, video=False, others=[old]).items
+    assert isinstance(refused, Unschedulable) and isinstance(orphan, Orphan)
+    assert refused.reason.startswith("already meets in cohort 'old' until ")
+    allowed = make_plan(
+        cfg, {}, {}, NOW, render, video=False, others=[old], allow_duplicate_pair=True
+    )
+    assert isinstance(allowed.items[0], Create)
+    # Mid-week, with the old series' next session after the new cohort's start: the new
+    # series begins after that last session, never beside it.
+    wednesday = NOW + timedelta(days=2)
+    cfg = config(asha_dan, start=wednesday.date() + timedelta(days=1))
+    follow = make_plan(cfg, {}, {}, wednesday, render, video=False, others=[old], end_orphans=True)
+    create, last = follow.items  # six weekly sessions from 7 Dec: only 11 Jan is left
+    assert isinstance(create, Create) and isinstance(last, Orphan)
+    assert last.reason.endswith("ends with its next session")
+    assert last.next_start.date() >= cfg.cohorts[0].start
+    assert create.slot.first.date() > last.next_start.date()
+    assert create.note == (
+        f"starts after the last session ({last.next_start:%Y-%m-%d}) of their series in "
+        "cohort 'old'"
+    )
+
+
+def test_a_cancelled_or_finished_series_elsewhere_is_no_obstacle():
+    asha_dan = pair(person("asha", KOLKATA), person("dan", LONDON))
+    old = _other_cohort_series(asha_dan)
+    for gone in (replace(old, cancelled=True), old):
+        later = NOW + timedelta(days=400) if gone is old else NOW
+        plan = make_plan(config(asha_dan), {}, {}, later, render, video=False, others=[gone])
+        assert [type(i) for i in plan.items] == [Create]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from rmcal.store import (
     SeriesRow,
     Store,
     remove_state,
+    state_files,
 )
 
 SENDING, SENT = MailStatus.SENDING, MailStatus.SENT
@@ -185,3 +189,56 @@ def test_a_memory_store_is_migrated_and_leaves_no_file(tmp_path: Path):
 def test_a_read_only_store_takes_no_lock(tmp_path: Path, store: Store):
     with Store.open(store.path, mode=Mode.READ_ONLY) as reader:
         assert reader.mail_rows() == []
+
+
+# -- owner-only files ------------------------------------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX only")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@posix_only
+def test_the_state_file_and_its_companions_are_created_owner_only(tmp_path: Path):
+    old = os.umask(0o022)  # the usual umask, which makes plain new files world-readable
+    try:
+        with Store.open(tmp_path / "new" / "state.db") as store:
+            store.put("ns", "k", "v")  # the WAL and its index exist while the store is open
+            files = state_files(store.path)
+            assert all(f.exists() for f in files), files
+            assert {f.name: _mode(f) for f in files} == dict.fromkeys(
+                ("state.db", "state.db-wal", "state.db-shm", "state.db.lock"), 0o600
+            )
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "new") == 0o700
+
+
+@posix_only
+def test_a_wider_state_file_is_narrowed_with_a_warning(tmp_path: Path, caplog):
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    for part in state_files(path):
+        if part.exists():
+            part.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="rmcal"), Store.open(path):
+        pass
+    assert _mode(path) == 0o600
+    assert _mode(tmp_path / "state.db.lock") == 0o600
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"{path} could be read by other users (mode 0644); rmcal made it owner-only (0600)" in (
+        warnings
+    )
+
+
+@posix_only
+def test_a_read_only_open_narrows_a_wider_state_file_too(tmp_path: Path, caplog):
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    path.chmod(0o640)
+    with caplog.at_level(logging.WARNING, logger="rmcal"):
+        Store.open(path, mode=Mode.READ_ONLY).close()
+    assert _mode(path) == 0o600
+    assert "could be read by other users (mode 0640)" in caplog.text

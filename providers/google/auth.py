@@ -9,7 +9,6 @@ a token.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
 from rmcal.errors import AuthError, PermissionDenied, ProviderError, SettingsError
+from rmcal.private import narrow, write_private
 
 from .settings import PROVIDER, GoogleSettings, short_scope
 
@@ -68,6 +68,7 @@ def load_user_credentials(settings: GoogleSettings) -> user_credentials.Credenti
             f"no OAuth token at {path}",
             remedy="run: rmcal auth login --provider google",
         )
+    narrow(path)  # it holds a refresh token: owner-only
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
         creds = user_credentials.Credentials.from_authorized_user_info(
@@ -85,13 +86,7 @@ def load_user_credentials(settings: GoogleSettings) -> user_credentials.Credenti
 
 def save_user_credentials(path: Path, creds: user_credentials.Credentials) -> None:
     """Write the token readable by its owner only: it grants access to the organizer's mail."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open(); fix it
-        os.write(fd, creds.to_json().encode("utf-8"))
-    finally:
-        os.close(fd)
+    write_private(path, creds.to_json().encode("utf-8"))
 
 
 def run_login(

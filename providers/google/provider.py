@@ -96,6 +96,10 @@ class GoogleProvider:
         """The cohort's series by rmcal's private property; deleted ones come back cancelled."""
         return reads.find_series(self.client, cohort_id, self.context.timezone)
 
+    def find_all_series(self) -> list[Series]:
+        """Every series rmcal tagged, whatever its cohort (one read of the calendar's events)."""
+        return reads.find_all_series(self.client, self.context.timezone)
+
     def create_series(
         self, specs: Sequence[SeriesSpec], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:

@@ -55,6 +55,24 @@ def find_series(client: GoogleClient, cohort_id: str, default_zone: str) -> list
         "find series",
         default_zone,
     )
+    return [s for s in _parents(items, zone) if s.cohort_id == cohort_id]
+
+
+def find_all_series(client: GoogleClient, default_zone: str) -> list[Series]:
+    """Every series rmcal tagged on the calendar, whatever its cohort, deleted ones too.
+
+    ``privateExtendedProperty`` only matches a name with a value, so there is no server-side
+    filter for "any cohort": this reads the calendar's events (recurring parents, not their
+    expansions) page by page and keeps the tagged parents, as the sync cache does.
+    """
+    items, zone = _list_pages(
+        client, {"showDeleted": True, "maxResults": 2500}, "find all series", default_zone
+    )
+    return [s for s in _parents(items, zone) if s.cohort_id]
+
+
+def _parents(items: list[dict[str, Any]], zone: str) -> list[Series]:
+    """The tagged recurring parents among listed events, one per key, in key order."""
     found: dict[str, Series] = {}
     for event in items:
         # Exceptions of a series carry the same properties; only parents are series.

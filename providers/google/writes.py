@@ -28,8 +28,8 @@ CONFERENCE_WAIT = 2.0  # seconds before re-reading events whose Meet link is sti
 BURNT_ID = (
     "a series with this key was deleted in Google Calendar, and Google never lets a deleted "
     "event's id be used again, so this series cannot be created under the same key; "
-    "scheduling the pair again needs a new series key (a new generation of the pair, or a new "
-    "pair identity such as another cohort id). Nothing was created"
+    "scheduling the pair again needs a new series key: `rmcal schedule --recreate` gives it "
+    "the pair's next one. Nothing was created"
 )
 
 Results = dict[str, Series | ItemFailure]

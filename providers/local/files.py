@@ -10,14 +10,18 @@ Folder layout (created on first write)::
 Every write is atomic (temporary file in the same folder, fsync, rename): a crash leaves the old
 file or the new one, never half of either. People and calendar apps read these files while rmcal
 runs, so there is no other way to write one.
+
+The calendars and the outbox name people and carry what they were sent, so rmcal keeps them
+owner-only (folders 0700, files 0600), like the state file, and narrows them when it finds them
+wider (``rmcal.private``). ``busy/`` is the admin's own input and is left as it is.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import logging
 from pathlib import Path
+
+from rmcal.private import narrow, write_private
 
 NAME = "local"
 CALENDARS = "calendars"
@@ -26,35 +30,15 @@ OUTBOX = "outbox"
 PENDING = ".smtp-pending"
 
 
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (mkstemp's 0600 would hide it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+def secure_folders(folder: Path, log: logging.Logger) -> None:
+    """Narrow rmcal's own subfolders (not ``busy/``) if other users can read them."""
+    for sub in (folder / CALENDARS, folder / OUTBOX, folder / OUTBOX / PENDING):
+        if sub.is_dir():
+            narrow(sub, logger=log)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The temporary file lives in the same folder (same file system, so ``os.replace`` is an
-    atomic rename) and is fsynced before the rename; the folder is fsynced after it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half,
+    owner-only: ``rmcal.private.write_private`` (temporary file in the same folder, fsync,
+    rename, folder fsync)."""
+    write_private(path, data)

@@ -26,6 +26,7 @@ from rmcal.errors import ProviderError
 from rmcal.intervals import Interval, merge
 from rmcal.provider import (
     MAIL_KEY_HEADER,
+    TAG_COHORT,
     BusyMap,
     Cancellation,
     Capabilities,
@@ -42,7 +43,7 @@ from rmcal.provider import (
 
 from . import edits, ics
 from .calendars import CalendarFolder
-from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write
+from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write, secure_folders
 from .ics.values import UTC
 from .imip import Change, invitation
 from .outbox import Outbox
@@ -65,6 +66,7 @@ class LocalProvider:
         self.settings = parse_settings(settings, context)
         self.context = context
         self.folder = self.settings.folder
+        secure_folders(self.folder, context.log)
         try:
             self._zone = ZoneInfo(context.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -161,10 +163,14 @@ class LocalProvider:
 
     def find_series(self, cohort_id: str) -> list[Series]:
         """Series whose file says ``X-RMCAL-COHORT:<cohort_id>``: the files are the truth."""
+        return [s for s in self.find_all_series() if s.cohort_id == cohort_id]
+
+    def find_all_series(self) -> list[Series]:
+        """Every series file that carries rmcal's cohort tag, in key order."""
         out = [
             series.to_series(str(path))
             for path, series in self.calendars.all()
-            if series.tags.get("cohort") == cohort_id
+            if series.tags.get(TAG_COHORT)
         ]
         return sorted(out, key=lambda s: s.key)
 

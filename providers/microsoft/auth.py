@@ -19,7 +19,6 @@ import binascii
 import functools
 import json
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ import msal
 import requests
 
 from rmcal.errors import AuthError
+from rmcal.private import narrow, write_private
 
 from .settings import PROVIDER, MicrosoftSettings
 
@@ -166,6 +166,7 @@ class TokenSource:
         cache = msal.SerializableTokenCache()
         path = self.config.cache_path
         if path.exists():
+            narrow(path, logger=self.log)  # it holds a refresh token: owner-only
             try:
                 cache.deserialize(path.read_text(encoding="utf-8"))
             except ValueError:
@@ -176,14 +177,7 @@ class TokenSource:
         """Persist the device-code cache (owner-only) when MSAL changed it."""
         if self._cache is None or not self._cache.has_state_changed:
             return
-        path = self.config.cache_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self._cache.serialize())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_private(self.config.cache_path, self._cache.serialize().encode("utf-8"))
         self._cache.has_state_changed = False
 
     def token(self) -> str:

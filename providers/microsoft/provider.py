@@ -187,9 +187,17 @@ class MicrosoftProvider:
 
     def _events_by_property(self, tag: str, value: str, operation: str) -> list[dict[str, Any]]:
         """Series masters whose ``rmcal.<tag>`` equals ``value``, every page."""
+        return self._tagged_events(tag, f"ep/value eq {odata_string(value)}", operation)
+
+    def _tagged_events(self, tag: str, condition: str, operation: str) -> list[dict[str, Any]]:
+        """Events carrying ``rmcal.<tag>`` whose value meets ``condition``, every page.
+
+        Graph filters a string extended property by its id with ``eq`` plus ``eq``, ``ne``,
+        ``startswith`` or ``contains`` on its value (singleValueLegacyExtendedProperty-get).
+        """
         flt = (
             "singleValueExtendedProperties/Any(ep: ep/id eq "
-            f"{odata_string(property_id(tag))} and ep/value eq {odata_string(value)})"
+            f"{odata_string(property_id(tag))} and {condition})"
         )
         ids = " or ".join(
             f"id eq {odata_string(property_id(name))}" for name in (*TAGS, *PRIVATE_PROPERTIES)
@@ -208,12 +216,20 @@ class MicrosoftProvider:
 
     def find_series(self, cohort_id: str) -> list[Series]:
         """Series masters tagged with the cohort, read back from the calendar itself."""
+        events = self._events_by_property(TAG_COHORT, cohort_id, "find series")
+        return [s for s in self._masters(events) if s.cohort_id == cohort_id]
+
+    def find_all_series(self) -> list[Series]:
+        """Every series master with a cohort tag: one filtered listing, whatever the cohort."""
+        return self._masters(self._tagged_events(TAG_COHORT, "ep/value ne ''", "find all series"))
+
+    def _masters(self, events: list[dict[str, Any]]) -> list[Series]:
         out = []
-        for event in self._events_by_property(TAG_COHORT, cohort_id, "find series"):
+        for event in events:
             if event.get("type") not in (None, "seriesMaster"):
                 continue
             series = series_from_event(event, organizer=self.organizer)
-            if series is not None and series.cohort_id == cohort_id:
+            if series is not None and series.cohort_id:
                 out.append(series)
         return sorted(out, key=lambda s: s.key)
 
@@ -478,6 +494,7 @@ class MicrosoftProvider:
                 params={"$select": "id,name"},
             ),
             read_busy=lambda: self.busy([self.organizer], hour, hour + timedelta(hours=1)),
+            now=self.context.clock(),
         )
 
     def login(self) -> str:

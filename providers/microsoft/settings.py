@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +76,9 @@ class MicrosoftSettings:
     # onlineMeetings paths take the object ID, not the UPN; set it to spare rmcal the lookup
     # (which needs User.Read.All).
     organizer_object_id: str | None = None
+    # When the certificate in ``certificate_file`` stops being valid (None: no certificate in
+    # the file, or a secret): ``rmcal auth check`` warns before Entra starts refusing it.
+    certificate_expires: datetime | None = None
 
     @property
     def app_only(self) -> bool:
@@ -114,8 +118,9 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         raise SettingsError("timeout", "must be a number of seconds greater than 0")
 
     credential: Credential = None
+    expires = None
     if mode == "certificate":
-        credential = _certificate(settings, context)
+        credential, expires = _certificate(settings, context)
     elif mode == "secret":
         credential = _secret(settings, context)
 
@@ -134,6 +139,7 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         cache_path=context.state_dir / "msal-cache.json",
         attendance=attendance,
         organizer_object_id=object_id.strip() if object_id else None,
+        certificate_expires=expires,
     )
 
 
@@ -186,8 +192,11 @@ def _path(context: ProviderContext, key: str, value: Any) -> Path:
     return path
 
 
-def _certificate(settings: Mapping[str, Any], context: ProviderContext) -> dict[str, str]:
-    """The private key and SHA-1 thumbprint MSAL signs its client assertion with."""
+def _certificate(
+    settings: Mapping[str, Any], context: ProviderContext
+) -> tuple[dict[str, str], datetime | None]:
+    """The private key and SHA-1 thumbprint MSAL signs its client assertion with, and when the
+    certificate expires (None when the file holds only the key)."""
     if "certificate_file" not in settings:
         raise SettingsError(
             "certificate_file",
@@ -211,12 +220,14 @@ def _certificate(settings: Mapping[str, Any], context: ProviderContext) -> dict[
         raise SettingsError("certificate_file", f"{path}: the private key block is damaged")
     given = settings.get("thumbprint", settings.get("certificate_thumbprint"))
     computed = None
+    expires = None
     cert_block = re.search(
         r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.DOTALL
     )
     if cert_block:
         cert = x509.load_pem_x509_certificate(cert_block.group(0).encode())
         computed = cert.fingerprint(hashes.SHA1()).hex().upper()  # Entra shows SHA-1
+        expires = cert.not_valid_after_utc
     thumbprint = re.sub(r"[^0-9A-Fa-f]", "", str(given)).upper() if given else computed
     if not thumbprint:
         raise SettingsError(
@@ -229,7 +240,7 @@ def _certificate(settings: Mapping[str, Any], context: ProviderContext) -> dict[
             "thumbprint",
             f"does not match the certificate in {path} (its thumbprint is {computed})",
         )
-    return {"private_key": key_block.group(0), "thumbprint": thumbprint}
+    return {"private_key": key_block.group(0), "thumbprint": thumbprint}, expires
 
 
 def _secret(settings: Mapping[str, Any], context: ProviderContext) -> str:

@@ -46,13 +46,13 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
         click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:
         for item in checks:
-            mark = "ok  " if item.ok else "FAIL"
+            mark = "FAIL" if not item.ok else ("warn" if item.warn else "ok  ")
             line = f"{mark} {item.name}"
             if item.detail:
                 line += f": {item.detail}"
             click.echo(line)
-            if not item.ok and item.remedy:
-                click.echo(f"     fix: {item.remedy}")
+            if item.remedy and (not item.ok or item.warn):
+                click.echo(f"     {'fix' if not item.ok else 'check'}: {item.remedy}")
     failed = [c.name for c in checks if not c.ok]
     if failed:
         raise PermissionDenied(
@@ -62,7 +62,9 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
             remedy="see the fixes listed above",
         )
     if not as_json:
-        click.echo(f"All {len(checks)} checks passed for provider {provider.name}.")
+        warned = sum(c.warn for c in checks)
+        tail = f" ({warned} to confirm, see 'check:' above)" if warned else ""
+        click.echo(f"All {len(checks)} checks passed for provider {provider.name}{tail}.")
 
 
 @auth.command("login")

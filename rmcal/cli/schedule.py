@@ -23,7 +23,7 @@ from rmcal.cli.options import (
 from rmcal.config import load_config
 from rmcal.errors import PartialFailure
 from rmcal.model import Config
-from rmcal.plan import Create, End, Item, Keep, Plan, Unschedulable, Update
+from rmcal.plan import Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
 from rmcal.provider import Provider
 from rmcal.runtime import check_cohorts, clock_from, session
 from rmcal.schedule import ScheduleResult, run_schedule
@@ -56,6 +56,13 @@ def validate(
     )
     for note in report["notes"]:
         click.echo(f"  note: {note}")
+    for cohort in config.cohorts:
+        if cohort.relative_start:
+            day = f"{cohort.start:%a %d %b %Y}"
+            click.echo(
+                f"  note: cohort {cohort.id} starts {cohort.relative_start}: {day} if scheduled "
+                "today; once scheduled, its first session in the calendar"
+            )
 
 
 @click.command()
@@ -69,6 +76,16 @@ def validate(
     is_flag=True,
     help="Schedule again pairs whose series was deleted in the calendar.",
 )
+@click.option(
+    "--end-orphans",
+    is_flag=True,
+    help="End, after their next session, series whose cohort is no longer in the config.",
+)
+@click.option(
+    "--allow-duplicate-pair",
+    is_flag=True,
+    help="Give a pair a new series even though the two already meet under another cohort id.",
+)
 @wait_option
 @json_option
 @pass_options
@@ -80,6 +97,8 @@ def schedule(
     cohorts: Sequence[str],
     force: bool,
     recreate: bool,
+    end_orphans: bool,
+    allow_duplicate_pair: bool,
     wait: float,
     as_json: bool,
 ) -> None:
@@ -87,6 +106,9 @@ def schedule(
 
     The config is the desired state: new pairs get a series, changed ones are updated,
     removed ones end after their next session (never deleted). Re-running changes nothing.
+    Series of a cohort that left the config (renamed or removed) are reported as orphaned
+    and left running unless --end-orphans; two people who already meet under another cohort
+    id get no second series unless --allow-duplicate-pair.
     """
     # The start-date check needs the calendar (a running cohort is fine): run_schedule does it.
     config = load_running(config_path, now)
@@ -110,6 +132,8 @@ def schedule(
             on_plan=lambda plan: bar.start(plan.changes),
             force=force,
             recreate=recreate,
+            end_orphans=end_orphans,
+            allow_duplicate_pair=allow_duplicate_pair,
         )
     if as_json:
         click.echo(json.dumps(result_json(config, provider, result), indent=2))
@@ -127,7 +151,7 @@ COMMANDS = (validate, schedule)
 
 def _names(item: Item, config: Config) -> tuple[str, str, str]:
     """(cohort, pair id, "mentor / mentee") for a plan row."""
-    if isinstance(item, End):
+    if isinstance(item, End | Orphan):
         return item.series.cohort_id, item.series.pair_id, item.series.title
     pair = item.pair
     return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
@@ -140,6 +164,7 @@ def _action(item: Item) -> str:
         End: "end",
         Keep: "unchanged",
         Unschedulable: "unschedulable",
+        Orphan: "orphaned",
     }[type(item)]
 
 
@@ -157,7 +182,9 @@ def _note(item: Item) -> str:
         return "changes: " + ", ".join(item.changes)
     if isinstance(item, End):
         return f"{item.reason}; last session {item.last:%Y-%m-%d %H:%M %Z}"
-    if isinstance(item, Keep) and item.note:
+    if isinstance(item, Orphan):
+        return f"{item.reason}; next session {item.next_start:%Y-%m-%d %H:%M %Z}"
+    if isinstance(item, Keep | Create) and item.note:
         return item.note
     slot = getattr(item, "slot", None)
     if slot is not None and slot.clashes:
@@ -213,12 +240,18 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
 
 def summary_line(plan: Plan, result: ScheduleResult) -> str:
     counts = plan.counts()
-    total = len([i for i in plan.items if not isinstance(i, End)])
+    total = len([i for i in plan.items if not isinstance(i, End | Orphan)])
     if not result.dry_run and plan.changes == 0 and not counts["unschedulable"]:
-        return f"Nothing changed: {counts['unchanged']} series already match the config."
+        line = f"Nothing changed: {counts['unchanged']} series already match the config."
+        if counts["orphaned"]:
+            line += (
+                f" {counts['orphaned']} series of cohorts no longer in the config are left "
+                "as they are (see above)."
+            )
+        return line
     done = {"create": "created", "update": "updated", "end": "ended"}
     parts = []
-    for kind in ("create", "update", "end", "unchanged", "unschedulable"):
+    for kind in ("create", "update", "end", "unchanged", "unschedulable", "orphaned"):
         if counts[kind]:
             word = kind if result.dry_run else done.get(kind, kind)
             if result.dry_run and kind in done:
@@ -235,7 +268,7 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
         slot = getattr(item, "slot", None)
         key = (
             item.series.key
-            if isinstance(item, End | Keep | Update)
+            if isinstance(item, End | Keep | Update | Orphan)
             else (item.spec.key if isinstance(item, Create) else None)
         )
         entry: dict[str, Any] = {
@@ -262,6 +295,10 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
             entry["changes"] = list(item.changes)
         if isinstance(item, End):
             entry["last"] = item.last.isoformat()
+        if isinstance(item, Orphan):
+            entry.update(reason=item.reason, next=item.next_start.isoformat())
+        if isinstance(item, Create) and item.note:
+            entry["note"] = item.note
         items.append(entry)
     return {
         "programme": config.programme.name,

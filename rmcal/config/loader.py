@@ -43,10 +43,10 @@ from rmcal.config.values import (
     COHORT_ID,
     expect_list,
     expect_mapping,
-    parse_date,
     parse_email,
     parse_identifier,
     parse_slot,
+    parse_start,
     parse_text,
     parse_timezone,
     suggest,
@@ -272,8 +272,8 @@ class _Loader:
             )
         seen_ids[cohort_id] = id_node.line
         start_node = node.require("start")
-        start = parse_date(start_node)
         today = self.now.astimezone(ZoneInfo(zone)).date()
+        start, relative_start = parse_start(start_node, today)
         if start < today and not self.force:
             start_node.fail(f"start date {start} is in the past (today is {today})", FORCE_HINT)
         settings_node = node.get("settings")
@@ -303,6 +303,7 @@ class _Loader:
         built = Cohort(
             id=cohort_id,
             start=start,
+            relative_start=relative_start,
             pairs=tuple(d.pair for d in drafts),
             settings=settings,
             source=source,

@@ -49,6 +49,7 @@ CADENCE_HINT = (
     "or an RRULE such as RRULE:FREQ=WEEKLY;INTERVAL=3"
 )
 DURATION_HINT = "write e.g. 45m, 1h, 1h30m, 90 minutes or a number of minutes"
+START_HINT = "write a date YYYY-MM-DD (e.g. 2027-01-11) or next Monday (any weekday)"
 DAYS_HINT = "use Mon, Tue, Wed, Thu, Fri, Sat, Sun, a range such as Mon-Fri, or a list [Mon, Wed]"
 
 
@@ -174,6 +175,29 @@ def parse_date(node: Node) -> date:
             pass
         node.fail(f"{value!r} is not a date", "write YYYY-MM-DD, e.g. 2027-01-11")
     node.fail(f"expected a date, got {node.describe()}", "write YYYY-MM-DD, e.g. 2027-01-11")
+
+
+def parse_start(node: Node, today: date) -> tuple[date, str | None]:
+    """A cohort's ``start``: a date, or ``next Monday`` (any weekday): the first such day after
+    ``today``. Returns the date and, for the relative form, its normalised text.
+
+    The relative form keeps a template or an example config usable on any date; once the
+    calendar holds the cohort's series, their first session fixes the start (``rmcal.schedule``).
+    """
+    value = node.value
+    if isinstance(value, str) and value.strip().lower().startswith("next "):
+        word = value.strip()[5:].strip()
+        day = day_index(word)
+        if day is None:
+            node.fail(f"{word!r} is not a day of the week", START_HINT)
+        ahead = (day - today.weekday() - 1) % 7 + 1
+        return today + timedelta(days=ahead), f"next {DAY_NAMES[day].capitalize()}"
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()), None
+        except ValueError:
+            node.fail(f"{value!r} is not a date", START_HINT)
+    return parse_date(node), None
 
 
 def parse_integer(node: Node, low: int, high: int) -> int:

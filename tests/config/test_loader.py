@@ -73,6 +73,46 @@ def test_today_is_a_valid_start(in_fixtures: Path) -> None:
     assert config.cohorts[0].start == date(2027, 1, 11)
 
 
+@pytest.mark.parametrize(
+    ("now", "written", "expected"),
+    [
+        (datetime(2026, 11, 23, 12, 0, tzinfo=UTC), "next Monday", date(2026, 11, 30)),  # a Mon
+        (datetime(2026, 11, 29, 23, 30, tzinfo=UTC), "next mon", date(2026, 11, 30)),  # a Sun
+        (datetime(2026, 11, 25, 9, 0, tzinfo=UTC), "next Thursday", date(2026, 11, 26)),
+        (datetime(2026, 11, 25, 9, 0, tzinfo=UTC), "next wed", date(2026, 12, 2)),
+        # 00:30 UTC on Monday 30 Nov is still Sunday in New York: the programme zone decides.
+        (datetime(2026, 11, 30, 0, 30, tzinfo=UTC), "next Monday", date(2026, 11, 30)),
+    ],
+)
+def test_a_relative_start_is_the_first_such_day_after_today(
+    tmp_path: Path, now: datetime, written: str, expected: date
+) -> None:
+    text = (FIXTURES / "valid_minimal.yaml").read_text()
+    assert "start: 2027-01-11" in text
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        text.replace("start: 2027-01-11", f"start: {written}").replace(
+            "timezone: Europe/London", "timezone: America/New_York"
+        )
+    )
+    cohort = load(path, now=now).cohorts[0]
+    assert cohort.start == expected
+    assert cohort.relative_start == f"next {expected:%A}"
+
+
+def test_a_relative_start_with_no_weekday_names_the_line(tmp_path: Path) -> None:
+    text = (FIXTURES / "valid_minimal.yaml").read_text()
+    path = tmp_path / "config.yaml"
+    path.write_text(text.replace("start: 2027-01-11", "start: next Funday"))
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    line = text.splitlines().index("    start: 2027-01-11") + 1
+    assert str(caught.value) == (
+        f"{path}:{line}: cohorts[0].start: 'Funday' is not a day of the week; write a date "
+        "YYYY-MM-DD (e.g. 2027-01-11) or next Monday (any weekday)"
+    )
+
+
 def test_minimal_config_takes_model_defaults(in_fixtures: Path) -> None:
     config = load("valid_minimal.yaml")
     pair = config.pairs[0]

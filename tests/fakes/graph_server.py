@@ -66,7 +66,7 @@ WEEKDAYS = {
 INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _FILTER = re.compile(
     r"^singleValueExtendedProperties/Any\(ep: ep/id eq '((?:[^']|'')*)' and "
-    r"ep/value eq '((?:[^']|'')*)'\)$"
+    r"ep/value (eq|ne) '((?:[^']|'')*)'\)$"
 )
 _EXPAND = re.compile(r"^singleValueExtendedProperties\(\$filter=(.*)\)$")
 
@@ -157,6 +157,13 @@ class FakeGraph:
             self._throttle = count
             self._retry_after = retry_after
             self._throttle_method = method
+
+    def add_plain_event(self, user: str, subject: str) -> str:
+        """An event someone made in ``user``'s calendar without rmcal's tags; returns its id."""
+        when = {"dateTime": "2026-01-08T12:00:00", "timeZone": "UTC"}
+        with self.lock:
+            _, body, _ = self._create(user, {"subject": subject, "start": when, "end": when})
+        return str(body["id"])
 
     def has_mailbox(self, address: str) -> bool:
         return not address.lower().endswith(self.unknown_domains)
@@ -400,12 +407,15 @@ class FakeGraph:
             if not found:
                 return _error(400, "BadRequest", "fake server: unsupported $filter")
             prop_id = found.group(1).replace("''", "'")
-            value = found.group(2).replace("''", "'").lower()
+            equal = found.group(2) == "eq"
+            value = found.group(3).replace("''", "'").lower()
+            # Graph compares string values case-insensitively; an event without the property
+            # matches neither eq nor ne (the filter is on the event's properties).
             matches = [
                 e
                 for e in matches
                 if any(
-                    p["id"] == prop_id and str(p["value"]).lower() == value
+                    p["id"] == prop_id and (str(p["value"]).lower() == value) == equal
                     for p in e.get("singleValueExtendedProperties") or []
                 )
             ]

@@ -124,7 +124,7 @@ def make_tls_files(
 
 
 def make_client_certificate(
-    directory: Path, common_name: str = "rmcal test app"
+    directory: Path, common_name: str = "rmcal test app", valid_days: float = 2
 ) -> tuple[Path, str]:
     """A throwaway self-signed certificate + key in one PEM (as an Entra app credential).
 
@@ -140,7 +140,7 @@ def make_client_certificate(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
+        .not_valid_after(now + dt.timedelta(days=valid_days))
         .sign(key, hashes.SHA256())
     )
     path = directory / "app-cert.pem"

@@ -107,10 +107,12 @@ def test_login_runs_the_installed_app_flow_and_saves_the_token_owner_only(tmp_pa
         assert stat.S_IMODE(token.stat().st_mode) == 0o600
         saved = json.loads(token.read_text())
         assert saved["refresh_token"].startswith("refresh-")
+        token.chmod(0o644)  # copied with a loose umask: the next run narrows it again
         # A fresh provider uses the saved token: refresh grant, then the API.
         again = GoogleProvider(settings, make_context(tmp_path))
         rows = again.check()
         assert all(r.ok for r in rows), rows
+        assert stat.S_IMODE(token.stat().st_mode) == 0o600
     finally:
         running.stop()
 

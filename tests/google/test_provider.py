@@ -160,6 +160,7 @@ def test_twenty_pair_cycle(fake_google):
     fresh = provider_for(running, directory, fresh_kv, clock)
     found = fresh.find_series("2030-spring")
     assert [s.key for s in found] == sorted(s.key for s in specs)
+    assert fresh.find_all_series() == found  # one cohort in this calendar: the same series
     assert fresh.create_series(specs[:3]).keys() == {s.key for s in specs[:3]}
     assert len(fake.calendar(ORGANIZER)) == PAIRS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,6 +37,30 @@ def test_find_series_by_private_property_with_paging_skips_exceptions(tmp_path: 
     assert cleo_dan.rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20300601T035959Z"
     assert cleo_dan.attendees == ("cleo@example.com", "dan@example.com")
     assert cleo_dan.video_url is None
+
+
+def test_find_all_series_lists_the_calendar_and_keeps_tagged_parents_of_any_cohort(
+    tmp_path: Path,
+):
+    page = fixture("events_find_page2.json")
+    other = json.loads(json.dumps(page["items"][0]))
+    other["id"] = "rmuuuuuuuuuuuuuuuuuuuuuuuu"
+    other["extendedProperties"]["private"].update(
+        {"rmcal.key": other["id"], "rmcal.cohort": "2029-autumn"}
+    )
+    lunch = {"id": "lunch1", "summary": "Team lunch", "start": page["items"][0]["start"]}
+    page["items"] += [other, lunch, fixture("event_deleted.json")]
+    provider, transport, _ = mock_provider(tmp_path, [reply("events_find_page1.json"), reply(page)])
+    found = provider.find_all_series()
+    assert {s.key: s.cohort_id for s in found} == {
+        KEY: "2030-spring",
+        "rmuuuuuuuuuuuuuuuuuuuuuuuu": "2029-autumn",
+        "rmvvvvvvvvvvvvvvvvvvvvvvvv": "2030-spring",
+    }
+    first_query = query(transport.request_sequence[0][0])
+    assert "privateExtendedProperty" not in first_query  # no filter can say "any cohort"
+    assert first_query["showDeleted"] == ["true"]
+    assert "singleEvents" not in first_query  # parents and exceptions, never expansions
 
 
 def test_a_series_deleted_in_the_calendar_is_found_as_cancelled(tmp_path: Path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,36 @@ def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.undo()
     assert isinstance(p.create_series([s])[s.key], Series)
     assert leftovers(p.folder) == []
+
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX only")
+
+
+@posix_only
+def test_calendars_and_the_outbox_are_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        p = provider(tmp_path)
+        s = spec(start=london(2025, 3, 19, 14, 0))
+        assert not isinstance(p.create_series([s])[s.key], ItemFailure)
+    finally:
+        os.umask(old)
+    folder = tmp_path / "rm"
+    written = [f for f in folder.rglob("*") if f.is_file()]
+    assert {f.parent.name for f in written} == {"calendars", "outbox"}
+    assert {stat.S_IMODE(f.stat().st_mode) for f in written} == {0o600}
+    for sub in (folder, folder / "calendars", folder / "outbox"):
+        assert stat.S_IMODE(sub.stat().st_mode) == 0o700, sub
+
+
+@posix_only
+def test_a_readable_outbox_is_narrowed_when_the_provider_opens(tmp_path: Path, caplog) -> None:
+    outbox = tmp_path / "rm" / "outbox"
+    outbox.mkdir(parents=True)
+    outbox.chmod(0o755)
+    (tmp_path / "rm" / "busy").mkdir(mode=0o755)
+    with caplog.at_level(logging.WARNING):
+        provider(tmp_path)
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "rm" / "busy").stat().st_mode) == 0o755  # the admin's own
+    assert f"{outbox} could be read by other users (mode 0755)" in caplog.text

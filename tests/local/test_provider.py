@@ -100,6 +100,19 @@ def test_find_series_needs_only_the_files(tmp_path: Path) -> None:
     assert fresh.find_series("nope") == []
 
 
+def test_find_all_series_reads_every_cohort_from_the_files(tmp_path: Path) -> None:
+    p = provider(tmp_path)
+    one = created(p, spec(start=london(2025, 3, 19, 14, 0)))
+    two = created(p, spec(start=london(2025, 3, 20, 10, 0), cohort="c2", pair="cat-dan-000002"))
+    (p.folder / "calendars" / "notes.txt").write_text("not a calendar")
+    fresh = LocalProvider({"folder": str(p.folder)}, context(tmp_path))
+    assert fresh.find_all_series() == sorted([one, two], key=lambda s: s.key)
+    assert (
+        LocalProvider({"folder": str(tmp_path / "empty")}, context(tmp_path)).find_all_series()
+        == []
+    )
+
+
 def test_a_deleted_file_reports_every_occurrence_cancelled(tmp_path: Path) -> None:
     p = provider(tmp_path)
     series = created(p, spec(start=london(2025, 3, 19, 14, 0)))

@@ -174,12 +174,14 @@ def test_device_code_login_keeps_an_owner_only_cache_and_reuses_it(tmp_path):
     cache = tmp_path / "state" / "msal-cache.json"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert "refresh-token" in cache.read_text()
+    cache.chmod(0o644)  # copied with a loose umask: the next run narrows it again
 
     # A later run (new provider, new MSAL app) signs in silently from the cache.
     with responses.RequestsMock() as rsps:
         mock_discovery(rsps)
         claims = decode_claims(MicrosoftProvider(device, ctx).tokens.token())
     assert claims["scp"] == "Calendars.ReadWrite Mail.Send"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
 
 
 def test_device_code_without_login_says_how_to_sign_in(tmp_path):

@@ -277,6 +277,20 @@ def test_find_series_pages_and_reads_back_rrule_zone_and_tags(tmp_path):
     assert "singleValueExtendedProperties($filter=id eq 'String {" in first_query["$expand"]
 
 
+def test_find_all_series_filters_on_any_cohort_value(tmp_path):
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.GET, EVENTS, json=fixture("events_by_property"))
+        rsps.add(responses.GET, EVENTS, json=fixture("events_by_property_page2"))
+        found = provider(tmp_path).find_all_series()
+        first_query = query(rsps.calls[-2])
+    assert [s.key for s in found] == ["k-ana-ben", "k-cy-di"]
+    assert first_query["$filter"] == (
+        "singleValueExtendedProperties/Any(ep: ep/id eq "
+        f"'{property_id('cohort')}' and ep/value ne '')"
+    )
+
+
 def test_the_rule_rmcal_wrote_reads_back_verbatim_until_outlook_changes_it(tmp_path):
     page = fixture("events_by_property_page2")  # weekly, interval 2, Mondays, firstDayOfWeek mon
     props = page["value"][0]["singleValueExtendedProperties"]

@@ -3,6 +3,7 @@ server: create, re-run, state loss, occurrences, mail, throttling and ``auth che
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -140,3 +141,23 @@ def test_server_rejects_oversized_free_busy_requests(graph_server, tmp_path):
     busy = provider.busy(people, start, start + timedelta(days=130))
     assert set(busy) == set(people)
     provider.close()
+
+
+def test_find_all_series_finds_every_cohort_and_nothing_else(fresh_graph_server, tmp_path):
+    graph_server = fresh_graph_server
+    provider = make(graph_server, tmp_path)
+    spring = [spec(n) for n in range(3)]
+    autumn = [
+        replace(
+            one,
+            cohort_id="2026-autumn",
+            tags=tuple((k, "2026-autumn" if k == "cohort" else v) for k, v in one.tags),
+        )
+        for one in (spec(10), spec(11))
+    ]
+    provider.create_series(spring + autumn)
+    graph_server.graph.add_plain_event(ORGANIZER, "Team lunch")  # not rmcal's
+    found = provider.find_all_series()
+    assert sorted(s.key for s in found) == sorted(s.key for s in spring + autumn)
+    assert {s.cohort_id for s in found} == {"2026-spring", "2026-autumn"}
+    assert [s.key for s in provider.find_series("2026-autumn")] == sorted(s.key for s in autumn)
