@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from rmcal.intervals import Interval, merge
@@ -111,24 +111,31 @@ def build_slot_series(pair: Pair, candidate: Candidate, start: date) -> SeriesTi
     return series_times(pair.settings, candidate_start(candidate, start))
 
 
+def fits_window(zone: tzinfo, window: Window, start: datetime, duration: timedelta) -> bool:
+    """Whether one occurrence lies inside ``window`` read in ``zone`` (``window_problem``'s test).
+
+    Apart from the message so that callers who test many candidates (``rmcal match`` compares
+    whole populations' windows) pay only for the test.
+    """
+    local = start.astimezone(zone)
+    begin = local.hour * 60 + local.minute
+    if local.weekday() not in window.days or begin < window.start_minute:
+        return False
+    if begin + int(duration.total_seconds() // 60) > window.end_minute:
+        return False
+    local_end = (start + duration).astimezone(zone)
+    return local_end.date() == local.date() or (
+        local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
+    )
+
+
 def window_problem(
     person: Person, window: Window, start: datetime, duration: timedelta
 ) -> str | None:
     """Why one occurrence falls outside a person's window in their zone, or None if it fits."""
-    local = start.astimezone(person.zone)
-    local_end = (start + duration).astimezone(person.zone)
-    begin = local.hour * 60 + local.minute
-    end = begin + int(duration.total_seconds() // 60)
-    same_day = local_end.date() == local.date() or (
-        local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
-    )
-    if (
-        local.weekday() in window.days
-        and same_day
-        and window.start_minute <= begin
-        and (end <= window.end_minute)
-    ):
+    if fits_window(person.zone, window, start, duration):
         return None
+    local = start.astimezone(person.zone)
     return (
         f"{local:%a %Y-%m-%d %H:%M} {person.timezone} is outside "
         f"{person.email}'s window {window.describe()}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from rmcal.cli import auth, loop, schedule
+from rmcal.cli import auth, loop, match, schedule
 from rmcal.cli.options import Options
 from rmcal.errors import ProviderError, RmcalError
 
@@ -52,5 +52,5 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _command in (*schedule.COMMANDS, *auth.COMMANDS, *loop.COMMANDS):
+for _command in (*schedule.COMMANDS, *auth.COMMANDS, *loop.COMMANDS, *match.COMMANDS):
     main.add_command(_command)
