@@ -114,16 +114,28 @@ def build_slot_series(pair: Pair, candidate: Candidate, start: date) -> SeriesTi
 def fits_window(zone: tzinfo, window: Window, start: datetime, duration: timedelta) -> bool:
     """Whether one occurrence lies inside ``window`` read in ``zone`` (``window_problem``'s test).
 
-    Apart from the message so that callers who test many candidates (``rmcal match`` compares
-    whole populations' windows) pay only for the test.
+    Apart from the message, and in two halves (``starts_inside``, then ``ends_same_day``), so
+    that callers who test many candidates against many windows (``rmcal match`` compares whole
+    populations) pay only for the test, and convert each occurrence to local time once.
     """
     local = start.astimezone(zone)
+    return starts_inside(window, local, duration) and ends_same_day(
+        local, (start + duration).astimezone(zone)
+    )
+
+
+def starts_inside(window: Window, local: datetime, duration: timedelta) -> bool:
+    """The local weekday is a window day, and start to start + duration lies in its hours."""
     begin = local.hour * 60 + local.minute
-    if local.weekday() not in window.days or begin < window.start_minute:
-        return False
-    if begin + int(duration.total_seconds() // 60) > window.end_minute:
-        return False
-    local_end = (start + duration).astimezone(zone)
+    return (
+        local.weekday() in window.days
+        and window.start_minute <= begin
+        and begin + int(duration.total_seconds() // 60) <= window.end_minute
+    )
+
+
+def ends_same_day(local: datetime, local_end: datetime) -> bool:
+    """The occurrence ends on the day it starts (or exactly at the following midnight)."""
     return local_end.date() == local.date() or (
         local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
     )

@@ -3,8 +3,8 @@
 A pair is only worth making if ``rmcal schedule`` can then place it. So this module asks the
 slot finder's own questions (``rmcal.slots``: its candidates, every 30 minutes of every weekday
 in the mentee's zone, each expanded into the whole series by ``rmcal.recurrence``, each
-occurrence tested against each person's window in their own zone with ``fits_window``), and
-counts the answers:
+occurrence tested against each person's window in their own zone by ``fits_window``'s test),
+and counts the answers:
 
 - **shared hours a week**: the half-hour blocks of the week that lie inside both windows at
   *every* session of the series (DST in either zone included), times half an hour;
@@ -29,7 +29,7 @@ import numpy as np
 
 from rmcal.model import Pair, Person, Settings, Window
 from rmcal.recurrence import first_start, series_times
-from rmcal.slots import STEP_MINUTES, Candidate, candidates, fits_window
+from rmcal.slots import STEP_MINUTES, Candidate, candidates, ends_same_day, starts_inside
 
 BLOCK = timedelta(minutes=STEP_MINUTES)
 UTC = ZoneInfo("UTC")
@@ -60,29 +60,32 @@ def shared_time(
     and session length decide which occurrences every candidate must fit.
     """
     series = _Series(settings, start)
+    lengths = (BLOCK, settings.duration)
     hours = np.zeros((len(mentors), len(mentees)))
     slot = np.zeros((len(mentors), len(mentees)), dtype=bool)
-    duration = settings.duration
-    for column, mentee in enumerate(mentees):
-        zone = mentee.timezone
-        mentee_blocks = series.mask(mentee, zone, BLOCK)
-        mentee_sessions = series.mask(mentee, zone, duration)
-        for row, mentor in enumerate(mentors):
-            blocks = series.mask(mentor, zone, BLOCK) & mentee_blocks
-            hours[row, column] = blocks.bit_count() * STEP_MINUTES / 60
-            slot[row, column] = bool(series.mask(mentor, zone, duration) & mentee_sessions)
+    for zone in sorted({place.timezone for place in mentees}):
+        # Candidates in this mentee zone, against every mentor place and the mentees here.
+        here = [place for place in mentees if place.timezone == zone]
+        masks = series.masks([*mentors, *here], zone, lengths)
+        for column, mentee in enumerate(mentees):
+            if mentee.timezone != zone:
+                continue
+            for row, mentor in enumerate(mentors):
+                blocks = masks[mentor, BLOCK] & masks[mentee, BLOCK]
+                hours[row, column] = blocks.bit_count() * STEP_MINUTES / 60
+                sessions = masks[mentor, settings.duration] & masks[mentee, settings.duration]
+                slot[row, column] = bool(sessions)
     return SharedTime(hours=hours, slot=slot)
 
 
 class _Series:
-    """The slot finder's candidates per zone, expanded once, and each place's fit as a bitmask."""
+    """The slot finder's candidates per zone, expanded once, and each place's fit as bitmasks."""
 
     def __init__(self, settings: Settings, start: date) -> None:
         self.settings = settings
         self.start = start
         self._dates: dict[int, tuple[date, ...]] = {}
         self._starts: dict[str, list[tuple[datetime, ...]]] = {}
-        self._masks: dict[tuple[Place, str, timedelta], int] = {}
 
     def dates(self, weekday: int) -> tuple[date, ...]:
         """The session dates of a series whose first session falls on ``weekday``.
@@ -112,18 +115,55 @@ class _Series:
             ]
         return self._starts[zone]
 
-    def mask(self, place: Place, zone: str, length: timedelta) -> int:
-        """Bit i set when ``length`` from candidate i (in ``zone``) fits ``place`` every time."""
-        key = (place, zone, length)
-        if key not in self._masks:
-            tz = ZoneInfo(place.timezone)
-            window = place.window
-            bits = 0
+    def masks(
+        self, places: Sequence[Place], zone: str, lengths: Sequence[timedelta]
+    ) -> dict[tuple[Place, timedelta], int]:
+        """Per (place, length): bit i set when ``length`` from candidate i (in ``zone``) fits
+        the place's window at every session.
+
+        The places of one zone share each occurrence's conversion to their local time, which
+        is most of the cost; every window and length is then tested on it (``fits_window``'s
+        two halves, in its order).
+        """
+        out: dict[tuple[Place, timedelta], int] = {}
+        by_zone: dict[str, set[Window]] = {}
+        for place in places:
+            by_zone.setdefault(place.timezone, set()).add(place.window)
+        for local_zone, windows in by_zone.items():
+            tests = [(window, length) for window in windows for length in lengths]
+            bits = dict.fromkeys(tests, 0)
+            tz = ZoneInfo(local_zone)
             for index, starts in enumerate(self.starts(zone)):
-                if all(fits_window(tz, window, moment, length) for moment in starts):
-                    bits |= 1 << index
-            self._masks[key] = bits
-        return self._masks[key]
+                local: list[datetime] = []
+                ends: dict[tuple[int, timedelta], datetime] = {}
+                for window, length in tests:
+                    if _fits_every(starts, tz, window, length, local, ends):
+                        bits[window, length] |= 1 << index
+            for (window, length), value in bits.items():
+                out[Place(local_zone, window), length] = value
+        return out
+
+
+def _fits_every(
+    starts: tuple[datetime, ...],
+    tz: ZoneInfo,
+    window: Window,
+    length: timedelta,
+    local: list[datetime],
+    ends: dict[tuple[int, timedelta], datetime],
+) -> bool:
+    """``fits_window`` for every start, reusing the local times in ``local`` and ``ends``."""
+    for number, moment in enumerate(starts):
+        if number == len(local):
+            local.append(moment.astimezone(tz))
+        if not starts_inside(window, local[number], length):
+            return False
+        end = ends.get((number, length))
+        if end is None:
+            end = ends[number, length] = (moment + length).astimezone(tz)
+        if not ends_same_day(local[number], end):
+            return False
+    return True
 
 
 def _candidate_starts(candidate: Candidate, dates: tuple[date, ...], zone: ZoneInfo) -> tuple:
