@@ -38,8 +38,7 @@ def rmcal(*args: str) -> tuple[int, str, str]:
 
 def match(*extra: str, people: str = "people.csv") -> tuple[int, str, str]:
     return rmcal(
-        "match", "-c", "matching.yaml", "--people", people, "--cohort", "2027-autumn",
-        "--now", NOW, *extra,
+        "match", "-c", "matching.yaml", "--people", people, "--cohort", "2027-autumn", *extra,
     )  # fmt: skip
 
 

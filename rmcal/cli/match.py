@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from rmcal.cli.options import Options, config_option, json_option, now_option, pass_options
+from rmcal.cli.options import Options, config_option, json_option, pass_options
 from rmcal.config import load_config
 from rmcal.errors import ConfigError
 from rmcal.match import require_solver
@@ -42,7 +41,6 @@ if TYPE_CHECKING:  # the pipeline needs the optional solver; only its types are 
 )
 @click.option("--dry-run", is_flag=True, help="Show the pairs; write nothing.")
 @click.option("--force", is_flag=True, help="Replace an existing pairs file.")
-@now_option
 @json_option
 @pass_options
 def match(
@@ -53,7 +51,6 @@ def match(
     out_path: Path | None,
     dry_run: bool,
     force: bool,
-    now: datetime,
     as_json: bool,
 ) -> None:
     """Choose a cohort's pairs from a people file, with the reasons for each pair.
@@ -68,7 +65,7 @@ def match(
     from rmcal.match.writing import write_pairs
 
     # The cohort's own pairs file is what this command writes: it may not exist yet.
-    config = load_config(config_path, now=now, force=True, unread_pairs_csv=cohort_id)
+    config = load_config(config_path, force=True, unread_pairs_csv=cohort_id)
     (cohort,) = check_cohorts(config, [cohort_id], named_in=config_path)
     target = _target(config_path, cohort, out_path)
     if target is not None and target.exists() and not force and not dry_run:

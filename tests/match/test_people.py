@@ -190,3 +190,16 @@ def test_a_broken_spreadsheet_is_bad_input(tmp_path: Path) -> None:
 def test_a_missing_file_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^nope\.csv: cannot read the people file: No such file"):
         read(tmp_path / "nope.csv", shown="nope.csv")
+
+
+def test_an_xlsx_file_without_openpyxl_names_the_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from rmcal.errors import RmcalError
+
+    (tmp_path / "people.xlsx").write_bytes(b"PK\x03\x04")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(RmcalError, match=r"needs openpyxl: pip install 'rmcal\[match\]'"):
+        read(tmp_path / "people.xlsx")

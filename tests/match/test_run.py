@@ -201,3 +201,11 @@ def test_the_result_does_not_depend_on_row_order() -> None:
         (p.mentor.email, p.mentee.email, p.score) for p in second.pairs
     ]
     assert len(first.pairs) == 12
+
+
+def test_age_bands_explain_the_generation_term() -> None:
+    ana = person("Ana", "mentor", level=1.8, age_band="18-24")
+    bob = person("Bob", "mentee", level=4.5, age_band="45-54")
+    (pair,) = run(ana, bob).pairs
+    assert pair.terms["generation"] == pytest.approx(2.7 / 3)
+    assert pair.why.endswith("age bands 18-24 and 45-54")

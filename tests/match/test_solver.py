@@ -106,3 +106,27 @@ def test_the_assignment_is_optimal(
         mentors,
         mentees,
     )
+
+
+def test_when_both_have_pinned_every_place_one_shared_place_is_kept_and_said() -> None:
+    """The last resort of the guard: no free copy on either side (see the module docstring)."""
+    from rmcal.match.solver import _copy_numbers, _pin
+
+    places = [2]
+    rows = columns = np.repeat(np.arange(1), places)
+    value = np.full((2, 2), 7.0)
+    pinned = {0: [5, 6], -1: [8, 9]}  # both already reserved both copies for others
+    exact = _pin(
+        value,
+        mentor=0,
+        mentee=0,
+        rows=rows,
+        columns=columns,
+        copy_of_row=_copy_numbers(places),
+        copy_of_column=_copy_numbers(places),
+        mentor_places=places,
+        mentee_places=places,
+        pinned=pinned,
+    )
+    assert not exact
+    assert value.tolist() == [[7.0, 0.0], [0.0, 0.0]]  # one copy pair left: never twice
