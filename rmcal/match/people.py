@@ -136,6 +136,7 @@ def read_people(path: Path, *, shown: str, cohort: Cohort, programme_zone: str) 
         seen[person.email] = line
         people.append(person)
     check_chain(people, shown)
+    check_zones(people, cohort, shown)
     return People(file=shown, rows=tuple(people))
 
 
@@ -387,6 +388,22 @@ def _level(row: Row) -> float | None:
 
 
 # -- whole-file checks ----------------------------------------------------------------------------
+
+
+def check_zones(people: Sequence[Participant], cohort: Cohort, shown: str) -> None:
+    """Someone already in the cohort's ``pairs:`` keeps one zone: the loader would refuse two."""
+    known = {p.email: p.timezone for pair in cohort.pairs for p in pair.people}
+    for person in people:
+        zone = known.get(person.email)
+        if person.role != "none" and zone is not None and zone != person.timezone:
+            raise ConfigError(
+                f"{person.email} is in {person.timezone} here but in {zone} in the pairs "
+                f"of cohort {cohort.id}",
+                file=shown,
+                line=person.line,
+                key="timezone",
+                hint="give this person the same timezone in both places",
+            )
 
 
 def check_chain(people: Sequence[Participant], shown: str) -> None:

@@ -203,3 +203,25 @@ def test_an_xlsx_file_without_openpyxl_names_the_install(
     monkeypatch.setitem(sys.modules, "openpyxl", None)
     with pytest.raises(RmcalError, match=r"needs openpyxl: pip install 'rmcal\[match\]'"):
         read(tmp_path / "people.xlsx")
+
+
+def test_someone_already_paired_in_the_cohort_keeps_their_zone(tmp_path: Path) -> None:
+    from rmcal.model import Pair, Person
+    from tests.match.helpers import SETTINGS
+
+    inline = Pair(
+        "autumn",
+        Person("ana@x.example", "Ana", "Asia/Kolkata"),
+        Person("bob@x.example", "Bob", "Europe/London"),
+        SETTINGS,
+    )
+    path = tmp_path / "people.csv"
+    path.write_text("email,name,role,timezone\nana@x.example,Ana,mentor,Europe/Berlin\n")
+    with pytest.raises(ConfigError) as caught:
+        read_people(
+            path, shown="people.csv", cohort=cohort(pairs=(inline,)), programme_zone="Europe/London"
+        )
+    assert caught.value.one_line() == (
+        "people.csv:2: timezone: ana@x.example is in Europe/Berlin here but in Asia/Kolkata in "
+        "the pairs of cohort autumn; give this person the same timezone in both places"
+    )
