@@ -178,6 +178,7 @@ class Cohort:
     settings: Settings
     source: Source | None = None
     relative_start: str | None = None
+    pairs_csv: Path | None = None  # the HR export the cohort names (``rmcal match`` writes it)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,26 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class MatchWeights:
+    """How much each soft goal of ``rmcal match`` counts; each term it weighs lies in [0, 1]."""
+
+    topics: float = 3.0  # share of the mentee's wanted topics that the mentor offers
+    department: float = 1.0  # 1 when the two work in different departments
+    generation: float = 1.0  # seniority levels (or decades of age band) apart, up to 3, over 3
+    overlap: float = 1.0  # shared hours a week, up to 5 (an hour a day), over 5
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """The programme's rules for ``rmcal match``: hard constraints and the score's weights."""
+
+    min_overlap: timedelta = timedelta(hours=1)  # shared window time a week, every week
+    management_chain: int | None = None  # levels of the chain kept apart; None: all of it
+    shared_language: bool = True
+    weights: MatchWeights = field(default_factory=MatchWeights)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     programme: Programme
@@ -237,6 +258,7 @@ class Config:
     # "key.path" -> 1-based line in ``path``, so later checks (provider settings, slots) can
     # point at the line that caused them.
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    matching: MatchRules = field(default_factory=MatchRules)
 
     @property
     def pairs(self) -> tuple[Pair, ...]:
@@ -256,14 +278,17 @@ def _slug(text: str, size: int) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")[:size].strip("-") or "x"
 
 
+def email_slug(email: str) -> str:
+    """The readable part of a pair id that stands for one person (their address's local part)."""
+    return _slug(email.split("@")[0], 12)
+
+
 def pair_id(cohort_id: str, mentor_email: str, mentee_email: str) -> str:
     """A short id that is readable in URLs and e-mails and stable for the same three inputs."""
     digest = hashlib.sha256(
         f"{cohort_id}\n{mentor_email.lower()}\n{mentee_email.lower()}".encode()
     ).hexdigest()[:6]
-    mentor = _slug(mentor_email.split("@")[0], 12)
-    mentee = _slug(mentee_email.split("@")[0], 12)
-    return f"{mentor}-{mentee}-{digest}"
+    return f"{email_slug(mentor_email)}-{email_slug(mentee_email)}-{digest}"
 
 
 _BASE32HEX = "0123456789abcdefghijklmnopqrstuv"

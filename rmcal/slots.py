@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from rmcal.intervals import Interval, merge
@@ -111,24 +111,43 @@ def build_slot_series(pair: Pair, candidate: Candidate, start: date) -> SeriesTi
     return series_times(pair.settings, candidate_start(candidate, start))
 
 
+def fits_window(zone: tzinfo, window: Window, start: datetime, duration: timedelta) -> bool:
+    """Whether one occurrence lies inside ``window`` read in ``zone`` (``window_problem``'s test).
+
+    Apart from the message, and in two halves (``starts_inside``, then ``ends_same_day``), so
+    that callers who test many candidates against many windows (``rmcal match`` compares whole
+    populations) pay only for the test, and convert each occurrence to local time once.
+    """
+    local = start.astimezone(zone)
+    return starts_inside(window, local, duration) and ends_same_day(
+        local, (start + duration).astimezone(zone)
+    )
+
+
+def starts_inside(window: Window, local: datetime, duration: timedelta) -> bool:
+    """The local weekday is a window day, and start to start + duration lies in its hours."""
+    begin = local.hour * 60 + local.minute
+    return (
+        local.weekday() in window.days
+        and window.start_minute <= begin
+        and begin + int(duration.total_seconds() // 60) <= window.end_minute
+    )
+
+
+def ends_same_day(local: datetime, local_end: datetime) -> bool:
+    """The occurrence ends on the day it starts (or exactly at the following midnight)."""
+    return local_end.date() == local.date() or (
+        local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
+    )
+
+
 def window_problem(
     person: Person, window: Window, start: datetime, duration: timedelta
 ) -> str | None:
     """Why one occurrence falls outside a person's window in their zone, or None if it fits."""
-    local = start.astimezone(person.zone)
-    local_end = (start + duration).astimezone(person.zone)
-    begin = local.hour * 60 + local.minute
-    end = begin + int(duration.total_seconds() // 60)
-    same_day = local_end.date() == local.date() or (
-        local_end.date() == local.date() + timedelta(days=1) and local_end.time() == time(0)
-    )
-    if (
-        local.weekday() in window.days
-        and same_day
-        and window.start_minute <= begin
-        and (end <= window.end_minute)
-    ):
+    if fits_window(person.zone, window, start, duration):
         return None
+    local = start.astimezone(person.zone)
     return (
         f"{local:%a %Y-%m-%d %H:%M} {person.timezone} is outside "
         f"{person.email}'s window {window.describe()}"

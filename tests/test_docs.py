@@ -102,6 +102,8 @@ README_ROWS = {
     "cohorts[]": "cohorts[]",
     "cohorts[].pairs[]": "cohorts[].pairs[]",
     "cohorts[].pairs[].mentor": "cohorts[].pairs[]",
+    "matching": "matching.*",
+    "matching.weights": "matching.*",
 }
 DEFAULTS_SECTION = "## `defaults`, and `settings:` in cohorts and pairs"
 DOC_SECTIONS = {
@@ -115,6 +117,8 @@ DOC_SECTIONS = {
     "cohorts[]": ("## `cohorts`", ""),
     "cohorts[].pairs[]": ("## Pairs", ""),
     "cohorts[].pairs[].mentor": ("### People (`mentor:` and `mentee:`)", ""),
+    "matching": ("## `matching`", ""),
+    "matching.weights": ("## `matching`", "weights."),
 }
 KEYS = [(parent, key) for parent, keys in KEY_TABLES.items() for key in keys]
 KEY_IDS = [f"{parent}.{key}" if parent else key for parent, key in KEYS]

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from rmcal.cli import auth, loop, schedule, state
+from rmcal.cli import auth, loop, match, schedule, state
 from rmcal.cli.options import Options
 from rmcal.errors import ProviderError, RmcalError
 
@@ -53,5 +53,11 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _command in (*schedule.COMMANDS, *auth.COMMANDS, *loop.COMMANDS, *state.COMMANDS):
+for _command in (
+    *schedule.COMMANDS,
+    *auth.COMMANDS,
+    *loop.COMMANDS,
+    *state.COMMANDS,
+    *match.COMMANDS,
+):
     main.add_command(_command)

@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from rmcal.config.values import parse_text, suggest
@@ -24,12 +25,18 @@ CSV_COLUMNS = (
     "mentor_email",
     "mentor_name",
     "mentor_timezone",
+    "mentor_days",
+    "mentor_hours",
     "mentee_email",
     "mentee_name",
     "mentee_timezone",
+    "mentee_days",
+    "mentee_hours",
     "focus",
     "slot",
     "lead",
+    "match_score",  # this and the next are written by ``rmcal match`` for the admin to read;
+    "match_reasons",  # scheduling ignores them
 )
 CSV_REQUIRED = ("mentor_email", "mentor_name", "mentee_email", "mentee_name")
 
@@ -66,7 +73,7 @@ def pair_rows(node: Node, *, path: Path, config_file: str) -> list[Node]:
             if not any(cell.strip() for cell in record):
                 continue
             if columns is None:
-                columns = _header(record, shown, line)
+                columns = read_header(record, file=shown, line=line)
                 continue
             if len(record) != len(columns):
                 raise ConfigError(
@@ -90,28 +97,38 @@ def shown_path(config_file: str, value: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(config_file), value))
 
 
-def _header(record: list[str], file: str, line: int) -> list[str]:
-    """The normalised column names; unknown, repeated or missing columns are errors."""
+def read_header(
+    record: Sequence[str],
+    *,
+    file: str,
+    line: int,
+    known: Sequence[str] = CSV_COLUMNS,
+    required: Sequence[str] = CSV_REQUIRED,
+) -> list[str]:
+    """The normalised column names; unknown, repeated or missing columns are errors.
+
+    Shared by every table rmcal reads (``known``/``required`` default to the HR export's).
+    """
     columns = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in record]
     for written, column in zip(record, columns, strict=True):
-        if column not in CSV_COLUMNS:
+        if column not in known:
             raise ConfigError(
                 f"unknown column {written.strip()!r}",
                 file=file,
                 line=line,
                 key=written.strip() or None,
-                hint=suggest(column, list(CSV_COLUMNS), "columns"),
+                hint=suggest(column, list(known), "columns"),
             )
-    for column in CSV_COLUMNS:
+    for column in known:
         if columns.count(column) > 1:
             raise ConfigError(f"column {column!r} appears twice", file=file, line=line, key=column)
-    for column in CSV_REQUIRED:
+    for column in required:
         if column not in columns:
             raise ConfigError(
                 f"missing required column {column!r}",
                 file=file,
                 line=line,
-                hint="required: " + ", ".join(CSV_REQUIRED),
+                hint="required: " + ", ".join(required),
             )
     return columns
 
@@ -129,7 +146,12 @@ def _pair_node(row: dict[str, str], file: str, line: int) -> Node:
             for key in ("email", "name", "timezone")
             if (node := cell(f"{role}_{key}")) is not None
         }
-        columns = {key: f"{role}_{key}" for key in ("email", "name", "timezone")}
+        columns = {key: f"{role}_{key}" for key in ("email", "name", "timezone", "window")}
+        # A person's own window: the two cells as a ``window:`` mapping (days, hours).
+        window = {key: node for key in ("days", "hours") if (node := cell(f"{role}_{key}"))}
+        if window:
+            window_columns = {key: f"{role}_{key}" for key in ("days", "hours")}
+            children["window"] = Node(file, line, f"{role}_days", window, columns=window_columns)
         return Node(file, line, f"{role}_email", children, columns=columns)
 
     children: dict[str, Node] = {"mentor": person("mentor"), "mentee": person("mentee")}

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from rmcal.config.checks import PairDraft, check_cohort
 from rmcal.config.hrcsv import pair_rows
 from rmcal.config.leads import LEAD_KEYS, LeadDraft, read_leads, resolve_lead
+from rmcal.config.matching import MATCHING_KEYS, WEIGHT_KEYS, read_matching
 from rmcal.config.settings import (
     DIGEST_KEYS,
     SETTINGS_KEYS,
@@ -65,7 +66,7 @@ from rmcal.model import (
     Source,
 )
 
-TOP_KEYS = ("programme", "provider", "state", "defaults", "cohorts")
+TOP_KEYS = ("programme", "provider", "state", "defaults", "cohorts", "matching")
 PROGRAMME_KEYS = ("name", "purpose", "organizer", "timezone", "templates", "leads")
 ORGANIZER_KEYS = ("email", "name")
 COHORT_KEYS = ("id", "start", "settings", "pairs_csv", "pairs")
@@ -87,6 +88,8 @@ KEY_TABLES: Mapping[str, tuple[str, ...]] = {
     "cohorts[]": COHORT_KEYS,
     "cohorts[].pairs[]": PAIR_KEYS,
     "cohorts[].pairs[].mentor": PERSON_KEYS,
+    "matching": MATCHING_KEYS,
+    "matching.weights": WEIGHT_KEYS,
 }
 
 # Provider setting names that would hold a secret in clear text; their ``_env`` / ``_file``
@@ -113,13 +116,16 @@ def load_config(
     now: datetime | None = None,
     force: bool = False,
     env: Mapping[str, str] | None = None,
+    unread_pairs_csv: str | None = None,
 ) -> Config:
     """Read, validate and build the programme described by the YAML file at ``path``.
 
     ``now`` is the injected clock (a cohort may not start before today, in the programme's
     zone, unless ``force``); ``env`` expands ``~`` and ``${VAR}`` in paths (default: the process
-    environment). Raises one ``ConfigError`` for the first problem found; errors name ``path``
-    as given, so the message reads the way the admin typed the command.
+    environment). ``unread_pairs_csv`` names the cohort whose ``pairs_csv`` is not read (it may
+    not exist yet): the one ``rmcal match`` is about to write. Raises one ``ConfigError`` for
+    the first problem found; errors name ``path`` as given, so the message reads the way the
+    admin typed the command.
     """
     file = str(path)
     absolute = Path(os.path.abspath(path))
@@ -141,6 +147,7 @@ def load_config(
         now=moment,
         force=force,
         env=os.environ if env is None else env,
+        unread_pairs_csv=unread_pairs_csv,
     )
     return loader.load(root)
 
@@ -159,8 +166,16 @@ class _Loader:
     """One load: holds the file, the clock and what earlier sections declared."""
 
     def __init__(
-        self, *, file: str, path: Path, now: datetime, force: bool, env: Mapping[str, str]
+        self,
+        *,
+        file: str,
+        path: Path,
+        now: datetime,
+        force: bool,
+        env: Mapping[str, str],
+        unread_pairs_csv: str | None,
     ) -> None:
+        self.unread_pairs_csv = unread_pairs_csv
         self.file = file
         self.path = path
         self.base = path.parent
@@ -220,6 +235,7 @@ class _Loader:
             cohorts=tuple(cohorts),
             templates_dir=templates,
             lines=root.lines(),
+            matching=read_matching(root.get("matching")),
         )
 
     def _organizer(self, programme: Node, programme_name: str) -> Organizer:
@@ -292,8 +308,9 @@ class _Loader:
         items = expect_list(pairs_node).value if pairs_node else []
         for index, item in enumerate(items):
             drafts.append(self._pair(item, index=index, cohort=cohort, leads=leads))
-        if csv_node is not None:
-            rows = pair_rows(csv_node, path=self._path(csv_node), config_file=self.file)
+        csv_path = self._path(csv_node) if csv_node is not None else None
+        if csv_path is not None and csv_node is not None and cohort_id != self.unread_pairs_csv:
+            rows = pair_rows(csv_node, path=csv_path, config_file=self.file)
             for row in rows:
                 drafts.append(
                     self._pair(row, index=len(drafts), cohort=cohort, leads=leads, csv=csv_node)
@@ -307,6 +324,7 @@ class _Loader:
             pairs=tuple(d.pair for d in drafts),
             settings=settings,
             source=source,
+            pairs_csv=csv_path,
         )
         return built, drafts
 
