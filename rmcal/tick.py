@@ -19,10 +19,11 @@ stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue
   once per lead and ISO week; not sent while none of the lead's pairs has a series, nor once
   all of them finished more than a week before this week's digest time.
 
-``run_tick`` is the run around it: settle what a crashed run left in flight, read the
-calendar, store changed health snapshots, record the skips, render everything, then hand the
-messages to the ``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds
-the state file's lock (``runtime.session``).
+``run_tick`` is the run around it: settle what a crashed run left in flight and, where the
+provider can look messages up, the sends whose outcome was unknown; read the calendar, store
+changed health snapshots, record the skips, render everything, then hand the messages to the
+``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds the state
+file's lock (``runtime.session``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from rmcal.model import Config, Lead
 from rmcal.outbox import Delivery, Outbox, Outgoing, settled
 from rmcal.provider import Provider
 from rmcal.readings import PairReading, read_programme
-from rmcal.store import MailStatus, Store
+from rmcal.store import MailRow, MailStatus, Store
 
 FEEDBACK_STALE = timedelta(days=7)
 BASELINE = "baseline: recorded as done without sending (rmcal tick --baseline)"
@@ -246,6 +247,12 @@ class Line:
         text = d.detail if detail is None else detail
         return cls(d.key, d.kind, d.pair_id, d.recipients, d.subject, text)
 
+    @classmethod
+    def of_row(cls, row: MailRow) -> Line:
+        """A ledger row as a report line (an earlier uncertain send, say)."""
+        who = tuple(filter(None, row.recipients.split(", ")))
+        return cls(row.key, row.kind, row.pair_id, who, row.subject, row.error or "")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -263,10 +270,13 @@ class TickResult:
     dry_run: bool
     sent: list[Line] = field(default_factory=list)
     would_send: list[Line] = field(default_factory=list)
-    resent: list[Line] = field(default_factory=list)  # crash leftovers re-sent (idempotent)
+    resent: list[Line] = field(default_factory=list)  # crash leftovers, resolved uncertain sends
+    confirmed: list[Line] = field(default_factory=list)  # uncertain sends found in the mailbox
     skipped: list[Line] = field(default_factory=list)
     failed: list[Line] = field(default_factory=list)
-    uncertain: list[Line] = field(default_factory=list)
+    uncertain: list[Line] = field(default_factory=list)  # this run's
+    still_uncertain: list[Line] = field(default_factory=list)  # earlier runs', unresolved
+    notes: list[str] = field(default_factory=list)
     snapshots: int = 0
 
     @property
@@ -280,8 +290,10 @@ class TickResult:
                 self.uncertain.append(Line.delivered(d))
             elif d.status is MailStatus.FAILED:
                 self.failed.append(Line.delivered(d))
+            elif d.found:
+                self.confirmed.append(Line.delivered(d))
             elif d.resent:
-                self.resent.append(Line.delivered(d, "re-sent after an interrupted run"))
+                self.resent.append(Line.delivered(d))
             else:
                 self.sent.append(Line.delivered(d))
 
@@ -292,9 +304,12 @@ class TickResult:
             "sent": [x.as_dict() for x in self.sent],
             "would_send": [x.as_dict() for x in self.would_send],
             "resent": [x.as_dict() for x in self.resent],
+            "confirmed": [x.as_dict() for x in self.confirmed],
             "skipped": [x.as_dict() for x in self.skipped],
             "failed": [x.as_dict() for x in self.failed],
             "uncertain": [x.as_dict() for x in self.uncertain],
+            "still_uncertain": [x.as_dict() for x in self.still_uncertain],
+            "notes": list(self.notes),
             "snapshots": self.snapshots,
         }
 
@@ -361,6 +376,7 @@ def run_tick(
     )
     if not dry_run:
         result.record(outbox.resolve_interrupted())
+        result.record(outbox.settle_uncertain(now))
 
     readings = read_programme(config, provider, now)
     if not dry_run:
@@ -374,19 +390,21 @@ def run_tick(
         result.skipped.append(Line(key, kind, pair_id, detail=why))
         if not dry_run:
             outbox.skip(key, kind=kind, pair_id=pair_id, reason=why)
-    if baseline:
-        return result
-
-    # Render everything first: a template error stops the run before anything is sent.
-    messages = [(item, build_message(item, builder, readings, store, now)) for item in plan.send]
-    if dry_run:
-        result.would_send = [Line.rendered(item, msg) for item, msg in messages]
-        return result
-
-    outgoing = [Outgoing(item.key, item.kind, item.pair_id, msg) for item, msg in messages]
-    if on_start is not None and outgoing:
-        on_start(len(outgoing))
-    result.record(outbox.send(outgoing))
+    if not baseline:
+        # Render everything first: a template error stops the run before anything is sent.
+        messages = [
+            (item, build_message(item, builder, readings, store, now)) for item in plan.send
+        ]
+        if dry_run:
+            result.would_send = [Line.rendered(item, msg) for item, msg in messages]
+        else:
+            outgoing = [Outgoing(item.key, item.kind, item.pair_id, msg) for item, msg in messages]
+            if on_start is not None and outgoing:
+                on_start(len(outgoing))
+            result.record(outbox.send(outgoing))
+    reported = {line.key for line in result.uncertain}
+    result.still_uncertain = [Line.of_row(r) for r in outbox.uncertain() if r.key not in reported]
+    result.notes = list(outbox.notes)
     return result
 
 

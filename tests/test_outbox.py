@@ -137,8 +137,9 @@ def test_digest_to_records_a_missing_provider_result_as_uncertain(world: World) 
     )
     (key,) = [k for k in world.ledger() if k.startswith("digest-preview:")]
     assert world.ledger()[key] == UNCERTAIN
+    assert f"rmcal outbox resolve -c {world.config_path} {key} --sent" in result.output
     with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
-        assert store.get(PENDING, key) is None
+        assert store.get(PENDING, key) is not None  # kept, to re-send exactly this message
 
 
 def test_digest_to_a_refused_copy_exits_3_and_is_recorded_failed(world: World) -> None:
@@ -241,7 +242,9 @@ def test_a_missing_result_is_uncertain_unless_the_provider_dedupes(
     assert (delivery.status, delivery.detail) == (status, NO_RESULT)
     row = store.mail("a:1")
     assert row is not None and (row.status, row.error) == (status, NO_RESULT)
-    assert store.get(PENDING, "a:1") is None
+    # An uncertain message keeps its bytes (a resolution re-sends exactly it); a failed one
+    # is rendered afresh by the next tick.
+    assert (store.get(PENDING, "a:1") is not None) == (status is UNCERTAIN)
 
 
 def test_retryable_failures_are_retried_with_growing_waits(store: Store) -> None:
@@ -287,7 +290,7 @@ def test_interrupted_sends_are_resent_or_reported_uncertain(store: Store, idempo
     else:
         assert (delivery.status, delivery.detail, sender.calls) == (UNCERTAIN, INTERRUPTED, [])
         assert (delivery.recipients, delivery.subject) == (("ana@example.org",), "About a:1")
-    assert store.get(PENDING, "a:1") is None
+    assert (store.get(PENDING, "a:1") is None) == idempotent
     assert Outbox(sender, store).resolve_interrupted() == []
 
 

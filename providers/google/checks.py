@@ -25,9 +25,11 @@ from .client import GoogleClient
 from .events import rfc3339
 from .settings import (
     FALLBACK_CALENDAR_SCOPES,
+    GMAIL_SEARCH_SCOPES,
     GMAIL_SEND_SCOPES,
     SCOPE_EVENTS,
     SCOPE_FREEBUSY,
+    SCOPE_GMAIL_READ,
     SCOPE_GMAIL_SEND,
     short_scope,
 )
@@ -103,7 +105,44 @@ def check(client: GoogleClient, now: Callable[[], datetime]) -> list[Check]:
                 "Meet conference records",
             )
         )
+    rows.append(sent_lookup_check(client))
     return rows
+
+
+def sent_lookup_check(client: GoogleClient) -> Check:
+    """Whether uncertain sends can be settled automatically (``sent_items_lookup``).
+
+    Off (the default) is a passing row that says how to switch it on; on, a search for a
+    Message-ID that does not exist proves that ``q`` is allowed with the granted scopes.
+    """
+    s = client.settings
+    if not s.sent_items_lookup:
+        return Check(
+            "sent mail lookup",
+            True,
+            "off: uncertain sends wait for `rmcal outbox resolve`; set sent_items_lookup: true "
+            f"and authorise {short_scope(SCOPE_GMAIL_READ)} to settle them automatically",
+        )
+    name = f"sent mail lookup ({short_scope(SCOPE_GMAIL_READ)})"
+    if not GMAIL_SEARCH_SCOPES & set(s.scopes):
+        return Check(
+            name,
+            False,
+            "no scope that may search mail (q=) is configured",
+            f"add {SCOPE_GMAIL_READ} to provider.scopes and to the delegation entry",
+        )
+    probe = "<rmcal-auth-check@invalid>"
+    return _probe(
+        client,
+        name,
+        lambda: (
+            client.service("gmail")
+            .users()
+            .messages()
+            .list(userId="me", q=f"rfc822msgid:{probe.strip('<>')}", maxResults=1)
+        ),
+        f"uncertain sends are looked up in {s.subject}'s mailbox by Message-ID",
+    )
 
 
 def _check_delegation(client: GoogleClient) -> list[Check]:

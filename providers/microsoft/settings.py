@@ -32,6 +32,8 @@ CLOUDS: dict[str, tuple[str, str]] = {
 }
 AUTH_MODES = ("certificate", "secret", "device_code")
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRY = 300.0  # seconds of waiting out throttling per operation
+DEFAULT_RETRY_BASE = 2.0  # first backoff step when Graph names no Retry-After
 SETTINGS_KEYS = frozenset(
     {
         "tenant_id",
@@ -49,6 +51,9 @@ SETTINGS_KEYS = frozenset(
         "attendance",
         "timeout",
         "organizer_object_id",
+        "max_retry_seconds",
+        "retry_base_seconds",
+        "sent_items_lookup",
         "kind",
     }
 )
@@ -75,6 +80,11 @@ class MicrosoftSettings:
     # onlineMeetings paths take the object ID, not the UPN; set it to spare rmcal the lookup
     # (which needs User.Read.All).
     organizer_object_id: str | None = None
+    max_retry_seconds: float = DEFAULT_MAX_RETRY
+    retry_base_seconds: float = DEFAULT_RETRY_BASE
+    # Look uncertain sends up in the organizer's mailbox by Message-ID (needs
+    # Mail.ReadBasic.All, or Mail.ReadBasic for a signed-in person).
+    sent_items_lookup: bool = False
 
     @property
     def app_only(self) -> bool:
@@ -106,12 +116,11 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
     if "ca_bundle" in settings:
         verify = str(_path(context, "ca_bundle", settings["ca_bundle"]))
 
-    attendance = settings.get("attendance", False)
-    if not isinstance(attendance, bool):
-        raise SettingsError("attendance", "must be true or false")
-    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise SettingsError("timeout", "must be a number of seconds greater than 0")
+    attendance = _flag(settings, "attendance")
+    lookup = _flag(settings, "sent_items_lookup")
+    timeout = _seconds(settings, "timeout", DEFAULT_TIMEOUT, low=0.0, high=600.0, open_low=True)
+    max_retry = _seconds(settings, "max_retry_seconds", DEFAULT_MAX_RETRY, low=0.0, high=3600.0)
+    retry_base = _seconds(settings, "retry_base_seconds", DEFAULT_RETRY_BASE, low=0.01, high=60.0)
 
     credential: Credential = None
     if mode == "certificate":
@@ -130,11 +139,39 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         graph_root=graph_root,
         credential=credential,
         verify=verify,
-        timeout=float(timeout),
+        timeout=timeout,
         cache_path=context.state_dir / "msal-cache.json",
         attendance=attendance,
         organizer_object_id=object_id.strip() if object_id else None,
+        max_retry_seconds=max_retry,
+        retry_base_seconds=retry_base,
+        sent_items_lookup=lookup,
     )
+
+
+def _flag(settings: Mapping[str, Any], key: str) -> bool:
+    value = settings.get(key, False)
+    if not isinstance(value, bool):
+        raise SettingsError(key, "must be true or false")
+    return value
+
+
+def _seconds(
+    settings: Mapping[str, Any],
+    key: str,
+    default: float,
+    *,
+    low: float,
+    high: float,
+    open_low: bool = False,
+) -> float:
+    """A number of seconds within [low, high] (or (low, high] with ``open_low``)."""
+    value = settings.get(key, default)
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or value != value or (value <= low if open_low else value < low) or value > high:
+        above = f"greater than {low:g}" if open_low else f"at least {low:g}"
+        raise SettingsError(key, f"must be a number of seconds, {above} and at most {high:g}")
+    return float(value)
 
 
 def _required_id(settings: Mapping[str, Any], key: str) -> str:

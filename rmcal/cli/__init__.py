@@ -1,10 +1,11 @@
 """The ``rmcal`` command: parse, call the library, print. Errors become one line, here only.
 
 Commands live in one module per family (``schedule``: validate and schedule; ``auth``;
-``loop``: status, tick, digest, feedback, demo) and are added to the ``main`` group below;
-shared flags live in ``rmcal.cli.options``. This module owns the group and the one place where
-``RmcalError`` turns into a message and an exit code (2 for config errors, 1 for
-provider/state errors, 3 for partial success). Tracebacks appear only with ``--debug``.
+``loop``: status, tick, digest, feedback, demo; ``outbox``: the mail ledger) and are added to
+the ``main`` group below; shared flags live in ``rmcal.cli.options``. This module owns the
+group and the one place where ``RmcalError`` turns into a message and an exit code (2 for
+config errors, 1 for provider/state errors, 3 for partial success). Tracebacks appear only
+with ``--debug``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from rmcal.cli import auth, loop, schedule
+from rmcal.cli import auth, loop, outbox, schedule
 from rmcal.cli.options import Options
 from rmcal.errors import ProviderError, RmcalError
 
@@ -52,5 +53,5 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _command in (*schedule.COMMANDS, *auth.COMMANDS, *loop.COMMANDS):
+for _command in (*schedule.COMMANDS, *auth.COMMANDS, *loop.COMMANDS, *outbox.COMMANDS):
     main.add_command(_command)

@@ -23,7 +23,7 @@ def test_twenty_pairs_through_every_command(workspace: RunningFake, tmp_path: Pa
         tmp_path,
         FakeProbe(
             provider="google",
-            checks=7,
+            checks=8,
             events=lambda: len(fake.calendar(organizer)),
             sent=lambda: len(fake.sent),
             throttle=lambda: fake.inject(429, "rateLimitExceeded", retry_after="0", times=3),

@@ -30,7 +30,7 @@ def test_twenty_pairs_through_every_command(fresh_graph_server: GraphServer, tmp
         tmp_path,
         FakeProbe(
             provider="microsoft",
-            checks=4,
+            checks=5,
             events=lambda: len(fake.events),
             sent=lambda: len(fake.sent),
             throttle=lambda: fake.throttle(3, retry_after=1),
