@@ -44,7 +44,7 @@ from email.policy import default as DEFAULT_POLICY
 from typing import Protocol
 
 from rmcal.errors import ConfigError, ProviderError
-from rmcal.mail import recipients
+from rmcal.mail import one_line, recipients
 from rmcal.provider import Capabilities, ItemFailure, Progress, SentMailLookup
 from rmcal.store import MailRow, MailStatus, Store
 
@@ -132,7 +132,7 @@ class Delivery:
             kind=item.kind,
             pair_id=item.pair_id,
             recipients=tuple(recipients(msg)),
-            subject=str(msg["Subject"]),
+            subject=one_line(str(msg["Subject"])),
             status=status,
             detail=detail,
             resent=resent,

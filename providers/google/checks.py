@@ -14,13 +14,13 @@ from typing import Any
 
 import google.auth.exceptions
 import google_auth_httplib2
-import httplib2
 from google.auth.credentials import Credentials
 
 from rmcal.errors import AuthError, ProviderError, SettingsError
 from rmcal.provider import Check
 
 from . import auth
+from .batch import NETWORK_ERRORS
 from .client import GoogleClient
 from .events import rfc3339
 from .settings import (
@@ -150,8 +150,19 @@ def _check_delegation(client: GoogleClient) -> list[Check]:
     s = client.settings
     rows = []
     for scope in s.scopes:
-        refused = auth.probe_scope(s, client.raw_transport(), scope)
         name = f"scope {short_scope(scope)}"
+        try:
+            refused = auth.probe_scope(s, client.raw_transport(), scope)
+        except NETWORK_ERRORS as exc:  # the other scopes would only fail the same way
+            rows.append(
+                Check(
+                    name,
+                    False,
+                    f"cannot reach the token endpoint {s.token_uri} ({type(exc).__name__}: {exc})",
+                    "check the network, proxy, provider.token_uri and provider.ca_bundle",
+                )
+            )
+            break
         if refused is None:
             rows.append(Check(name, True, "granted through domain-wide delegation"))
             continue
@@ -190,7 +201,7 @@ def _check_oauth(client: GoogleClient, creds: Credentials) -> list[Check]:
     except google.auth.exceptions.RefreshError as exc:
         error = auth.explain_refresh_error(exc, s, "auth check")
         return [Check("credentials", False, error.message, error.remedy)]
-    except (httplib2.HttpLib2Error, OSError, google.auth.exceptions.TransportError) as exc:
+    except NETWORK_ERRORS as exc:
         return [Check("credentials", False, f"token endpoint unreachable: {exc}", None)]
     rows = [Check("credentials", True, f"OAuth token of {s.subject}")]
     granted = set(getattr(creds, "granted_scopes", None) or s.scopes)

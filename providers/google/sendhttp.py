@@ -32,6 +32,25 @@ from google.auth.transport.requests import AuthorizedSession
 from ..outcome import without_resends
 
 
+class _TokenRequest(google_auth_httplib2.Request):
+    """A token request over the httplib2 transport, whose own timeout applies.
+
+    ``AuthorizedSession`` passes a per-request ``timeout`` to its token refreshes, which
+    google-auth-httplib2 cannot honour and warns about on every refresh.
+    """
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Any = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return super().__call__(url, method=method, body=body, headers=headers, **kwargs)
+
+
 class RequestsHttp:
     """An ``httplib2.Http`` look-alike over an ``AuthorizedSession`` (no silent re-sends)."""
 
@@ -44,9 +63,7 @@ class RequestsHttp:
         ca_bundle: str | None,
     ) -> None:
         self.session = without_resends(
-            AuthorizedSession(
-                credentials, auth_request=google_auth_httplib2.Request(token_transport)
-            )
+            AuthorizedSession(credentials, auth_request=_TokenRequest(token_transport))
         )
         self.timeout = timeout
         # Per request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in the environment.

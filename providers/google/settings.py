@@ -18,6 +18,9 @@ from urllib.parse import urlparse
 from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
+from ..values import flag as _bool
+from ..values import number as _number
+
 PROVIDER = "google"  # the entry point name, and how errors name the provider
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 
@@ -293,32 +296,6 @@ def _text(settings: Mapping[str, Any], key: str, default: str) -> str:
     if not isinstance(value, str) or (key in settings and not value.strip()):
         raise SettingsError(key, "must be a non-empty string")
     return value.strip()
-
-
-def _bool(settings: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = settings.get(key, default)
-    if not isinstance(value, bool):
-        raise SettingsError(key, "must be true or false")
-    return value
-
-
-def _number(
-    settings: Mapping[str, Any],
-    key: str,
-    default: float,
-    *,
-    low: float,
-    high: float,
-    integer: bool = False,
-) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(key, "must be a number")
-    if integer and not float(value).is_integer():
-        raise SettingsError(key, "must be a whole number")
-    if not low <= value <= high:
-        raise SettingsError(key, f"must be between {low:g} and {high:g}")
-    return value
 
 
 def _url(settings: Mapping[str, Any], key: str, default: str, *, slash: bool = False) -> str:

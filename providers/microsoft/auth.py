@@ -161,7 +161,15 @@ class TokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self.config.client_id, client_credential=self.config.credential, **options
                 )
-        except (ValueError, requests.RequestException) as exc:
+        except requests.RequestException as exc:
+            raise AuthError(
+                PROVIDER,
+                "sign in",
+                f"cannot reach the authority {self.authority} ({type(exc).__name__})",
+                remedy="check 'cloud' / 'authority_host', the network, proxy and ca_bundle",
+                detail=str(exc)[:300],
+            ) from exc
+        except ValueError as exc:
             raise AuthError(
                 PROVIDER,
                 "sign in",

@@ -118,9 +118,7 @@ def carried(name: str, perm: str, granted: set[str], remedy: str) -> Check:
 # -- sent items lookup (issue 10) -------------------------------------------------------------
 
 
-def sent_lookup_check(
-    *, settings: MicrosoftSettings, tokens: TokenSource, read_mail: Probe
-) -> Check:
+def sent_lookup_check(*, settings: MicrosoftSettings, tokens: TokenSource, probe: Probe) -> Check:
     """Whether uncertain sends can be settled automatically, and what to grant if wanted.
 
     Off (the default) is a passing row that says how to switch it on; on, the row probes a
@@ -141,7 +139,7 @@ def sent_lookup_check(
     grant = GRANT_HINT.format(kind=kind, perm=perm)
     try:
         granted = granted_permissions(tokens.claims())
-        read_mail()
+        probe()
     except AuthError as exc:
         return Check(name, False, f"skipped: {exc.message}", exc.remedy)
     except ProviderError as exc:

@@ -326,7 +326,7 @@ class GraphHTTP:
                         budget=budget,
                     )
                 except OutcomeUnknown as exc:
-                    self.log.warning("graph %s: batch outcome unknown: %s", operation, exc)
+                    self.log.info("graph %s: batch outcome unknown: %s", operation, exc)
                     for request in chunk:
                         results[request.id] = GraphResponse(UNKNOWN)
                     continue

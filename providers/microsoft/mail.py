@@ -117,3 +117,14 @@ def find_sent(http: GraphHTTP, *, user_path: str, message_ids: Sequence[str]) ->
         )
         found[message_id] = bool((reply.body or {}).get("value"))
     return found
+
+
+def read_one_message(http: GraphHTTP, *, user_path: str) -> object:
+    """The harmless read ``rmcal auth check`` probes the lookup's permission with."""
+    return http.call(
+        "GET",
+        f"{user_path}/messages",
+        operation="read sent mail",
+        permission=PERM_MAIL_READ,
+        params={"$select": "id", "$top": "1"},
+    )

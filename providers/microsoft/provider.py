@@ -8,13 +8,13 @@ RRULE and the time zone; ``attendance`` reads Teams reports and ``checks`` build
 
 A series is found by its tags in the calendar itself (``find_series`` filters on
 ``rmcal.cohort``); a create whose outcome is unknown is looked up by ``rmcal.key`` before it is
-retried, so a lost answer never yields two events. Mail goes through ``mail``: a send whose
-answer was lost is reported uncertain, and ``find_sent`` (with ``sent_items_lookup``) finds it
-again by Message-ID.
+retried, so a lost answer never yields two events; a lost answer to a send makes the mail
+uncertain, and ``find_sent`` (``sent_items_lookup``) finds it again by Message-ID.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -43,7 +43,7 @@ from rmcal.provider import (
 
 from ..backoff import Backoff
 from .attendance import TeamsAttendance
-from .auth import PERM_MAIL_READ, PERM_READ, PERM_WRITE, TokenSource
+from .auth import PERM_READ, PERM_WRITE, TokenSource
 from .checks import auth_checks, sent_lookup_check
 from .errors import item_failure, map_error
 from .events import (
@@ -68,7 +68,7 @@ from .http import (
     odata_string,
     segment,
 )
-from .mail import find_sent, send_mime
+from .mail import find_sent, read_one_message, send_mime
 from .recurrence import UnsupportedRecurrence, unsupported_reason
 from .settings import PROVIDER, parse_settings
 from .zones import UnknownZone, windows_zone
@@ -101,10 +101,8 @@ class MicrosoftProvider:
         self.context = context
         self.log = context.log
         self.organizer = context.organizer.email.lower()
-        self._backoff_options: dict[str, Any] = {}
-        for name, value in (("sleep", sleep), ("clock", clock), ("rng", rng)):
-            if value is not None:
-                self._backoff_options[name] = value
+        waits: dict[str, Any] = {"sleep": sleep, "clock": clock, "rng": rng}
+        self._backoff_options = {k: v for k, v in waits.items() if v is not None}
         self.settings = parse_settings(settings, context)
         self.attendance = self.settings.attendance
         self.tokens = TokenSource(self.settings, self.log)
@@ -139,14 +137,9 @@ class MicrosoftProvider:
         )
 
     def _backoff(self) -> Backoff:
-        """A fresh retry budget for one operation: ``max_retry_seconds`` of time, first steps
-        of ``retry_base_seconds`` doubling up to a minute."""
-        return Backoff(
-            budget=self.settings.max_retry_seconds,
-            base=self.settings.retry_base_seconds,
-            cap=60.0,
-            **self._backoff_options,
-        )
+        """A fresh retry budget for one operation (``max_retry_seconds``), steps up to 60 s."""
+        s = self.settings
+        return Backoff(s.max_retry_seconds, s.retry_base_seconds, 60.0, **self._backoff_options)
 
     def _event_path(self, provider_id: str) -> str:
         return f"{self._user}/events/{segment(provider_id)}"
@@ -494,20 +487,11 @@ class MicrosoftProvider:
             ),
             read_busy=lambda: self.busy([self.organizer], hour, hour + timedelta(hours=1)),
         )
-        rows.append(
-            sent_lookup_check(
-                settings=self.settings,
-                tokens=self.tokens,
-                read_mail=lambda: self.http.call(
-                    "GET",
-                    f"{self._user}/messages",
-                    operation="read sent mail",
-                    permission=PERM_MAIL_READ,
-                    params={"$select": "id", "$top": "1"},
-                ),
-            )
-        )
-        return rows
+        read_mail = functools.partial(read_one_message, self.http, user_path=self._user)
+        return [
+            *rows,
+            sent_lookup_check(settings=self.settings, tokens=self.tokens, probe=read_mail),
+        ]
 
     def login(self) -> str:
         """Device-code sign-in for a trial (``auth: device_code``)."""

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
+from ..values import flag, number
+
 PROVIDER = "microsoft"  # the provider's name: config ``kind``, and the prefix of its errors
 
 # cloud -> (authority host, Graph root). Sources: Microsoft Learn "National cloud deployments".
@@ -116,11 +118,13 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
     if "ca_bundle" in settings:
         verify = str(_path(context, "ca_bundle", settings["ca_bundle"]))
 
-    attendance = _flag(settings, "attendance")
-    lookup = _flag(settings, "sent_items_lookup")
-    timeout = _seconds(settings, "timeout", DEFAULT_TIMEOUT, low=0.0, high=600.0, open_low=True)
-    max_retry = _seconds(settings, "max_retry_seconds", DEFAULT_MAX_RETRY, low=0.0, high=3600.0)
-    retry_base = _seconds(settings, "retry_base_seconds", DEFAULT_RETRY_BASE, low=0.01, high=60.0)
+    attendance = flag(settings, "attendance", False)
+    lookup = flag(settings, "sent_items_lookup", False)
+    timeout = float(number(settings, "timeout", DEFAULT_TIMEOUT, low=0.01, high=600))
+    max_retry = float(number(settings, "max_retry_seconds", DEFAULT_MAX_RETRY, low=0, high=3600))
+    retry_base = float(
+        number(settings, "retry_base_seconds", DEFAULT_RETRY_BASE, low=0.01, high=60)
+    )
 
     credential: Credential = None
     if mode == "certificate":
@@ -147,31 +151,6 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         retry_base_seconds=retry_base,
         sent_items_lookup=lookup,
     )
-
-
-def _flag(settings: Mapping[str, Any], key: str) -> bool:
-    value = settings.get(key, False)
-    if not isinstance(value, bool):
-        raise SettingsError(key, "must be true or false")
-    return value
-
-
-def _seconds(
-    settings: Mapping[str, Any],
-    key: str,
-    default: float,
-    *,
-    low: float,
-    high: float,
-    open_low: bool = False,
-) -> float:
-    """A number of seconds within [low, high] (or (low, high] with ``open_low``)."""
-    value = settings.get(key, default)
-    number = not isinstance(value, bool) and isinstance(value, int | float)
-    if not number or value != value or (value <= low if open_low else value < low) or value > high:
-        above = f"greater than {low:g}" if open_low else f"at least {low:g}"
-        raise SettingsError(key, f"must be a number of seconds, {above} and at most {high:g}")
-    return float(value)
 
 
 def _required_id(settings: Mapping[str, Any], key: str) -> str:

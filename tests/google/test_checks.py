@@ -99,3 +99,26 @@ def test_oauth_without_a_saved_token_says_to_log_in(tmp_path):
     rows = provider.check()
     assert len(rows) == 1 and not rows[0].ok
     assert "rmcal auth login --provider google" in rows[0].remedy
+
+
+class Refusing:
+    """A transport whose every connection is refused (the token endpoint is down)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_check_with_the_token_endpoint_refusing_connections_says_so_without_a_traceback(key_dir):
+    provider, _ = sa_provider(key_dir, [])
+    refusing = Refusing()
+    provider.client.transport = refusing
+    rows = provider.check()
+    assert [r.ok for r in rows] == [True, False]
+    assert "cannot reach the token endpoint" in rows[1].detail
+    assert "ConnectionRefusedError" in rows[1].detail
+    assert "provider.token_uri" in (rows[1].remedy or "")
+    assert refusing.calls == 1  # the other scopes would only fail the same way
