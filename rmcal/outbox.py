@@ -320,7 +320,7 @@ class Outbox:
         noted in ``notes``).
         """
         lookup = self.provider
-        if not self._can_look_up() or not isinstance(lookup, SentMailLookup):
+        if not self.can_look_up() or not isinstance(lookup, SentMailLookup):
             return []
         rows = [row for row in self.uncertain() if row.message_id]
         if not rows:
@@ -360,7 +360,7 @@ class Outbox:
             self.notes.append(UNTRUSTED if control is not None else NO_CONTROL)
         return deliveries
 
-    def _can_look_up(self) -> bool:
+    def can_look_up(self) -> bool:
         """The provider can look mail up and its settings switched that on."""
         return self.provider.capabilities.sent_lookup and isinstance(self.provider, SentMailLookup)
 
@@ -382,7 +382,7 @@ class Outbox:
         renders and sends it while it is still due.
         """
         row = uncertain_row(self.store, key)
-        if self._can_look_up() and row.message_id:
+        if self.can_look_up() and row.message_id:
             assert isinstance(self.provider, SentMailLookup)
             if self.provider.find_sent([row.message_id]).get(row.message_id):
                 if not dry_run:

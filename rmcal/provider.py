@@ -135,7 +135,11 @@ class Occurrence:
 
 @dataclass(frozen=True)
 class ItemFailure:
-    """One item of a batch call that did not succeed; ``retryable`` means a re-run may fix it.
+    """One item of a batch call that did not succeed.
+
+    ``retryable`` means another try within this run, after a short wait, may succeed (the outbox
+    makes it); a provider that already waited out its own retry budget says False. A failed item
+    is tried again by a later run anyway, while it is still useful.
 
     ``uncertain`` means the request went out and no answer came back (a dropped connection, a
     timeout, a 5xx that does not say "not done"): it may have taken effect, so it must never be

@@ -277,6 +277,7 @@ class TickResult:
     uncertain: list[Line] = field(default_factory=list)  # this run's
     still_uncertain: list[Line] = field(default_factory=list)  # earlier runs', unresolved
     notes: list[str] = field(default_factory=list)
+    lookup: bool = False  # uncertain sends are looked up in the organizer's mailbox by tick
     snapshots: int = 0
 
     @property
@@ -402,6 +403,7 @@ def run_tick(
             if on_start is not None and outgoing:
                 on_start(len(outgoing))
             result.record(outbox.send(outgoing))
+    result.lookup = outbox.can_look_up()
     reported = {line.key for line in result.uncertain}
     result.still_uncertain = [Line.of_row(r) for r in outbox.uncertain() if r.key not in reported]
     result.notes = list(outbox.notes)

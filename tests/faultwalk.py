@@ -106,6 +106,9 @@ def walk_under_faults(run: Run, config: Path, fake: FaultProbe, *, lookup: bool)
             code, out = run("tick", "-c", str(config), "--now", now.isoformat())
             assert code in (0, 3), out
             assert "Traceback" not in out
+            if "UNCERTAIN" in out:  # each with what happens next, or the command to settle it
+                hint = "the next tick looks it up" if lookup else "rmcal outbox resolve -c"
+                assert out.count(hint) == out.count("  UNCERTAIN  "), out
             rows = check_mail(folder, fake)
             open_ = {MailStatus.FAILED} | ({MailStatus.UNCERTAIN} if lookup else set())
             if code == 0 and not set(rows.values()) & open_:

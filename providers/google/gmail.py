@@ -102,12 +102,13 @@ def _send_one(
     except ProviderError as exc:
         if not exc.retryable:
             return _refused(exc, key, results)
-        # Throttled, or unreachable before anything was sent, for the whole budget.
-        stop = ItemFailure(f"not sent: {exc.message}; a re-run sends it")
+        # Throttled, or unreachable before anything was sent, for the whole budget: the rest
+        # would fare the same, and the next run (not this one) tries again.
+        stop = ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
         results[key] = stop
     except NETWORK_ERRORS as exc:
         if never_sent(exc):  # cannot happen after execute_once's retries, kept for safety
-            stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})")
+            stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})", False)
             results[key] = stop
         else:
             results[key] = _uncertain(

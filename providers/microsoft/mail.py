@@ -92,9 +92,11 @@ def _send_one(
         results[key] = ItemFailure(f"not sent: {exc.one_line()}", retryable=False)
         return results[key]
     except ProviderError as exc:
-        results[key] = ItemFailure(exc.one_line(), retryable=exc.retryable)
-        if exc.retryable:  # throttled or unreachable past the budget: so would the rest be
-            return ItemFailure(f"not sent: {exc.message}; a re-run sends it", retryable=True)
+        # Refused; when retryable, only after the whole retry budget was spent on it, so
+        # neither this run nor the rest of this batch should try again (the next run will).
+        results[key] = ItemFailure(exc.one_line(), retryable=False)
+        if exc.retryable:
+            return ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
     else:
         results[key] = None
     return None

@@ -33,7 +33,7 @@ from rmcal.errors import ConfigError, PartialFailure
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Lead
-from rmcal.outbox import Outbox, resolve_hint
+from rmcal.outbox import Outbox, resolve_command, resolve_hint
 from rmcal.readings import read_programme, select
 from rmcal.runtime import check_cohorts, clock_from, session
 from rmcal.status import as_csv, as_text, uncertain_text
@@ -135,7 +135,12 @@ def render_tick(result: TickResult, config_path: str = "rmcal.yaml") -> str:
     ]
     for status, items in groups:
         for item in items:
-            hint = resolve_hint(config_path, item.key) if status == "UNCERTAIN" else ""
+            hint = ""
+            if status == "UNCERTAIN" and result.lookup:
+                by_hand = resolve_command(config_path, item.key)
+                hint = f"the next tick looks it up in the organizer's mailbox (by hand: {by_hand})"
+            elif status == "UNCERTAIN":
+                hint = resolve_hint(config_path, item.key)
             lines.append(_format_line(status, item, hint))
     lines.extend(f"note: {note}" for note in result.notes)
     if result.still_uncertain:
@@ -194,10 +199,14 @@ def tick(
     else:
         click.echo(render_tick(result, str(config_path)), nl=False)
     if result.undone:
+        settle = (
+            "the next tick settles the uncertain ones by looking them up in the organizer's mailbox"
+            if result.lookup
+            else "resolve each uncertain one with the command shown for it"
+        )
         raise PartialFailure(
             f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may not "
-            "have been sent (listed above); re-run tick to retry the failed ones, and resolve "
-            "each uncertain one with the command shown for it",
+            f"have been sent (listed above); re-run tick to retry the failed ones, and {settle}",
             result.undone,
         )
 

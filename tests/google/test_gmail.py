@@ -180,9 +180,10 @@ def test_quota_exhaustion_leaves_the_rest_unsent_for_the_next_run(tmp_path: Path
         max_retry_seconds=10,
     )
     result = provider.send([message("k1"), message("k2")])
-    assert result["k1"].retryable and result["k2"].retryable
+    # Not sent, and not to be tried again in this run (the budget is spent): the next run.
+    assert not result["k1"].retryable and not result["k2"].retryable
     assert not result["k1"].uncertain  # throttled: Google did not act on it
-    assert "re-run" in result["k2"].message
+    assert "the next run sends it" in result["k2"].message
     assert clock.sleeps == [0.75, 1.5, 3.0]  # 10 s of budget, then 6 s more would pass it
     assert len(transport.request_sequence) == 4  # k2 was not even tried
 

@@ -130,8 +130,9 @@ def test_throttling_past_the_budget_leaves_this_and_the_rest_unsent(tmp_path, wa
     assert waits.waits == [40.0, 40.0]  # a third wait would pass the 100 s budget
     for key in ("b", "c"):
         failure = result[key]
-        assert failure is not None and failure.retryable and not failure.uncertain
-    assert "not sent" in str(result["c"])
+        # Not sent, and not to be tried again in this run: the budget is spent.
+        assert failure is not None and not failure.retryable and not failure.uncertain
+    assert "not sent" in str(result["c"]) and "the next run sends it" in str(result["c"])
     assert throttled.call_count == 3  # c was never tried: it would only be throttled too
 
 
