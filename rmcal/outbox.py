@@ -61,6 +61,10 @@ FOUND = "found in the organizer's mailbox by its Message-ID: it was sent"
 RESENT_MISSING = (
     "re-sent once: the organizer's mailbox did not hold it well after the uncertain attempt"
 )
+MISSING_STALE = (
+    "not in the organizer's mailbox well after the uncertain attempt, and no longer due: "
+    "not sent again"
+)
 BY_HAND_SENT = "recorded as sent by hand (rmcal outbox resolve --sent)"
 BY_HAND_RESENT = "re-sent by hand (rmcal outbox resolve --resend)"
 REQUEUED = (
@@ -311,13 +315,16 @@ class Outbox:
         """Every send whose outcome is unknown, oldest first."""
         return self.store.mail_rows(MailStatus.UNCERTAIN)
 
-    def settle_uncertain(self, now: datetime) -> list[Delivery]:
+    def settle_uncertain(
+        self, now: datetime, still_due: Callable[[str], bool] = lambda key: True
+    ) -> list[Delivery]:
         """Look the uncertain sends up in the organizer's mailbox, where the provider can.
 
         Found: recorded sent. Missing ``lookup_delay`` after the attempt, while a control
-        message (the newest one recorded sent before that delay) is found: sent once more with
-        the same bytes. Anything else stays uncertain. A failed lookup changes nothing (it is
-        noted in ``notes``).
+        message (the newest one recorded sent before that delay) is found: it was not sent, so
+        it is sent once more with the same bytes if ``still_due(key)`` (an agenda whose session
+        has started is not), else recorded skipped. Anything else stays uncertain. A failed
+        lookup changes nothing (it is noted in ``notes``).
         """
         lookup = self.provider
         if not self.can_look_up() or not isinstance(lookup, SentMailLookup):
@@ -347,6 +354,9 @@ class Outbox:
                 deliveries.append(Delivery.of_row(row, MailStatus.SENT, FOUND, found=True))
             elif _stamp_time(row.updated_at) > settled_by:
                 waiting += 1
+            elif trusted and not still_due(row.key):
+                self._finish(row.key, MailStatus.SKIPPED, MISSING_STALE)
+                deliveries.append(Delivery.of_row(row, MailStatus.SKIPPED, MISSING_STALE))
             elif trusted and (kept := self.stored(row)) is not None:
                 resend.append(kept)
         if resend:

@@ -19,10 +19,11 @@ stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue
   once per lead and ISO week; not sent while none of the lead's pairs has a series, nor once
   all of them finished more than a week before this week's digest time.
 
-``run_tick`` is the run around it: settle what a crashed run left in flight and, where the
-provider can look messages up, the sends whose outcome was unknown; read the calendar, store
-changed health snapshots, record the skips, render everything, then hand the messages to the
-``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds the state
+``run_tick`` is the run around it: settle what a crashed run left in flight; read the
+calendar, store changed health snapshots; where the provider can look messages up, settle the
+sends whose outcome was unknown (re-sending only what is still due); record the skips, render
+everything, then hand the messages to the ``Outbox``, which owns the ledger protocol
+(``rmcal.outbox``). The caller holds the state
 file's lock (``runtime.session``).
 """
 
@@ -289,6 +290,8 @@ class TickResult:
         for d in deliveries:
             if d.status is MailStatus.UNCERTAIN:
                 self.uncertain.append(Line.delivered(d))
+            elif d.status is MailStatus.SKIPPED:
+                self.skipped.append(Line.delivered(d))
             elif d.status is MailStatus.FAILED:
                 self.failed.append(Line.delivered(d))
             elif d.found:
@@ -377,11 +380,15 @@ def run_tick(
     )
     if not dry_run:
         result.record(outbox.resolve_interrupted())
-        result.record(outbox.settle_uncertain(now))
 
     readings = read_programme(config, provider, now)
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)
+        # An uncertain send the mailbox proves unsent goes again only while it would still be
+        # due had it never been tried (an agenda whose session has started would not).
+        untried = {k: s for k, s in outbox.ledger().items() if s is not MailStatus.UNCERTAIN}
+        still = {item.key for item in due(readings, config, untried, now).send}
+        result.record(outbox.settle_uncertain(now, still_due=still.__contains__))
 
     plan = due(readings, config, outbox.ledger(), now)
     skips = [(s.key, s.kind, s.pair_id, s.reason) for s in plan.skip]

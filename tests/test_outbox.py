@@ -27,6 +27,7 @@ from rmcal.outbox import (
     FOUND,
     INTERRUPTED,
     LOOKUP_DELAY,
+    MISSING_STALE,
     NO_CONTROL,
     NO_RESULT,
     PENDING,
@@ -501,3 +502,59 @@ def test_resend_by_hand_without_kept_bytes_hands_it_back_to_tick(early: Store) -
     delivery = Outbox(Scripted(early), early).resend_by_hand("a:1")
     assert (delivery.status, delivery.detail) == (FAILED, REQUEUED)
     assert ledger_at(early) == {"a:1": FAILED}  # not settled: the next tick sends it if due
+
+
+def test_a_missing_send_that_is_no_longer_due_is_skipped_not_sent(
+    early: Store, moment: Moment
+) -> None:
+    doubtful(early, "a:1", sent=("c:0",))
+    moment.at = T0 + LOOKUP_DELAY + timedelta(minutes=1)
+    sender = Looking(early, lambda key: None, mailbox={message_id("c:0", "example.org")})
+    (delivery,) = Outbox(sender, early).settle_uncertain(moment.at, still_due=lambda key: False)
+    assert (delivery.status, delivery.detail) == (SKIPPED, MISSING_STALE)
+    assert sender.calls == [] and early.get(PENDING, "a:1") is None
+
+
+class LookingProvider(Idempotent):
+    """The real local provider behind a send that cannot dedupe, with a mailbox lookup that
+    finds only the Message-IDs in ``mailbox``; counts what it is asked to send."""
+
+    def __init__(self, inner: Any, mailbox: set[str]) -> None:
+        super().__init__(inner, False)
+        self.capabilities = replace(self.capabilities, sent_lookup=True)
+        self.mailbox = mailbox
+        self.asked: list[str] = []
+
+    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+        self.asked += [str(m["X-Rmcal-Key"]) for m in messages]
+        return self.inner.send(messages, progress)
+
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        return {mid: mid in self.mailbox for mid in message_ids}
+
+
+def test_tick_resends_a_missing_uncertain_send_only_while_it_is_still_due(world: World) -> None:
+    # An agenda goes out (the control message), then a later run dies mid-send.
+    first = world.tick(S1 - timedelta(hours=20))  # Tue 18:00: pair 1's agenda is due
+    sent_agenda = next(line.key for line in first.sent if line.kind == "agenda")
+    moment = S1 + timedelta(hours=3)
+    with pytest.raises(Crash):
+        world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
+    world.tick(
+        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), False)
+    )
+    doubtful_keys = [k for k, s in world.ledger().items() if s is UNCERTAIN]
+    (agenda,) = [k for k in doubtful_keys if k.startswith("agenda:")]  # Thu 14 Jan 09:00
+    (feedback,) = [k for k in doubtful_keys if k.startswith("feedback:")]
+
+    # The next day, after Thursday's session started: nothing of it is in the mailbox.
+    later = datetime(2027, 1, 14, 10, 0, tzinfo=UTC)
+    control = message_id(sent_agenda, "tick.example.org")
+    provider = LookingProvider(open_provider(world.config), {control})
+    result = world.tick(later, provider=provider)
+    assert agenda not in provider.asked  # its session has started: an agenda now helps nobody
+    assert feedback in provider.asked  # feedback is still useful for a week
+    assert world.ledger()[agenda] is SKIPPED
+    assert world.ledger()[feedback] is SENT
+    assert {line.key for line in result.resent} >= {feedback}
+    assert agenda in {line.key for line in result.skipped}
