@@ -117,3 +117,7 @@ def test_status_lists_uncertain_sends_under_the_table(world: World, doubtful: li
 def test_status_says_nothing_of_uncertain_sends_when_there_are_none(world: World) -> None:
     code, out = run(world, "status", "--now", MOMENT.isoformat())
     assert code == 0 and "uncertain" not in out
+
+
+def test_list_says_so_when_nothing_is_uncertain(world: World) -> None:
+    assert run(world, "outbox list") == (0, "No uncertain sends.\n")

@@ -10,6 +10,7 @@ Message-ID) once more. Both refuse a key that is not uncertain.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,12 +20,13 @@ from rmcal.cli.options import (
     config_option,
     json_option,
     load_running,
+    now_option,
     pass_options,
     wait_option,
 )
 from rmcal.errors import PartialFailure
 from rmcal.outbox import Delivery, Outbox, mark_sent_by_hand
-from rmcal.runtime import session
+from rmcal.runtime import clock_from, session
 from rmcal.status import mail_record, uncertain_text
 from rmcal.store import MailStatus, Mode
 
@@ -60,7 +62,8 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
         click.echo(json.dumps([mail_record(row, str(config_path)) for row in rows], indent=2))
         return
     if wanted == str(MailStatus.UNCERTAIN):
-        click.echo(uncertain_text(rows, str(config_path)).lstrip("\n") or "No uncertain sends.")
+        text = uncertain_text(rows, str(config_path)).lstrip("\n") or "No uncertain sends.\n"
+        click.echo(text, nl=False)
         return
     for row in rows:
         click.echo(f"{row.status:<10} {row.kind:<9} {row.key}")
@@ -72,6 +75,7 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
 
 @outbox.command("resolve")
 @config_option
+@now_option
 @click.argument("key")
 @click.option(
     "--sent",
@@ -90,6 +94,7 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
 def resolve(
     options: Options,
     config_path: Path,
+    now: datetime,
     key: str,
     sent: bool | None,
     dry_run: bool,
@@ -104,9 +109,9 @@ def resolve(
     """
     if sent is None:
         raise click.UsageError("choose --sent (it went out) or --resend (send it again)")
-    config = load_running(config_path)
+    config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
-    with session(config, mode=mode, wait=wait) as run:
+    with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run:
         if sent:  # needs no provider, so no credentials
             delivery = mark_sent_by_hand(run.store, key, dry_run=dry_run)
         else:

@@ -1204,13 +1204,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--domain", default="example.com", help="users of this domain exist")
     parser.add_argument("--dir", type=Path, help="where to write the CA and key (default: temp)")
+    parser.add_argument("--faults", type=float, default=0.0, help="fail this share of requests")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faults")
     args = parser.parse_args(argv)
     directory = args.dir or Path(tempfile.mkdtemp(prefix="rmcal-fake-google-"))
     directory.mkdir(parents=True, exist_ok=True)
     fake = FakeGoogle(domain=args.domain, open_delegation=True)
     key_file = directory / "service-account.json"
     write_service_account(key_file, f"rmcal@fake.{args.domain}")
-    running = start(fake, directory, port=args.port, host=args.host)
+    plan = FaultPlan(rate=args.faults, seed=args.seed) if args.faults else None
+    running = start(fake, directory, port=args.port, host=args.host, faults=plan)
     print(f"fake Google on {running.base_url} (any user @{args.domain}; every scope granted)")
     print("provider settings:")
     print("  kind: google")

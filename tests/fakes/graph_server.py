@@ -754,8 +754,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenant", default="contoso-tenant")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the CA/cert")
     parser.add_argument("--throttle", type=int, default=0, help="answer the first N with 429")
+    parser.add_argument("--faults", type=float, default=0.0, help="fail this share of requests")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faults")
     args = parser.parse_args(argv)
-    server = GraphServer(FakeGraph(tenant=args.tenant), port=args.port, directory=args.dir)
+    plan = FaultPlan(rate=args.faults, seed=args.seed) if args.faults else None
+    server = GraphServer(
+        FakeGraph(tenant=args.tenant), port=args.port, directory=args.dir, faults=plan
+    )
     server.graph.throttle(args.throttle)
     print(f"url: {server.url}", flush=True)
     print(f"tenant: {args.tenant}", flush=True)
