@@ -135,10 +135,20 @@ class Occurrence:
 
 @dataclass(frozen=True)
 class ItemFailure:
-    """One item of a batch call that did not succeed; ``retryable`` means a re-run may fix it."""
+    """One item of a batch call that did not succeed.
+
+    ``retryable`` means another try within this run, after a short wait, may succeed (the outbox
+    makes it); a provider that already waited out its own retry budget says False. A failed item
+    is tried again by a later run anyway, while it is still useful.
+
+    ``uncertain`` means the request went out and no answer came back (a dropped connection, a
+    timeout, a 5xx that does not say "not done"): it may have taken effect, so it must never be
+    repeated blindly. For a mail the outbox records it *uncertain*.
+    """
 
     message: str
     retryable: bool = True
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,9 @@ class Capabilities:
     # True when ``send`` itself drops a message whose X-Rmcal-Key it already sent, so the core
     # may re-send a message whose outcome a crash left unknown (else it reports it uncertain).
     idempotent_send: bool = False
+    # True when the provider implements ``SentMailLookup`` and its settings switched it on (the
+    # permission to read the organizer's mail is then the admin's choice, see the docs).
+    sent_lookup: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,7 +291,11 @@ class Provider(Protocol):
     def send(
         self, messages: Sequence[EmailMessage], progress: Progress | None = None
     ) -> dict[str, ItemFailure | None]:
-        """Send from the organizer mailbox; keyed by each message's X-Rmcal-Key (None = sent)."""
+        """Send from the organizer mailbox; keyed by each message's X-Rmcal-Key (None = sent).
+
+        A message whose outcome is unknown gets ``ItemFailure(uncertain=True)``. Raise
+        ``ProviderError`` only when none of ``messages`` can have gone out.
+        """
         ...
 
     def validate_recurrence(self, rrule: str) -> str | None:
@@ -300,6 +317,21 @@ class InteractiveLogin(Protocol):
 
     def login(self) -> str:
         """Run the interactive flow (device code, browser); returns who is signed in."""
+        ...
+
+
+@runtime_checkable
+class SentMailLookup(Protocol):
+    """Optional: find messages in the organizer's mailbox by their Message-ID.
+
+    The outbox uses it to settle sends whose outcome was unknown (``capabilities.sent_lookup``
+    says whether the settings switched it on): a message found there was sent. Whether one not
+    found was not sent is the outbox's judgement (it waits for mail to settle, and checks that
+    the lookup finds a message it knows was sent).
+    """
+
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        """For each Message-ID (with its angle brackets), whether the mailbox holds it."""
         ...
 
 

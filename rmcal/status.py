@@ -1,7 +1,9 @@
 """``rmcal status``: how every pair stands, as a table, JSON or CSV (pure functions).
 
 The readings come from ``rmcal.readings``; this module only lays them out, so the same
-readings print identically whichever command produced them.
+readings print identically whichever command produced them. Below the table come the sends
+whose outcome is unknown (ledger rows recorded *uncertain*), each with the command that
+resolves it by hand: they are the one thing in the ledger that waits for a person.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rmcal.health import STATE_ORDER, State, summary_line
+from rmcal.outbox import resolve_command, resolve_hint
 from rmcal.readings import PairReading
+from rmcal.store import MailRow, MailStatus
 from rmcal.tables import format_table
 
 
@@ -80,16 +84,57 @@ def summary(readings: Sequence[PairReading]) -> str:
     return summary_line([r.health.state for r in readings])
 
 
-def as_json(readings: Sequence[PairReading], now: datetime) -> str:
+def as_json(
+    readings: Sequence[PairReading],
+    now: datetime,
+    *,
+    uncertain: Sequence[MailRow] = (),
+    config_path: str = "rmcal.yaml",
+) -> str:
     return json.dumps(
         {
             "now": now.isoformat(),
             "summary": summary(readings),
             "counts": counts(readings),
             "pairs": [status_record(r) for r in readings],
+            "uncertain_sends": [mail_record(row, config_path) for row in uncertain],
         },
         indent=2,
     )
+
+
+def mail_record(row: MailRow, config_path: str) -> dict[str, Any]:
+    """One ledger row as JSON; an uncertain one names the commands that resolve it."""
+    record: dict[str, Any] = {
+        "key": row.key,
+        "kind": row.kind,
+        "status": str(row.status),
+        "pair": row.pair_id,
+        "to": [a for a in row.recipients.split(", ") if a],
+        "subject": row.subject,
+        "message_id": row.message_id,
+        "attempts": row.attempts,
+        "detail": row.error or "",
+        "since": row.updated_at,
+    }
+    if row.status is MailStatus.UNCERTAIN:
+        record["resolve"] = [
+            resolve_command(config_path, row.key, flag) for flag in ("--sent", "--resend")
+        ]
+    return record
+
+
+def uncertain_text(rows: Sequence[MailRow], config_path: str) -> str:
+    """The uncertain sends under the status table; nothing at all when there are none."""
+    if not rows:
+        return ""
+    lines = [f"\n{len(rows)} send(s) may or may not have gone out (uncertain):"]
+    for row in rows:
+        who = row.recipients or "?"
+        lines.append(f"  {row.kind:<9} {row.key}")
+        lines.append(f"{'':12}to {who}: {row.subject} (since {row.updated_at})")
+        lines.append(f"{'':12}{resolve_hint(config_path, row.key)}")
+    return "\n".join(lines) + "\n"
 
 
 def as_csv(readings: Sequence[PairReading]) -> str:

@@ -21,9 +21,10 @@ stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue
 
 ``run_tick`` is the run around it: settle what a crashed run left in flight, let a provider
 that learns answers by mail apply them (``ReplyReader``: the local provider's iMIP replies), read
-the calendar, store changed health snapshots, record the skips, render everything, then hand the
-messages to the ``Outbox``, which owns the ledger protocol (``rmcal.outbox``). The caller holds
-the state file's lock (``runtime.session``).
+the calendar, store changed health snapshots; where the provider can look messages up, settle
+the sends whose outcome was unknown (re-sending only what is still due); record the skips,
+render everything, then hand the messages to the ``Outbox``, which owns the ledger protocol
+(``rmcal.outbox``). The caller holds the state file's lock (``runtime.session``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from rmcal.model import Config, Lead
 from rmcal.outbox import Delivery, Outbox, Outgoing, settled
 from rmcal.provider import Provider, ReplyOutcome, ReplyReader, ReplyReport
 from rmcal.readings import PairReading, read_programme
-from rmcal.store import MailStatus, Store
+from rmcal.store import MailRow, MailStatus, Store
 
 FEEDBACK_STALE = timedelta(days=7)
 BASELINE = "baseline: recorded as done without sending (rmcal tick --baseline)"
@@ -248,6 +249,12 @@ class Line:
         text = d.detail if detail is None else detail
         return cls(d.key, d.kind, d.pair_id, d.recipients, d.subject, text)
 
+    @classmethod
+    def of_row(cls, row: MailRow) -> Line:
+        """A ledger row as a report line (an earlier uncertain send, say)."""
+        who = tuple(filter(None, row.recipients.split(", ")))
+        return cls(row.key, row.kind, row.pair_id, who, row.subject, row.error or "")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -265,10 +272,14 @@ class TickResult:
     dry_run: bool
     sent: list[Line] = field(default_factory=list)
     would_send: list[Line] = field(default_factory=list)
-    resent: list[Line] = field(default_factory=list)  # crash leftovers re-sent (idempotent)
+    resent: list[Line] = field(default_factory=list)  # crash leftovers, resolved uncertain sends
+    confirmed: list[Line] = field(default_factory=list)  # uncertain sends found in the mailbox
     skipped: list[Line] = field(default_factory=list)
     failed: list[Line] = field(default_factory=list)
-    uncertain: list[Line] = field(default_factory=list)
+    uncertain: list[Line] = field(default_factory=list)  # this run's
+    still_uncertain: list[Line] = field(default_factory=list)  # earlier runs', unresolved
+    notes: list[str] = field(default_factory=list)
+    lookup: bool = False  # uncertain sends are looked up in the organizer's mailbox by tick
     snapshots: int = 0
     replies: ReplyReport | None = None  # answers read from the organizer's mailbox
     replies_failed: str | None = None  # why they could not be read (the run went on)
@@ -294,10 +305,14 @@ class TickResult:
         for d in deliveries:
             if d.status is MailStatus.UNCERTAIN:
                 self.uncertain.append(Line.delivered(d))
+            elif d.status is MailStatus.SKIPPED:
+                self.skipped.append(Line.delivered(d))
             elif d.status is MailStatus.FAILED:
                 self.failed.append(Line.delivered(d))
+            elif d.found:
+                self.confirmed.append(Line.delivered(d))
             elif d.resent:
-                self.resent.append(Line.delivered(d, "re-sent after an interrupted run"))
+                self.resent.append(Line.delivered(d))
             else:
                 self.sent.append(Line.delivered(d))
 
@@ -308,9 +323,12 @@ class TickResult:
             "sent": [x.as_dict() for x in self.sent],
             "would_send": [x.as_dict() for x in self.would_send],
             "resent": [x.as_dict() for x in self.resent],
+            "confirmed": [x.as_dict() for x in self.confirmed],
             "skipped": [x.as_dict() for x in self.skipped],
             "failed": [x.as_dict() for x in self.failed],
             "uncertain": [x.as_dict() for x in self.uncertain],
+            "still_uncertain": [x.as_dict() for x in self.still_uncertain],
+            "notes": list(self.notes),
             "snapshots": self.snapshots,
             "replies": None if self.replies is None else _replies_dict(self.replies),
             "replies_failed": self.replies_failed,
@@ -413,6 +431,11 @@ def run_tick(
     readings = read_programme(config, provider, now)
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)
+        # An uncertain send the mailbox proves unsent goes again only while it would still be
+        # due had it never been tried (an agenda whose session has started would not).
+        untried = {k: s for k, s in outbox.ledger().items() if s is not MailStatus.UNCERTAIN}
+        still = {item.key for item in due(readings, config, untried, now).send}
+        result.record(outbox.settle_uncertain(now, still_due=still.__contains__))
 
     plan = due(readings, config, outbox.ledger(), now)
     skips = [(s.key, s.kind, s.pair_id, s.reason) for s in plan.skip]
@@ -422,19 +445,22 @@ def run_tick(
         result.skipped.append(Line(key, kind, pair_id, detail=why))
         if not dry_run:
             outbox.skip(key, kind=kind, pair_id=pair_id, reason=why)
-    if baseline:
-        return result
-
-    # Render everything first: a template error stops the run before anything is sent.
-    messages = [(item, build_message(item, builder, readings, store, now)) for item in plan.send]
-    if dry_run:
-        result.would_send = [Line.rendered(item, msg) for item, msg in messages]
-        return result
-
-    outgoing = [Outgoing(item.key, item.kind, item.pair_id, msg) for item, msg in messages]
-    if on_start is not None and outgoing:
-        on_start(len(outgoing))
-    result.record(outbox.send(outgoing))
+    if not baseline:
+        # Render everything first: a template error stops the run before anything is sent.
+        messages = [
+            (item, build_message(item, builder, readings, store, now)) for item in plan.send
+        ]
+        if dry_run:
+            result.would_send = [Line.rendered(item, msg) for item, msg in messages]
+        else:
+            outgoing = [Outgoing(item.key, item.kind, item.pair_id, msg) for item, msg in messages]
+            if on_start is not None and outgoing:
+                on_start(len(outgoing))
+            result.record(outbox.send(outgoing))
+    result.lookup = outbox.can_look_up()
+    reported = {line.key for line in result.uncertain}
+    result.still_uncertain = [Line.of_row(r) for r in outbox.uncertain() if r.key not in reported]
+    result.notes = list(outbox.notes)
     return result
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,9 +19,25 @@ import pytest
 from click.testing import CliRunner
 
 from rmcal.cli import main
-from rmcal.errors import ProviderError
+from rmcal.errors import ConfigError, ProviderError
 from rmcal.mail import message_id
-from rmcal.outbox import INTERRUPTED, NO_RESULT, PENDING, Outbox, Outgoing, settled
+from rmcal.outbox import (
+    BY_HAND_RESENT,
+    BY_HAND_SENT,
+    FOUND,
+    INTERRUPTED,
+    LOOKUP_DELAY,
+    MISSING_STALE,
+    NO_CONTROL,
+    NO_RESULT,
+    PENDING,
+    REQUEUED,
+    RESENT_MISSING,
+    Outbox,
+    Outgoing,
+    mark_sent_by_hand,
+    settled,
+)
 from rmcal.provider import Capabilities, ItemFailure
 from rmcal.runtime import open_provider
 from rmcal.store import MailStatus, Mode, Store
@@ -137,8 +154,9 @@ def test_digest_to_records_a_missing_provider_result_as_uncertain(world: World) 
     )
     (key,) = [k for k in world.ledger() if k.startswith("digest-preview:")]
     assert world.ledger()[key] == UNCERTAIN
+    assert f"rmcal outbox resolve -c {world.config_path} {key} --sent" in result.output
     with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
-        assert store.get(PENDING, key) is None
+        assert store.get(PENDING, key) is not None  # kept, to re-send exactly this message
 
 
 def test_digest_to_a_refused_copy_exits_3_and_is_recorded_failed(world: World) -> None:
@@ -241,7 +259,9 @@ def test_a_missing_result_is_uncertain_unless_the_provider_dedupes(
     assert (delivery.status, delivery.detail) == (status, NO_RESULT)
     row = store.mail("a:1")
     assert row is not None and (row.status, row.error) == (status, NO_RESULT)
-    assert store.get(PENDING, "a:1") is None
+    # An uncertain message keeps its bytes (a resolution re-sends exactly it); a failed one
+    # is rendered afresh by the next tick.
+    assert (store.get(PENDING, "a:1") is not None) == (status is UNCERTAIN)
 
 
 def test_retryable_failures_are_retried_with_growing_waits(store: Store) -> None:
@@ -287,10 +307,254 @@ def test_interrupted_sends_are_resent_or_reported_uncertain(store: Store, idempo
     else:
         assert (delivery.status, delivery.detail, sender.calls) == (UNCERTAIN, INTERRUPTED, [])
         assert (delivery.recipients, delivery.subject) == (("ana@example.org",), "About a:1")
-    assert store.get(PENDING, "a:1") is None
+    assert (store.get(PENDING, "a:1") is None) == idempotent
     assert Outbox(sender, store).resolve_interrupted() == []
 
 
 def test_settled_keys_are_final_or_in_flight() -> None:
     assert [s for s in MailStatus if settled(s)] == [SENDING, SENT, SKIPPED, UNCERTAIN]
     assert not settled(None) and not settled(FAILED)
+
+
+# -- settling uncertain sends ----------------------------------------------------------------
+
+T0 = datetime(2027, 1, 13, 12, 0, tzinfo=UTC)
+
+
+class Looking(Scripted):
+    """A scripted sender that can also look messages up in a scripted mailbox."""
+
+    def __init__(self, store: Store, *answers: Any, mailbox: set[str], lookup: bool = True):
+        super().__init__(store, *answers)
+        self.capabilities = replace(self.capabilities, sent_lookup=lookup)
+        self.mailbox = mailbox
+        self.lookups: list[list[str]] = []
+        self.down = False
+
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        self.lookups.append(list(message_ids))
+        if self.down:
+            raise ProviderError("x", "look up sent mail", "mailbox unreachable")
+        return {mid: mid in self.mailbox for mid in message_ids}
+
+
+class Moment:
+    """The time the store stamps rows with; a test moves it to run "a later tick"."""
+
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def doubtful(store: Store, *keys: str, sent: tuple[str, ...] = ()) -> None:
+    """``sent`` recorded as sent, then ``keys`` left uncertain by a send whose answer was lost."""
+    if sent:
+        Outbox(Scripted(store, lambda key: None), store).send(items(*sent))
+    lost = ItemFailure("no answer", retryable=False, uncertain=True)
+    Outbox(Scripted(store, lambda key: lost), store).send(items(*keys))
+
+
+@pytest.fixture
+def moment() -> Moment:
+    return Moment()
+
+
+@pytest.fixture
+def early(moment: Moment) -> Iterator[Store]:
+    """A state file whose rows are stamped at ``moment`` (T0 unless a test moves it)."""
+    with Store.open(":memory:", mode=Mode.MEMORY, clock=moment) as opened:
+        yield opened
+
+
+def ledger_at(store: Store) -> dict[str, MailStatus]:
+    return {row.key: row.status for row in store.mail_rows()}
+
+
+def test_an_uncertain_item_failure_is_recorded_uncertain_and_keeps_its_bytes(early: Store):
+    doubtful(early, "a:1")
+    row = early.mail("a:1")
+    assert row is not None and (row.status, row.error) == (UNCERTAIN, "no answer")
+    assert early.get(PENDING, "a:1") is not None
+    assert Outbox(Scripted(early), early).uncertain() == [row]
+
+
+def test_a_send_found_in_the_mailbox_is_recorded_sent(early: Store) -> None:
+    doubtful(early, "a:1")
+    sender = Looking(early, mailbox={message_id("a:1", "example.org")})
+    (delivery,) = Outbox(sender, early).settle_uncertain(T0 + timedelta(minutes=1))
+    assert (delivery.status, delivery.found, delivery.detail) == (SENT, True, FOUND)
+    assert ledger_at(early) == {"a:1": SENT} and sender.calls == []
+    assert early.get(PENDING, "a:1") is None
+
+
+def test_a_missing_send_waits_for_the_lookup_delay(early: Store) -> None:
+    doubtful(early, "a:1", sent=("c:0",))
+    sender = Looking(early, mailbox={message_id("c:0", "example.org")})
+    outbox = Outbox(sender, early)
+    assert outbox.settle_uncertain(T0 + timedelta(minutes=5)) == []
+    assert ledger_at(early)["a:1"] is UNCERTAIN and sender.calls == []
+    assert "not in the organizer's mailbox yet" in outbox.notes[0]
+
+
+def resend_later(store: Store, moment: Moment, *, control_found: bool) -> tuple[Looking, list]:
+    doubtful(store, "a:1", sent=("c:0",))
+    moment.at = T0 + LOOKUP_DELAY + timedelta(minutes=1)  # the next tick runs later
+    mailbox = {message_id("c:0", "example.org")} if control_found else set()
+    sender = Looking(store, lambda key: None, mailbox=mailbox)
+    return sender, Outbox(sender, store).settle_uncertain(moment.at)
+
+
+def test_a_send_still_missing_after_the_delay_is_sent_once_more_with_the_same_bytes(
+    early: Store, moment: Moment
+) -> None:
+    sender, deliveries = resend_later(early, moment, control_found=True)
+    (delivery,) = deliveries
+    assert (delivery.status, delivery.resent, delivery.detail) == (SENT, True, RESENT_MISSING)
+    assert sender.calls == [["a:1"]]
+    assert sender.lookups == [[message_id("a:1", "example.org"), message_id("c:0", "example.org")]]
+    row = early.mail("a:1")
+    assert row is not None and row.status is SENT and row.attempts == 2
+
+
+def test_nothing_is_sent_again_when_the_lookup_cannot_find_a_message_known_to_be_sent(
+    early: Store, moment: Moment
+) -> None:
+    sender, deliveries = resend_later(early, moment, control_found=False)
+    assert deliveries == [] and sender.calls == []
+    assert ledger_at(early)["a:1"] is UNCERTAIN
+
+
+def test_without_a_message_known_to_be_sent_nothing_is_sent_again(early: Store) -> None:
+    doubtful(early, "a:1")
+    later = T0 + LOOKUP_DELAY * 2
+    sender = Looking(early, lambda key: None, mailbox=set())
+    outbox = Outbox(sender, early)
+    assert outbox.settle_uncertain(later) == [] and sender.calls == []
+    assert outbox.notes == [NO_CONTROL]
+
+
+def test_a_failed_lookup_changes_nothing(early: Store) -> None:
+    doubtful(early, "a:1")
+    sender = Looking(early, mailbox=set())
+    sender.down = True
+    outbox = Outbox(sender, early)
+    assert outbox.settle_uncertain(T0 + LOOKUP_DELAY * 2) == []
+    assert ledger_at(early) == {"a:1": UNCERTAIN}
+    assert "stay uncertain: x: look up sent mail: mailbox unreachable" in outbox.notes[0]
+
+
+def test_no_lookup_when_the_settings_did_not_switch_it_on(early: Store) -> None:
+    doubtful(early, "a:1")
+    sender = Looking(early, mailbox={message_id("a:1", "example.org")}, lookup=False)
+    assert Outbox(sender, early).settle_uncertain(T0 + LOOKUP_DELAY * 2) == []
+    assert sender.lookups == []
+
+
+# -- settling by hand --------------------------------------------------------------------------
+
+
+def test_mark_sent_by_hand_records_it_and_drops_the_bytes(early: Store) -> None:
+    doubtful(early, "a:1")
+    assert mark_sent_by_hand(early, "a:1", dry_run=True).status is SENT
+    assert ledger_at(early) == {"a:1": UNCERTAIN}  # a dry run changes nothing
+    delivery = mark_sent_by_hand(early, "a:1")
+    assert (delivery.key, delivery.status, delivery.detail) == ("a:1", SENT, BY_HAND_SENT)
+    assert ledger_at(early) == {"a:1": SENT} and early.get(PENDING, "a:1") is None
+
+
+@pytest.mark.parametrize(("key", "state"), [("c:0", "recorded sent"), ("z:9", "not in the ledger")])
+def test_only_uncertain_keys_can_be_resolved(early: Store, key: str, state: str) -> None:
+    doubtful(early, "a:1", sent=("c:0",))
+    with pytest.raises(ConfigError) as refused:
+        mark_sent_by_hand(early, key)
+    assert str(refused.value) == (
+        f"KEY: {key!r} is {state}, not uncertain: there is nothing to resolve; "
+        "`rmcal outbox list` shows the uncertain sends and their keys"
+    )
+    with pytest.raises(ConfigError):
+        Outbox(Scripted(early), early).resend_by_hand(key)
+
+
+def test_resend_by_hand_sends_the_kept_bytes_once(early: Store) -> None:
+    doubtful(early, "a:1")
+    kept = early.get(PENDING, "a:1")
+    sender = Scripted(early, lambda key: None)
+    dry = Outbox(sender, early).resend_by_hand("a:1", dry_run=True)
+    assert dry.status is SENDING and sender.calls == []
+    delivery = Outbox(sender, early).resend_by_hand("a:1")
+    assert (delivery.status, delivery.resent, delivery.detail) == (SENT, True, BY_HAND_RESENT)
+    assert sender.calls == [["a:1"]] and sender.seen == [(SENDING, True)]
+    assert kept is not None and message_id("a:1", "example.org") in kept
+
+
+def test_resend_by_hand_records_sent_when_the_lookup_finds_it(early: Store) -> None:
+    doubtful(early, "a:1")
+    sender = Looking(early, mailbox={message_id("a:1", "example.org")})
+    delivery = Outbox(sender, early).resend_by_hand("a:1")
+    assert (delivery.status, delivery.found) == (SENT, True) and sender.calls == []
+
+
+def test_resend_by_hand_without_kept_bytes_hands_it_back_to_tick(early: Store) -> None:
+    doubtful(early, "a:1")
+    early.put(PENDING, "a:1", None)  # as an older rmcal left it
+    delivery = Outbox(Scripted(early), early).resend_by_hand("a:1")
+    assert (delivery.status, delivery.detail) == (FAILED, REQUEUED)
+    assert ledger_at(early) == {"a:1": FAILED}  # not settled: the next tick sends it if due
+
+
+def test_a_missing_send_that_is_no_longer_due_is_skipped_not_sent(
+    early: Store, moment: Moment
+) -> None:
+    doubtful(early, "a:1", sent=("c:0",))
+    moment.at = T0 + LOOKUP_DELAY + timedelta(minutes=1)
+    sender = Looking(early, lambda key: None, mailbox={message_id("c:0", "example.org")})
+    (delivery,) = Outbox(sender, early).settle_uncertain(moment.at, still_due=lambda key: False)
+    assert (delivery.status, delivery.detail) == (SKIPPED, MISSING_STALE)
+    assert sender.calls == [] and early.get(PENDING, "a:1") is None
+
+
+class LookingProvider(Idempotent):
+    """The real local provider behind a send that cannot dedupe, with a mailbox lookup that
+    finds only the Message-IDs in ``mailbox``; counts what it is asked to send."""
+
+    def __init__(self, inner: Any, mailbox: set[str]) -> None:
+        super().__init__(inner, False)
+        self.capabilities = replace(self.capabilities, sent_lookup=True)
+        self.mailbox = mailbox
+        self.asked: list[str] = []
+
+    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+        self.asked += [str(m["X-Rmcal-Key"]) for m in messages]
+        return self.inner.send(messages, progress)
+
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        return {mid: mid in self.mailbox for mid in message_ids}
+
+
+def test_tick_resends_a_missing_uncertain_send_only_while_it_is_still_due(world: World) -> None:
+    # An agenda goes out (the control message), then a later run dies mid-send.
+    first = world.tick(S1 - timedelta(hours=20))  # Tue 18:00: pair 1's agenda is due
+    sent_agenda = next(line.key for line in first.sent if line.kind == "agenda")
+    moment = S1 + timedelta(hours=3)
+    with pytest.raises(Crash):
+        world.tick(moment, provider=CrashingProvider(open_provider(world.config), False))
+    world.tick(
+        moment + timedelta(minutes=1), provider=Idempotent(open_provider(world.config), False)
+    )
+    doubtful_keys = [k for k, s in world.ledger().items() if s is UNCERTAIN]
+    (agenda,) = [k for k in doubtful_keys if k.startswith("agenda:")]  # Thu 14 Jan 09:00
+    (feedback,) = [k for k in doubtful_keys if k.startswith("feedback:")]
+
+    # The next day, after Thursday's session started: nothing of it is in the mailbox.
+    later = datetime(2027, 1, 14, 10, 0, tzinfo=UTC)
+    control = message_id(sent_agenda, "tick.example.org")
+    provider = LookingProvider(open_provider(world.config), {control})
+    result = world.tick(later, provider=provider)
+    assert agenda not in provider.asked  # its session has started: an agenda now helps nobody
+    assert feedback in provider.asked  # feedback is still useful for a week
+    assert world.ledger()[agenda] is SKIPPED
+    assert world.ledger()[feedback] is SENT
+    assert {line.key for line in result.resent} >= {feedback}
+    assert agenda in {line.key for line in result.skipped}

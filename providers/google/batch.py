@@ -33,6 +33,7 @@ from rmcal.intervals import chunks
 from rmcal.provider import ItemFailure, Progress
 
 from ..backoff import Backoff, parse_retry_after
+from ..outcome import never_sent
 from .settings import PROVIDER
 
 # 403 reasons Google documents as "slow down" (usageLimits domain); 429 needs no reason.
@@ -302,11 +303,12 @@ class Calls:
             network_retries=True,
         )
 
-    def execute_once(self, request: HttpRequest, operation: str) -> Any:
-        """One call that must not be repeated blindly (a mail send): no network retries.
+    def execute_once(self, request: HttpRequest, operation: str, *, http: Any = None) -> Any:
+        """One call that must not be repeated blindly (a mail send), over ``http`` if given.
 
-        Throttling answers are still waited out, because Google did not act on them; any
-        other ``HttpError`` and any connection failure reach the caller untranslated.
+        Throttling and 503 answers are still waited out, because Google did not act on them,
+        and so is a connection that never opened (``outcome.never_sent``); any other
+        ``HttpError`` and any other connection failure reach the caller untranslated.
         """
         return self._call(
             request,
@@ -314,6 +316,7 @@ class Calls:
             untranslated=lambda exc: not not_acted_on(exc),
             repeat=not_acted_on,
             network_retries=False,
+            http=http,
         )
 
     def _call(
@@ -324,6 +327,7 @@ class Calls:
         untranslated: Callable[[HttpError], bool],
         repeat: Callable[[HttpError], bool],
         network_retries: bool,
+        http: Any = None,
     ) -> Any:
         """The paced retry loop of ``execute`` and ``execute_once``: they differ only in which
         failures they repeat and which they hand back as they are."""
@@ -331,7 +335,7 @@ class Calls:
         while True:
             self.pacer.acquire(1)
             try:
-                return request.execute()
+                return request.execute(http=http)
             except HttpError as exc:
                 if untranslated(exc):
                     raise
@@ -340,7 +344,7 @@ class Calls:
             except google.auth.exceptions.RefreshError as exc:
                 raise self.on_refresh_error(exc, operation) from None
             except NETWORK_ERRORS as exc:
-                if not network_retries:
+                if not (network_retries or never_sent(exc)):
                     raise
                 if not transient(exc) or not budget.wait():
                     raise network_error(exc, operation) from None
@@ -354,8 +358,10 @@ class Calls:
         """Run many calls in batches of ``batch_size``; each key maps to its response or error.
 
         Items that come back throttled or 5xx are re-sent (in new batches) after a backoff
-        wait; when the budget is spent, ``QuotaError`` (or ``ProviderError``) is raised, since
-        nothing more can be done in this run. Other errors are returned for the caller to judge.
+        wait, all within one time budget. When it is spent, each item still refused is
+        returned with its last error (so it fails and the rest complete); only when Google
+        could not be reached at all is a ``ProviderError`` raised. Other errors are returned
+        for the caller to judge.
         """
         results: dict[str, Any | HttpError] = {}
         pending = list(requests)
@@ -363,14 +369,17 @@ class Calls:
         while pending:
             again: list[str] = []
             hint: float | None = None
-            last: HttpError | BaseException | None = None
+            refused: dict[str, HttpError] = {}
+            unreachable: BaseException | None = None
             for chunk in chunks(pending, self.batch_size):
                 answers = self._send_batch(chunk, requests, operation)
                 if isinstance(answers, BaseException):
                     again += chunk
-                    last = answers
                     if isinstance(answers, HttpError):
                         hint = _max(hint, retry_after(answers))
+                        refused.update(dict.fromkeys(chunk, answers))
+                    else:
+                        unreachable = answers
                     continue
                 done = 0
                 for key in chunk:
@@ -378,7 +387,7 @@ class Calls:
                     if isinstance(answer, HttpError) and is_retryable(answer):
                         again.append(key)
                         hint = _max(hint, retry_after(answer))
-                        last = answer
+                        refused[key] = answer
                     else:
                         results[key] = answer
                         done += 1
@@ -386,9 +395,10 @@ class Calls:
                     progress(done)
             pending = again
             if pending and not budget.wait(hint):
-                if isinstance(last, HttpError):
-                    raise explain(last, operation, self.ctx)
-                raise network_error(last, operation)
+                if unreachable is not None:
+                    raise network_error(unreachable, operation)
+                results.update({key: refused[key] for key in pending})
+                break
         return results
 
     def _send_batch(

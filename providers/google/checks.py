@@ -14,20 +14,22 @@ from typing import Any
 
 import google.auth.exceptions
 import google_auth_httplib2
-import httplib2
 from google.auth.credentials import Credentials
 
 from rmcal.errors import AuthError, ProviderError, SettingsError
 from rmcal.provider import Check
 
 from . import auth
+from .batch import NETWORK_ERRORS
 from .client import GoogleClient
 from .events import rfc3339
 from .settings import (
     FALLBACK_CALENDAR_SCOPES,
+    GMAIL_SEARCH_SCOPES,
     GMAIL_SEND_SCOPES,
     SCOPE_EVENTS,
     SCOPE_FREEBUSY,
+    SCOPE_GMAIL_READ,
     SCOPE_GMAIL_SEND,
     short_scope,
 )
@@ -103,7 +105,44 @@ def check(client: GoogleClient, now: Callable[[], datetime]) -> list[Check]:
                 "Meet conference records",
             )
         )
+    rows.append(sent_lookup_check(client))
     return rows
+
+
+def sent_lookup_check(client: GoogleClient) -> Check:
+    """Whether uncertain sends can be settled automatically (``sent_items_lookup``).
+
+    Off (the default) is a passing row that says how to switch it on; on, a search for a
+    Message-ID that does not exist proves that ``q`` is allowed with the granted scopes.
+    """
+    s = client.settings
+    if not s.sent_items_lookup:
+        return Check(
+            "sent mail lookup",
+            True,
+            "off: uncertain sends wait for `rmcal outbox resolve`; set sent_items_lookup: true "
+            f"and authorise {short_scope(SCOPE_GMAIL_READ)} to settle them automatically",
+        )
+    name = f"sent mail lookup ({short_scope(SCOPE_GMAIL_READ)})"
+    if not GMAIL_SEARCH_SCOPES & set(s.scopes):
+        return Check(
+            name,
+            False,
+            "no scope that may search mail (q=) is configured",
+            f"add {SCOPE_GMAIL_READ} to provider.scopes and to the delegation entry",
+        )
+    probe = "<rmcal-auth-check@invalid>"
+    return _probe(
+        client,
+        name,
+        lambda: (
+            client.service("gmail")
+            .users()
+            .messages()
+            .list(userId="me", q=f"rfc822msgid:{probe.strip('<>')}", maxResults=1)
+        ),
+        f"uncertain sends are looked up in {s.subject}'s mailbox by Message-ID",
+    )
 
 
 def _check_delegation(client: GoogleClient) -> list[Check]:
@@ -111,8 +150,19 @@ def _check_delegation(client: GoogleClient) -> list[Check]:
     s = client.settings
     rows = []
     for scope in s.scopes:
-        refused = auth.probe_scope(s, client.raw_transport(), scope)
         name = f"scope {short_scope(scope)}"
+        try:
+            refused = auth.probe_scope(s, client.raw_transport(), scope)
+        except NETWORK_ERRORS as exc:  # the other scopes would only fail the same way
+            rows.append(
+                Check(
+                    name,
+                    False,
+                    f"cannot reach the token endpoint {s.token_uri} ({type(exc).__name__}: {exc})",
+                    "check the network, proxy, provider.token_uri and provider.ca_bundle",
+                )
+            )
+            break
         if refused is None:
             rows.append(Check(name, True, "granted through domain-wide delegation"))
             continue
@@ -151,7 +201,7 @@ def _check_oauth(client: GoogleClient, creds: Credentials) -> list[Check]:
     except google.auth.exceptions.RefreshError as exc:
         error = auth.explain_refresh_error(exc, s, "auth check")
         return [Check("credentials", False, error.message, error.remedy)]
-    except (httplib2.HttpLib2Error, OSError, google.auth.exceptions.TransportError) as exc:
+    except NETWORK_ERRORS as exc:
         return [Check("credentials", False, f"token endpoint unreachable: {exc}", None)]
     rows = [Check("credentials", True, f"OAuth token of {s.subject}")]
     granted = set(getattr(creds, "granted_scopes", None) or s.scopes)

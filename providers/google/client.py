@@ -11,7 +11,9 @@ not the libraries' defaults:
   ``AuthorizedHttp(httplib2.Http(ca_certs, timeout))``, so the CA bundle and timeout are the
   settings' and not whatever environment variable httplib2 happens to read.
 * httplib2 is told to try each request once (``single_attempts``): rmcal's own retries decide
-  what may be repeated, and a mail send is never repeated blindly.
+  what may be repeated. It still re-sends once after a connection dropped before the answer,
+  which Calendar writes survive (client-chosen ids); Gmail sends therefore go over
+  ``sendhttp.RequestsHttp`` instead, which never re-sends (``mail_http``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rmcal.errors import ProviderError
 from ..backoff import Backoff
 from . import auth
 from .batch import Calls, ErrorContext, Pacer
+from .sendhttp import RequestsHttp
 from .settings import GoogleSettings
 
 GMAIL_SENDS_PER_MINUTE = 150  # 15,000 quota units per user per minute / 100 units per send
@@ -40,10 +43,10 @@ def single_attempts() -> None:
     """Make httplib2 give up on a request whose connection fails instead of trying it again.
 
     httplib2 reads the module-level ``RETRIES`` on every request and offers no per-connection
-    setting, so this is process-wide. With the default (2) a send that fails with "network
-    unreachable" is repeated at once, behind rmcal's ledger. (It does not cover the stale
+    setting, so this is process-wide. With the default (2) a request that fails with "network
+    unreachable" is repeated at once, behind rmcal's retry budget. (It does not cover the stale
     keep-alive case: httplib2 re-sends once after ``BadStatusLine`` on a first try whatever
-    ``RETRIES`` says.)
+    ``RETRIES`` says; see ``sendhttp`` for why mail does not go over httplib2.)
     """
     # The stubs mark RETRIES Final, but it is httplib2's only knob and is read at call time.
     httplib2.RETRIES = 1  # type: ignore[misc]
@@ -78,6 +81,8 @@ class GoogleClient:
         self._clock = clock
         self._rng = rng
         self._http: google_auth_httplib2.AuthorizedHttp | None = None
+        self._mail_http: Any | None = None
+        self._injected = transport is not None  # a test's mock: mail goes over it as well
         self._services: dict[str, Any] = {}
         self.ctx = ErrorContext(
             calendar_id=settings.calendar_id,
@@ -108,10 +113,9 @@ class GoogleClient:
     def backoff(self) -> Backoff:
         """A fresh retry budget: one per call or batch run, bounded by ``max_retry_seconds``."""
         return Backoff(
-            base=1.0,
+            budget=self.settings.max_retry_seconds,
+            base=self.settings.retry_base_seconds,
             cap=32.0,
-            max_attempts=8,
-            max_elapsed=self.settings.max_retry_seconds,
             sleep=self.sleep,
             clock=self._clock,
             rng=self._rng,
@@ -138,6 +142,20 @@ class GoogleClient:
                 self.ensure_credentials(), http=self.raw_transport()
             )
         return self._http
+
+    def mail_http(self) -> Any:
+        """The transport Gmail sends go over: one that never re-sends (``sendhttp``)."""
+        if self._mail_http is None:
+            if self._injected:
+                self._mail_http = self.authorized()
+            else:
+                self._mail_http = RequestsHttp(
+                    self.ensure_credentials(),
+                    token_transport=self.raw_transport(),
+                    timeout=self.settings.timeout,
+                    ca_bundle=self.settings.ca_bundle,
+                )
+        return self._mail_http
 
     def fresh_token(self) -> None:
         """Refresh an invalid or expiring token over *our* transport before a batch.
@@ -179,11 +197,15 @@ class GoogleClient:
         """Switch to new credentials (after a sign-in): clients built on the old ones go."""
         self.credentials = credentials
         self._http = None
+        self._mail_http = None
         self._services.clear()
 
     def close(self) -> None:
-        """Drop pooled connections (httplib2 keeps them per host)."""
+        """Drop pooled connections (httplib2 keeps them per host, requests per session)."""
         if self.transport is not None and hasattr(self.transport, "close"):
             self.transport.close()  # AuthorizedHttp.close() would only forward to it
+        if isinstance(self._mail_http, RequestsHttp):
+            self._mail_http.close()
         self._http = None
+        self._mail_http = None
         self._services.clear()

@@ -1,9 +1,17 @@
-"""Sending mail through Gmail (``users.messages.send`` as the organizer, ``me``).
+"""Sending mail through Gmail (``users.messages.send`` as the organizer, ``me``), and finding a
+sent message again by its Message-ID.
 
 Why apart from the calendar: a send is the one call that must never be repeated blindly. It
 goes one message at a time under its own pacing (Gmail's per-user quota is counted in units,
-not calls), is retried only when Google says it did not act (throttling, 503), and any outcome
-that may or may not have reached Gmail is reported as such for the mail ledger to resolve.
+not calls), over a transport that never re-sends by itself (``sendhttp``), and is repeated only
+when Google provably did not act: throttling, 503, or a connection that never opened
+(``outcome.never_sent``). Any other failure after the request went out - a dropped connection,
+a timeout, another 5xx - makes the message *uncertain* for the mail ledger to settle.
+
+``find_sent`` settles those where the admin switched ``sent_items_lookup`` on:
+``users.messages.list(q="rfc822msgid:<id>", includeSpamTrash=True)`` searches the whole mailbox,
+trash included (a sent copy someone deleted still proves the send). The ``q`` parameter needs
+``gmail.readonly``: the discovery document says it cannot be used with ``gmail.metadata``.
 """
 
 from __future__ import annotations
@@ -13,14 +21,13 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
-import google.auth.exceptions
-import httplib2
 from googleapiclient.errors import HttpError
 
-from rmcal.errors import ProviderError
+from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
 
-from .batch import explain, status_of
+from ..outcome import never_sent
+from .batch import NETWORK_ERRORS, explain, status_of
 from .client import GoogleClient
 
 GMAIL_MAX_RAW = 36_700_160  # users.messages.send maximum message size
@@ -33,9 +40,9 @@ def send(
 ) -> SendResults:
     """Send each message from the organizer's mailbox, keyed by its ``X-Rmcal-Key``.
 
-    Messages go one by one and are never re-sent after a dropped connection: the outcome
-    is then unknown and the mail ledger, not a blind retry, must decide. Once Google keeps
-    throttling past the retry budget, the rest are left unsent for the next run.
+    Once Google keeps refusing (throttling, unreachable) past the retry budget, the rest are
+    left unsent for the next run. Auth and scope refusals stop the whole call, raised as long
+    as nothing has gone out yet.
     """
     results: SendResults = {}
     gmail = client.service("gmail")
@@ -46,6 +53,14 @@ def send(
         if progress:
             progress(1)
     return results
+
+
+def _uncertain(what: str) -> ItemFailure:
+    return ItemFailure(
+        f"{what}: the message may or may not have been sent, so it is not sent again",
+        retryable=False,
+        uncertain=True,
+    )
 
 
 def _send_one(
@@ -71,37 +86,58 @@ def _send_one(
     raw = base64.urlsafe_b64encode(data).decode("ascii")
     request = gmail.users().messages().send(userId="me", body={"raw": raw})
     try:
-        client.mail_calls.execute_once(request, "send mail")
+        client.mail_calls.execute_once(request, "send mail", http=client.mail_http())
         results[key] = None
     except HttpError as exc:
         status = status_of(exc)
         if status >= 500:
-            results[key] = ItemFailure(
-                f"Gmail answered {status}: the message may or may not have been sent; "
-                "check the organizer's Sent folder before sending it again",
-                retryable=False,
-            )
+            results[key] = _uncertain(f"Gmail answered {status}")
         elif status in (401, 403):
-            raise explain(exc, "send mail", client.ctx) from None
+            error = explain(exc, "send mail", client.ctx)
+            return _refused(error, key, results)
         else:
             results[key] = ItemFailure(f"Gmail refused it: {exc.reason}", False)
+    except (AuthError, PermissionDenied) as exc:
+        return _refused(exc, key, results)
     except ProviderError as exc:
         if not exc.retryable:
-            raise
-        stop = ItemFailure(f"not sent: {exc.message}; a re-run sends it")
+            return _refused(exc, key, results)
+        # Throttled, or unreachable before anything was sent, for the whole budget: the rest
+        # would fare the same, and the next run (not this one) tries again.
+        stop = ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
         results[key] = stop
-    except (
-        ConnectionRefusedError,
-        httplib2.ServerNotFoundError,
-        google.auth.exceptions.TransportError,
-    ) as exc:
-        # Nothing reached Gmail; the same will happen to the rest of this run.
-        stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})")
-        results[key] = stop
-    except (httplib2.HttpLib2Error, OSError) as exc:
-        results[key] = ItemFailure(
-            f"the connection failed during the send ({type(exc).__name__}); the message "
-            "may or may not have been sent: check the organizer's Sent folder",
-            retryable=False,
-        )
+    except NETWORK_ERRORS as exc:
+        if never_sent(exc):  # cannot happen after execute_once's retries, kept for safety
+            stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})", False)
+            results[key] = stop
+        else:
+            results[key] = _uncertain(
+                f"the connection failed during the send ({type(exc).__name__})"
+            )
     return stop
+
+
+def _refused(error: ProviderError, key: str, results: SendResults) -> ItemFailure:
+    """A refusal that concerns every message alike: raised while nothing went out yet, else
+    this message and the rest fail with it (the ones sent stay sent)."""
+    if not any(value is None or value.uncertain for value in results.values()):
+        raise error
+    failure = ItemFailure(f"not sent: {error.one_line()}", retryable=False)
+    results[key] = failure
+    return failure
+
+
+def find_sent(client: GoogleClient, message_ids: Sequence[str]) -> dict[str, bool]:
+    """Whether the organizer's mailbox (trash included) holds each Message-ID."""
+    messages = client.service("gmail").users().messages()
+    found: dict[str, bool] = {}
+    for message_id in dict.fromkeys(message_ids):
+        request = messages.list(
+            userId="me",
+            q=f"rfc822msgid:{message_id.strip().strip('<>')}",
+            includeSpamTrash=True,
+            maxResults=1,
+        )
+        answer = client.mail_calls.execute(request, "look up sent mail")
+        found[message_id] = bool(answer.get("messages"))
+    return found

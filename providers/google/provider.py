@@ -9,7 +9,8 @@ clients, paced callers):
   endpoint's errors; ``client``: the connection; ``batch``: pacing, batching, retries and error
   wording for every request;
 * ``freebusy``; ``reads`` (series and occurrences) with ``sync`` (the sync-token cache) and
-  ``meet`` (measured attendance); ``writes`` (create, update, end); ``gmail`` (sending);
+  ``meet`` (measured attendance); ``writes`` (create, update, end); ``gmail`` (sending, over
+  ``sendhttp``, and finding sent mail again);
   ``checks`` (``rmcal auth check``);
 * ``events``: the pure translation of event JSON to and from rmcal's types.
 """
@@ -132,6 +133,10 @@ class GoogleProvider:
         """Send each message from the organizer's mailbox; never blindly re-sent."""
         return gmail.send(self.client, messages, progress)
 
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        """Whether the organizer's mailbox holds each Message-ID (``sent_items_lookup``)."""
+        return gmail.find_sent(self.client, message_ids)
+
     def validate_recurrence(self, rrule: str) -> str | None:
         """Google takes any RFC 5545 RRULE; only one that does not parse is refused."""
         return writes.recurrence_problem(rrule)
@@ -177,4 +182,5 @@ def _capabilities(settings: GoogleSettings) -> Capabilities:
         batch_size=settings.batch_size,
         sends_invitations=True,
         notes=tuple(notes),
+        sent_lookup=settings.sent_items_lookup,
     )

@@ -18,6 +18,9 @@ from urllib.parse import urlparse
 from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
+from ..values import flag as _bool
+from ..values import number as _number
+
 PROVIDER = "google"  # the entry point name, and how errors name the provider
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 
@@ -28,6 +31,14 @@ SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 SCOPE_EVENTS = SCOPE_PREFIX + "calendar.events.owned"
 SCOPE_FREEBUSY = SCOPE_PREFIX + "calendar.freebusy"
 SCOPE_GMAIL_SEND = SCOPE_PREFIX + "gmail.send"
+# sent_items_lookup: users.messages.list with ``q=rfc822msgid:``. The discovery document lists
+# gmail.metadata among the method's scopes but says ``q`` cannot be used with it, so the
+# narrowest scope that can search is gmail.readonly (it can read whole messages; rmcal asks
+# for ids only).
+SCOPE_GMAIL_READ = SCOPE_PREFIX + "gmail.readonly"
+GMAIL_SEARCH_SCOPES = frozenset(
+    {SCOPE_GMAIL_READ, SCOPE_PREFIX + "gmail.modify", "https://mail.google.com/"}
+)
 # Attendance: Meet conference records, and the People API to turn ``users/{id}`` into e-mails.
 SCOPE_MEET = SCOPE_PREFIX + "meetings.space.readonly"
 SCOPE_DIRECTORY = SCOPE_PREFIX + "directory.readonly"
@@ -81,6 +92,8 @@ class GoogleSettings:
     scopes_overridden: bool
     sync_tokens: bool
     max_retry_seconds: float
+    retry_base_seconds: float = 1.0
+    sent_items_lookup: bool = False
 
     @property
     def client_id(self) -> str:
@@ -111,14 +124,19 @@ KNOWN_KEYS = {
     "scopes",
     "sync_tokens",
     "max_retry_seconds",
+    "retry_base_seconds",
+    "sent_items_lookup",
 }
 
 
-def default_scopes(attendance: bool) -> tuple[str, ...]:
-    """The narrowest scope set for what rmcal does; Meet and directory only with attendance."""
+def default_scopes(attendance: bool, lookup: bool = False) -> tuple[str, ...]:
+    """The narrowest scope set for what rmcal does; Meet and directory only with attendance,
+    Gmail reading only with ``sent_items_lookup``."""
     scopes = [SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPE_GMAIL_SEND]
     if attendance:
         scopes += [SCOPE_MEET, SCOPE_DIRECTORY]
+    if lookup:
+        scopes.append(SCOPE_GMAIL_READ)
     return tuple(scopes)
 
 
@@ -173,9 +191,10 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Goo
         oauth_client = _path(context, _text(settings, "oauth_client_file", ""))
 
     attendance = _bool(settings, "attendance", False)
+    lookup = _bool(settings, "sent_items_lookup", False)
     raw_scopes = settings.get("scopes")
     if raw_scopes is None:
-        scopes = default_scopes(attendance)
+        scopes = default_scopes(attendance, lookup)
     else:
         if isinstance(raw_scopes, str):
             raw_scopes = [s for s in re.split(r"[,\s]+", raw_scopes) if s]
@@ -211,7 +230,7 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Goo
         token_uri=token_uri,
         ca_bundle=ca_bundle,
         attendance=attendance,
-        timeout=float(_number(settings, "timeout", 60, low=1, high=600)),
+        timeout=float(_number(settings, "timeout", 60, low=0.1, high=600)),
         requests_per_minute=int(
             _number(settings, "requests_per_minute", 600, low=2, high=100_000, integer=True)
         ),
@@ -220,6 +239,8 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Goo
         scopes_overridden=raw_scopes is not None,
         sync_tokens=_bool(settings, "sync_tokens", True),
         max_retry_seconds=float(_number(settings, "max_retry_seconds", 300, low=0, high=3600)),
+        retry_base_seconds=float(_number(settings, "retry_base_seconds", 1, low=0.01, high=60)),
+        sent_items_lookup=lookup,
     )
 
 
@@ -275,32 +296,6 @@ def _text(settings: Mapping[str, Any], key: str, default: str) -> str:
     if not isinstance(value, str) or (key in settings and not value.strip()):
         raise SettingsError(key, "must be a non-empty string")
     return value.strip()
-
-
-def _bool(settings: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = settings.get(key, default)
-    if not isinstance(value, bool):
-        raise SettingsError(key, "must be true or false")
-    return value
-
-
-def _number(
-    settings: Mapping[str, Any],
-    key: str,
-    default: float,
-    *,
-    low: float,
-    high: float,
-    integer: bool = False,
-) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(key, "must be a number")
-    if integer and not float(value).is_integer():
-        raise SettingsError(key, "must be a whole number")
-    if not low <= value <= high:
-        raise SettingsError(key, f"must be between {low:g} and {high:g}")
-    return value
 
 
 def _url(settings: Mapping[str, Any], key: str, default: str, *, slash: bool = False) -> str:

@@ -48,6 +48,12 @@ PERM_ATTENDANCE = "OnlineMeetingArtifact.Read.All"
 PERM_MEETINGS = "OnlineMeetings.Read.All"  # application; the delegated one drops ".All"
 PERM_MEETINGS_DELEGATED = "OnlineMeetings.Read"
 PERM_USERS = "User.Read.All"  # only to look up the organizer's object ID for attendance
+# sent_items_lookup: read message properties (never bodies) to find a sent Message-ID.
+PERM_MAIL_READ = "Mail.ReadBasic.All"  # application; the delegated one is Mail.ReadBasic
+PERM_MAIL_READ_DELEGATED = "Mail.ReadBasic"
+MAIL_READ_PERMS = frozenset(
+    {PERM_MAIL_READ, PERM_MAIL_READ_DELEGATED, "Mail.Read", "Mail.ReadWrite"}
+)
 
 # Delegated scopes for the device-code trial (MSAL adds openid/profile/offline_access itself).
 DELEGATED_SCOPES = (PERM_WRITE, PERM_MAIL)
@@ -123,6 +129,8 @@ class TokenSource:
     def scopes(self) -> list[str]:
         if self.config.mode == "device_code":
             extra = ATTENDANCE_DELEGATED_SCOPES if self.config.attendance else ()
+            if self.config.sent_items_lookup:
+                extra = (*extra, PERM_MAIL_READ_DELEGATED)
             return [f"{self.config.graph_root}/{s}" for s in (*DELEGATED_SCOPES, *extra)]
         return [f"{self.config.graph_root}/.default"]
 
@@ -153,7 +161,15 @@ class TokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self.config.client_id, client_credential=self.config.credential, **options
                 )
-        except (ValueError, requests.RequestException) as exc:
+        except requests.RequestException as exc:
+            raise AuthError(
+                PROVIDER,
+                "sign in",
+                f"cannot reach the authority {self.authority} ({type(exc).__name__})",
+                remedy="check 'cloud' / 'authority_host', the network, proxy and ca_bundle",
+                detail=str(exc)[:300],
+            ) from exc
+        except ValueError as exc:
             raise AuthError(
                 PROVIDER,
                 "sign in",

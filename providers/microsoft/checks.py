@@ -28,8 +28,11 @@ from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import Check
 
 from .auth import (
+    MAIL_READ_PERMS,
     PERM_ATTENDANCE,
     PERM_MAIL,
+    PERM_MAIL_READ,
+    PERM_MAIL_READ_DELEGATED,
     PERM_MEETINGS,
     PERM_MEETINGS_DELEGATED,
     PERM_READ,
@@ -193,3 +196,38 @@ def carried(name: str, perm: str, granted: set[str], remedy: str) -> Check:
     if perm in granted:
         return Check(name, True, f"the token carries {perm}")
     return Check(name, False, f"the token does not carry {perm}", remedy)
+
+
+# -- sent items lookup (issue 10) -------------------------------------------------------------
+
+
+def sent_lookup_check(*, settings: MicrosoftSettings, tokens: TokenSource, probe: Probe) -> Check:
+    """Whether uncertain sends can be settled automatically, and what to grant if wanted.
+
+    Off (the default) is a passing row that says how to switch it on; on, the row probes a
+    harmless one-message read of the organizer's mailbox and the token's claims.
+    """
+    name = (
+        f"sent items lookup ({PERM_MAIL_READ if settings.app_only else PERM_MAIL_READ_DELEGATED})"
+    )
+    if not settings.sent_items_lookup:
+        return Check(
+            "sent items lookup",
+            True,
+            "off: uncertain sends wait for `rmcal outbox resolve`; set sent_items_lookup: true "
+            f"and grant {PERM_MAIL_READ} to settle them automatically",
+        )
+    kind = "application" if settings.app_only else "delegated"
+    perm = PERM_MAIL_READ if settings.app_only else PERM_MAIL_READ_DELEGATED
+    grant = GRANT_HINT.format(kind=kind, perm=perm)
+    try:
+        granted = granted_permissions(tokens.claims())
+        probe()
+    except AuthError as exc:
+        return Check(name, False, f"skipped: {exc.message}", exc.remedy)
+    except ProviderError as exc:
+        remedy = grant if isinstance(exc, PermissionDenied) else exc.remedy
+        return Check(name, False, exc.message, remedy)
+    if granted and not granted & MAIL_READ_PERMS:
+        return Check(name, False, f"the token does not carry {perm}", grant)
+    return Check(name, True, "uncertain sends are looked up by Message-ID and settled")

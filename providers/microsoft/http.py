@@ -4,12 +4,21 @@ Why one module: every Graph call needs the same four things done the same way, a
 easy to get subtly wrong when repeated at call sites:
 
 * a timeout on every request (``requests`` has none by default; a hung socket would hang cron);
-* throttling: 429, 503 and 504 are retried after ``Retry-After`` when given, else with capped
-  exponential backoff and jitter (``providers.backoff.Backoff``), and given up with a
-  ``QuotaError`` after a bounded wait - for whole responses and for the individual responses
-  inside a ``$batch``, which Graph's SDKs do not retry for us;
-* writes whose outcome is unknown (the connection dropped after the request went out) are never
-  blindly re-sent: they surface as ``OutcomeUnknown`` / status 0 so the caller can look first;
+* throttling and transient failures are retried within one time budget per operation
+  (``max_retry_seconds``, ``providers.backoff.Backoff``: ``Retry-After`` honoured, else capped
+  exponential backoff with jitter) - for whole responses and for the individual responses
+  inside a ``$batch``, which Graph's SDKs do not retry for us. What is still refused when the
+  budget runs out is returned (inside a batch) or raised as a ``QuotaError``/``ProviderError``;
+* writes are only repeated when they provably did not take effect: 429 and 503 (Graph's errors
+  page: the service is throttling or cannot handle the request now, "repeat the request after a
+  delay"), 424 inside a batch (a dependency failed, the request never ran), and a connection
+  that never opened (``providers.outcome.never_sent``). A write whose outcome is unknown (the
+  connection dropped after the request went out, a timeout, any other 5xx) is never re-sent:
+  it surfaces as ``OutcomeUnknown`` / status 0 so the caller can look first or record it
+  uncertain. GET and PATCH set nothing new when repeated, so they are retried on 5xx too;
+* no library resends behind rmcal's back: ``requests`` never re-sends a request itself, and the
+  urllib3 retries under it are switched off explicitly (``outcome.without_resends``), so that
+  every repeat of a request is one of the decisions above;
 * every error response becomes a ``ProviderError`` with a remedy (``errors.map_error``).
 
 $batch and the Outlook concurrency limit: Outlook allows four concurrent requests per app and
@@ -34,18 +43,30 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from rmcal.errors import ProviderError
+from rmcal.errors import ProviderError, QuotaError
 
 from ..backoff import Backoff, parse_retry_after
+from ..outcome import never_sent, without_resends
 from .errors import map_error
 from .settings import PROVIDER
 
 MAX_BATCH = 20  # Graph's documented maximum of requests per $batch
 MAILBOX_CONCURRENCY = 4  # Outlook: concurrent requests per app and mailbox
-RETRY_STATUSES = frozenset({429, 503, 504})
-# 424 Failed Dependency: a request that waited on a throttled one; retry it along with it.
-BATCH_RETRY_STATUSES = RETRY_STATUSES | {424}
+# Answers that say the request was not carried out: safe to repeat, even a send.
+NOT_DONE_STATUSES = frozenset({429, 503})
+# 424 Failed Dependency: a batched request that waited on a failed one and never ran.
+BATCH_NOT_DONE_STATUSES = NOT_DONE_STATUSES | {424}
+# Methods whose repeat sets nothing new: retried after a dropped connection or any 5xx.
+IDEMPOTENT_METHODS = frozenset({"GET", "PATCH"})
 UNKNOWN = 0  # status of a batched request whose outcome we could not learn
+
+
+def retryable_status(status: int, method: str) -> bool:
+    """Whether an answer with ``status`` may be repeated for a request of ``method``."""
+    if status in BATCH_NOT_DONE_STATUSES:
+        return True
+    return method in IDEMPOTENT_METHODS and status >= 500
+
 
 TokenFunc = Callable[[], str]
 
@@ -105,6 +126,12 @@ class GraphResponse:
         return None
 
 
+def not_done(exc: ProviderError) -> GraphResponse:
+    """The answer of a batched request whose batch never ran because ``exc`` stopped it."""
+    status = 429 if isinstance(exc, QuotaError) else 503
+    return GraphResponse(status, {"error": {"code": "", "message": exc.message}})
+
+
 def split_batches(items: Sequence[GraphRequest]) -> list[list[GraphRequest]]:
     """Group requests into batches of at most 20, with at most 4 for any one mailbox."""
     batches: list[list[GraphRequest]] = []
@@ -143,7 +170,7 @@ class GraphHTTP:
         # Passed on every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE
         # from the environment, which would silently ignore the configured ca_bundle.
         self.verify = verify
-        self.session = session or requests.Session()
+        self.session = without_resends(session or requests.Session())
         self.session.headers["User-Agent"] = "rmcal"
 
     def url(self, path: str) -> str:
@@ -167,15 +194,18 @@ class GraphHTTP:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         allow: Sequence[int] = (),
+        budget: Backoff | None = None,
     ) -> GraphResponse:
         """One request with retries; raises a mapped ProviderError unless the status is 2xx
         or listed in ``allow``.
 
-        ``idempotent`` (default: GET) says a dropped connection may simply be retried; for
-        other requests it raises OutcomeUnknown instead.
+        ``idempotent`` (default: GET and PATCH) says a dropped connection or a 5xx may simply
+        be retried; for other requests those raise OutcomeUnknown, and only a connection that
+        never opened, 429 and 503 are retried. ``budget`` is the operation's, when this call is
+        one step of a longer one (a ``$batch`` run); else the call gets its own.
         """
-        safe_to_repeat = method == "GET" if idempotent is None else idempotent
-        budget = self.backoff()
+        safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        budget = budget or self.backoff()
         while True:
             request_headers = {"Authorization": f"Bearer {self._token()}"}
             if headers:
@@ -192,8 +222,8 @@ class GraphHTTP:
                     verify=self.verify,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if not safe_to_repeat:
-                    raise OutcomeUnknown(f"{method} {path}: {exc}") from exc
+                if not (safe_to_repeat or never_sent(exc)):
+                    raise OutcomeUnknown(f"{method} {path}: {type(exc).__name__}") from exc
                 if budget.wait(None):
                     continue
                 raise ProviderError(
@@ -204,10 +234,11 @@ class GraphHTTP:
                     retryable=True,
                 ) from exc
             body = _body(reply)
-            if reply.status_code == 504 and not safe_to_repeat:
-                # A gateway timeout says nothing about whether the write behind it happened.
-                raise OutcomeUnknown(f"{method} {path}: HTTP 504")
-            if reply.status_code in RETRY_STATUSES:
+            status = reply.status_code
+            if status >= 500 and status not in NOT_DONE_STATUSES and not safe_to_repeat:
+                # A server error says nothing about whether the write behind it happened.
+                raise OutcomeUnknown(f"{method} {path}: HTTP {status}")
+            if status in NOT_DONE_STATUSES or (safe_to_repeat and status >= 500):
                 retry_after = parse_retry_after(reply.headers.get("Retry-After"))
                 self.log.debug(
                     "graph %s %s: HTTP %s, retry after %s",
@@ -269,9 +300,11 @@ class GraphHTTP:
     ) -> dict[str, GraphResponse]:
         """Run requests through ``$batch``; one response per request id.
 
-        Inner 429/503/504 (and 424 behind them) are retried in a later batch after the longest
-        Retry-After among them. When the budget is spent they are returned as they last came
-        back. A batch whose answer never arrived marks its writes with status 0 (unknown).
+        Inner answers that may be repeated (``retryable_status``: 429, 503 and the 424 behind
+        them for any request, 5xx for GET and PATCH) are retried in a later batch after the
+        longest Retry-After among them, all within one budget. When the budget is spent they
+        are returned as they last came back. A batch whose answer never arrived marks its
+        writes with status 0 (unknown).
         """
         results: dict[str, GraphResponse] = {}
         pending = list(items)
@@ -281,7 +314,7 @@ class GraphHTTP:
             waits: list[float] = []
             for chunk in split_batches(pending):
                 by_id = {r.id: r for r in chunk}
-                reads_only = all(r.method == "GET" for r in chunk)
+                repeatable = all(r.method in IDEMPOTENT_METHODS for r in chunk)
                 try:
                     outer = self.call(
                         "POST",
@@ -289,12 +322,21 @@ class GraphHTTP:
                         operation=operation,
                         permission=permission,
                         json_body={"requests": [r.as_json() for r in chunk]},
-                        idempotent=reads_only,
+                        idempotent=repeatable,
+                        budget=budget,
                     )
                 except OutcomeUnknown as exc:
-                    self.log.warning("graph %s: batch outcome unknown: %s", operation, exc)
+                    self.log.info("graph %s: batch outcome unknown: %s", operation, exc)
                     for request in chunk:
                         results[request.id] = GraphResponse(UNKNOWN)
+                    continue
+                except ProviderError as exc:
+                    if not exc.retryable:
+                        raise
+                    # Throttled or unreachable for the whole budget: none of this chunk ran.
+                    # Its items fail (as "not done") and the other chunks still get their turn.
+                    for request in chunk:
+                        results[request.id] = not_done(exc)
                     continue
                 answers = (outer.body or {}).get("responses") or []
                 for answer in answers:
@@ -307,7 +349,7 @@ class GraphHTTP:
                         answer.get("body"),
                         answer.get("headers") or {},
                     )
-                    if response.status in BATCH_RETRY_STATUSES:
+                    if retryable_status(response.status, request.method):
                         again.append(request)
                         wait = parse_retry_after(response.header("Retry-After"))
                         if wait is not None:

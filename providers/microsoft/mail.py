@@ -1,14 +1,23 @@
-"""Sending rmcal's mail from the organizer mailbox with Graph's ``sendMail``, in MIME form.
+"""Sending rmcal's mail from the organizer mailbox with Graph's ``sendMail``, in MIME form, and
+finding sent messages again by their Message-ID.
 
 Why MIME and not JSON: the JSON message has one body (HTML or text), so the plain-text
 alternative the core renders would be lost, and its ``internetMessageHeaders`` accept only
 ``x-``-prefixed names. The MIME form (base64 of the whole RFC 5322 message,
-``Content-Type: text/plain``) keeps the multipart/alternative text+HTML bodies and the
-``X-Rmcal-Key`` header exactly as rendered, and Graph still saves it to Sent Items.
+``Content-Type: text/plain``) keeps the multipart/alternative text+HTML bodies, the
+``X-Rmcal-Key`` header and rmcal's own ``Message-ID`` exactly as rendered, and Graph saves it to
+Sent Items (``saveToSentItems`` defaults to true and cannot be set in the MIME form).
 
 Messages go one request at a time rather than through ``$batch``: a batch carries a body as JSON
 or base64url, and whether a text/plain MIME body survives that is not documented; mail volume is
 small and the Exchange send rate is the real limit.
+
+A send is repeated only when Graph provably did not act (``http.GraphHTTP.call``); an answer
+that never came makes the message *uncertain*. ``find_sent`` settles those where the admin
+switched ``sent_items_lookup`` on: ``GET /users/{id}/messages?$filter=internetMessageId eq
+'<...>'`` searches the whole mailbox (Sent Items, and Deleted Items should someone have tidied
+up), with ``Mail.ReadBasic.All`` (application) or ``Mail.ReadBasic`` (delegated), which read no
+message bodies.
 """
 
 from __future__ import annotations
@@ -21,8 +30,13 @@ from email.policy import SMTP
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
 
-from .auth import PERM_MAIL
-from .http import GraphHTTP, OutcomeUnknown
+from .auth import PERM_MAIL, PERM_MAIL_READ
+from .http import GraphHTTP, OutcomeUnknown, odata_string
+
+UNCERTAIN = (
+    "Graph gave no answer to the send (the connection dropped, timed out or the service "
+    "failed): it may have gone out, so it is not sent again"
+)
 
 
 def send_mime(
@@ -34,33 +48,85 @@ def send_mime(
 ) -> dict[str, ItemFailure | None]:
     """Send each message as ``user_path`` (``/users/<organizer>``); None for each one sent.
 
-    A send whose answer never came is not retried (it may have gone out); auth and permission
-    refusals concern every message alike and stop the whole send.
+    A send whose answer never came is uncertain and not retried. When Graph keeps refusing
+    (throttled, unreachable) past the retry budget, the rest are left unsent for a re-run.
+    Auth and permission refusals concern every message alike: they stop the whole call, raised
+    as long as nothing has gone out yet (the outbox then records the batch failed).
     """
     results: dict[str, ItemFailure | None] = {}
+    stop: ItemFailure | None = None
     for n, message in enumerate(messages):
         key = str(message.get(MAIL_KEY_HEADER) or f"<message {n} without {MAIL_KEY_HEADER}>")
-        payload = base64.b64encode(message.as_bytes(policy=SMTP))
-        try:
-            http.call(
-                "POST",
-                f"{user_path}/sendMail",
-                operation="send mail",
-                permission=PERM_MAIL,
-                data=payload,
-                headers={"Content-Type": "text/plain"},
-            )
-            results[key] = None
-        except OutcomeUnknown:
-            results[key] = ItemFailure(
-                "send mail: the connection dropped after sending; it may have gone out "
-                "(check the organizer's Sent Items)",
-                retryable=False,
-            )
-        except (AuthError, PermissionDenied):
-            raise
-        except ProviderError as exc:
-            results[key] = ItemFailure(exc.one_line(), retryable=exc.retryable)
+        if stop is not None:
+            results[key] = stop
+        else:
+            stop = _send_one(http, user_path, message, key, results)
         if progress:
             progress(1)
     return results
+
+
+def _send_one(
+    http: GraphHTTP,
+    user_path: str,
+    message: EmailMessage,
+    key: str,
+    results: dict[str, ItemFailure | None],
+) -> ItemFailure | None:
+    """Send one message into ``results``; returns the failure that stops the rest, if any."""
+    payload = base64.b64encode(message.as_bytes(policy=SMTP))
+    try:
+        http.call(
+            "POST",
+            f"{user_path}/sendMail",
+            operation="send mail",
+            permission=PERM_MAIL,
+            data=payload,
+            headers={"Content-Type": "text/plain"},
+        )
+    except OutcomeUnknown:
+        results[key] = ItemFailure(UNCERTAIN, retryable=False, uncertain=True)
+    except (AuthError, PermissionDenied) as exc:
+        if not any(value is None or value.uncertain for value in results.values()):
+            raise
+        results[key] = ItemFailure(f"not sent: {exc.one_line()}", retryable=False)
+        return results[key]
+    except ProviderError as exc:
+        # Refused; when retryable, only after the whole retry budget was spent on it, so
+        # neither this run nor the rest of this batch should try again (the next run will).
+        results[key] = ItemFailure(exc.one_line(), retryable=False)
+        if exc.retryable:
+            return ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
+    else:
+        results[key] = None
+    return None
+
+
+def find_sent(http: GraphHTTP, *, user_path: str, message_ids: Sequence[str]) -> dict[str, bool]:
+    """Whether the organizer's mailbox holds a message with each Message-ID."""
+    found: dict[str, bool] = {}
+    for message_id in dict.fromkeys(message_ids):
+        reply = http.call(
+            "GET",
+            f"{user_path}/messages",
+            operation="look up sent mail",
+            permission=PERM_MAIL_READ,
+            params={
+                "$filter": f"internetMessageId eq {odata_string(message_id)}",
+                "$select": "id,internetMessageId",
+                "$top": "1",
+            },
+        )
+        found[message_id] = bool((reply.body or {}).get("value"))
+    return found
+
+
+def read_one_message(http: GraphHTTP, *, user_path: str) -> object:
+    """The harmless read ``rmcal auth check`` probes the lookup's permission with."""
+    return http.call(
+        "GET",
+        f"{user_path}/messages",
+        operation="read sent mail",
+        permission=PERM_MAIL_READ,
+        params={"$select": "id", "$top": "1"},
+    )

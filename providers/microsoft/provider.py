@@ -8,11 +8,13 @@ RRULE and the time zone; ``attendance`` reads Teams reports and ``checks`` build
 
 A series is found by its tags in the calendar itself (``find_series`` filters on
 ``rmcal.cohort``); a create whose outcome is unknown is looked up by ``rmcal.key`` before it is
-retried, so a lost answer never yields two events.
+retried, so a lost answer never yields two events; a lost answer to a send makes the mail
+uncertain, and ``find_sent`` (``sent_items_lookup``) finds it again by Message-ID.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -42,7 +44,7 @@ from rmcal.provider import (
 from ..backoff import Backoff
 from .attendance import TeamsAttendance
 from .auth import PERM_READ, PERM_WRITE, TokenSource
-from .checks import auth_checks
+from .checks import auth_checks, sent_lookup_check
 from .errors import item_failure, map_error
 from .events import (
     EVENT_SELECT,
@@ -58,6 +60,7 @@ from .events import (
     utc_text,
 )
 from .http import (
+    NOT_DONE_STATUSES,
     UNKNOWN,
     GraphHTTP,
     GraphRequest,
@@ -65,7 +68,7 @@ from .http import (
     odata_string,
     segment,
 )
-from .mail import send_mime
+from .mail import find_sent, read_one_message, send_mime
 from .recurrence import UnsupportedRecurrence, unsupported_reason
 from .settings import PROVIDER, parse_settings
 from .zones import UnknownZone, windows_zone
@@ -88,19 +91,18 @@ class MicrosoftProvider:
         *,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
+        rng: Callable[[], float] | None = None,
     ) -> None:
         """Check the settings (``SettingsError`` on the first wrong key); no network yet.
 
-        ``sleep`` and ``clock`` (monotonic seconds) drive the retry waits, for tests.
+        ``sleep``, ``clock`` (monotonic seconds) and ``rng`` (jitter) drive the retry waits,
+        for tests.
         """
         self.context = context
         self.log = context.log
         self.organizer = context.organizer.email.lower()
-        self._backoff_options: dict[str, Any] = {}
-        if sleep is not None:
-            self._backoff_options["sleep"] = sleep
-        if clock is not None:
-            self._backoff_options["clock"] = clock
+        waits: dict[str, Any] = {"sleep": sleep, "clock": clock, "rng": rng}
+        self._backoff_options = {k: v for k, v in waits.items() if v is not None}
         self.settings = parse_settings(settings, context)
         self.attendance = self.settings.attendance
         self.tokens = TokenSource(self.settings, self.log)
@@ -131,13 +133,13 @@ class MicrosoftProvider:
                 else "attendance: not configured (set attendance: true to read Teams reports)",
             ),
             idempotent_send=False,
+            sent_lookup=self.settings.sent_items_lookup,
         )
 
     def _backoff(self) -> Backoff:
-        """A fresh retry budget: base 2 s, cap 60 s, at most 6 tries or 5 minutes of waiting."""
-        return Backoff(
-            base=2.0, cap=60.0, max_attempts=6, max_elapsed=300.0, **self._backoff_options
-        )
+        """A fresh retry budget for one operation (``max_retry_seconds``), steps up to 60 s."""
+        s = self.settings
+        return Backoff(s.max_retry_seconds, s.retry_base_seconds, 60.0, **self._backoff_options)
 
     def _event_path(self, provider_id: str) -> str:
         return f"{self._user}/events/{segment(provider_id)}"
@@ -304,8 +306,10 @@ class MicrosoftProvider:
                     results[spec.key] = series_from_spec(
                         spec, body, str(body.get("id")), organizer=self.organizer
                     )
-                elif answer.status == UNKNOWN or answer.status >= 500 or answer.status == 429:
-                    unsure.append(spec)
+                elif answer.status == UNKNOWN or (
+                    answer.status >= 500 and answer.status not in NOT_DONE_STATUSES
+                ):
+                    unsure.append(spec)  # may have been created: look before creating again
                 else:
                     results[spec.key] = item_failure(
                         answer.status, answer.body, "create series", PERM_WRITE
@@ -474,6 +478,10 @@ class MicrosoftProvider:
         """Send each message from the organizer mailbox (see ``mail.send_mime``)."""
         return send_mime(self.http, user_path=self._user, messages=messages, progress=progress)
 
+    def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
+        """Whether the organizer's mailbox holds each Message-ID (``sent_items_lookup``)."""
+        return find_sent(self.http, user_path=self._user, message_ids=message_ids)
+
     # -- validation, checks, login ----------------------------------------------------------
 
     def validate_recurrence(self, rrule: str) -> str | None:
@@ -482,7 +490,7 @@ class MicrosoftProvider:
     def check(self) -> list[Check]:
         """Token, then each permission rmcal needs, each with the remedy when it is missing."""
         hour = self.context.clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        return auth_checks(
+        rows = auth_checks(
             settings=self.settings,
             tokens=self.tokens,
             organizer=self.organizer,
@@ -496,6 +504,11 @@ class MicrosoftProvider:
             read_busy=lambda: self.busy([self.organizer], hour, hour + timedelta(hours=1)),
             now=self.context.clock(),
         )
+        read_mail = functools.partial(read_one_message, self.http, user_path=self._user)
+        return [
+            *rows,
+            sent_lookup_check(settings=self.settings, tokens=self.tokens, probe=read_mail),
+        ]
 
     def login(self) -> str:
         """Device-code sign-in for a trial (``auth: device_code``)."""

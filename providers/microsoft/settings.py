@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from rmcal.errors import SettingsError
 from rmcal.provider import ProviderContext
 
+from ..values import flag, number
+
 PROVIDER = "microsoft"  # the provider's name: config ``kind``, and the prefix of its errors
 
 # cloud -> (authority host, Graph root). Sources: Microsoft Learn "National cloud deployments".
@@ -33,6 +35,8 @@ CLOUDS: dict[str, tuple[str, str]] = {
 }
 AUTH_MODES = ("certificate", "secret", "device_code")
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRY = 300.0  # seconds of waiting out throttling per operation
+DEFAULT_RETRY_BASE = 2.0  # first backoff step when Graph names no Retry-After
 SETTINGS_KEYS = frozenset(
     {
         "tenant_id",
@@ -50,6 +54,9 @@ SETTINGS_KEYS = frozenset(
         "attendance",
         "timeout",
         "organizer_object_id",
+        "max_retry_seconds",
+        "retry_base_seconds",
+        "sent_items_lookup",
         "kind",
     }
 )
@@ -79,6 +86,11 @@ class MicrosoftSettings:
     # When the certificate in ``certificate_file`` stops being valid (None: no certificate in
     # the file, or a secret): ``rmcal auth check`` warns before Entra starts refusing it.
     certificate_expires: datetime | None = None
+    max_retry_seconds: float = DEFAULT_MAX_RETRY
+    retry_base_seconds: float = DEFAULT_RETRY_BASE
+    # Look uncertain sends up in the organizer's mailbox by Message-ID (needs
+    # Mail.ReadBasic.All, or Mail.ReadBasic for a signed-in person).
+    sent_items_lookup: bool = False
 
     @property
     def app_only(self) -> bool:
@@ -110,12 +122,13 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
     if "ca_bundle" in settings:
         verify = str(_path(context, "ca_bundle", settings["ca_bundle"]))
 
-    attendance = settings.get("attendance", False)
-    if not isinstance(attendance, bool):
-        raise SettingsError("attendance", "must be true or false")
-    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise SettingsError("timeout", "must be a number of seconds greater than 0")
+    attendance = flag(settings, "attendance", False)
+    lookup = flag(settings, "sent_items_lookup", False)
+    timeout = float(number(settings, "timeout", DEFAULT_TIMEOUT, low=0.01, high=600))
+    max_retry = float(number(settings, "max_retry_seconds", DEFAULT_MAX_RETRY, low=0, high=3600))
+    retry_base = float(
+        number(settings, "retry_base_seconds", DEFAULT_RETRY_BASE, low=0.01, high=60)
+    )
 
     credential: Credential = None
     expires = None
@@ -135,11 +148,14 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         graph_root=graph_root,
         credential=credential,
         verify=verify,
-        timeout=float(timeout),
+        timeout=timeout,
         cache_path=context.state_dir / "msal-cache.json",
         attendance=attendance,
         organizer_object_id=object_id.strip() if object_id else None,
         certificate_expires=expires,
+        max_retry_seconds=max_retry,
+        retry_base_seconds=retry_base,
+        sent_items_lookup=lookup,
     )
 
 

@@ -1,11 +1,11 @@
 """The ``rmcal`` command: parse, call the library, print. Errors become one line, here only.
 
 Commands live in one module per family (``schedule``: validate and schedule; ``auth``;
-``loop``: status, tick, digest, feedback, demo; ``state``: state backup and export, forget)
-and are added to the ``main`` group below; shared flags live in ``rmcal.cli.options``. This
-module owns the group and the one place where ``RmcalError`` turns into a message and an exit
-code (2 for config errors, 1 for provider/state errors, 3 for partial success). Tracebacks
-appear only with ``--debug``.
+``loop``: status, tick, digest, feedback, demo; ``state``: state backup and export, forget;
+``outbox``: the mail ledger; ``match``: pairing) and are added to the ``main`` group below;
+shared flags live in ``rmcal.cli.options``. This module owns the group and the one place where
+``RmcalError`` turns into a message and an exit code (2 for config errors, 1 for
+provider/state errors, 3 for partial success). Tracebacks appear only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from rmcal.cli import auth, loop, match, schedule, state
+from rmcal.cli import auth, loop, match, outbox, schedule, state
 from rmcal.cli.options import Options
 from rmcal.errors import ProviderError, RmcalError
 
@@ -57,6 +57,7 @@ for _command in (
     *schedule.COMMANDS,
     *auth.COMMANDS,
     *loop.COMMANDS,
+    *outbox.COMMANDS,
     *state.COMMANDS,
     *match.COMMANDS,
 ):

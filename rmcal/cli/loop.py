@@ -12,6 +12,7 @@ remember during them (sync tokens) is kept in memory and dropped.
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -32,10 +33,10 @@ from rmcal.errors import ConfigError, PartialFailure
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Lead
-from rmcal.outbox import Outbox
+from rmcal.outbox import Outbox, resolve_command, resolve_hint
 from rmcal.readings import read_programme, select
 from rmcal.runtime import check_cohorts, clock_from, session
-from rmcal.status import as_csv, as_text
+from rmcal.status import as_csv, as_text, uncertain_text
 from rmcal.status import as_json as status_json
 from rmcal.store import MailStatus, Mode
 from rmcal.tick import Line, TickResult, run_tick, send_digest_copy
@@ -83,30 +84,46 @@ def status(
     the_lead = _find_lead(config, lead)
     with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
         readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
+        doubtful = run.store.mail_rows(MailStatus.UNCERTAIN)
     readings = select(readings, cohort=cohort, lead=the_lead)
+    if cohort or the_lead:  # only the uncertain mail about the pairs shown (digests: the lead's)
+        shown = {r.pair.id for r in readings}
+        lead_key = f"digest:{the_lead.email}:" if the_lead else None
+        doubtful = [
+            row
+            for row in doubtful
+            if row.pair_id in shown or (lead_key and row.key.startswith(lead_key))
+        ]
     if as_json:
-        click.echo(status_json(readings, now))
+        click.echo(status_json(readings, now, uncertain=doubtful, config_path=str(config_path)))
     elif as_csv_:
         click.echo(as_csv(readings), nl=False)
     else:
         click.echo(as_text(readings, config.programme.timezone), nl=False)
+        click.echo(uncertain_text(doubtful, str(config_path)), nl=False)
 
 
 # -- tick --------------------------------------------------------------------------------------
 
 
-def _format_line(status: str, line: Line) -> str:
+def _format_line(status: str, line: Line, hint: str = "") -> str:
     who = ", ".join(line.recipients)
     text = f"  {status:<10} {line.kind:<9} {line.key}"
     if who:
         text += f"\n{'':13}to {who}: {line.subject}"
     if line.detail:
         text += f"\n{'':13}{line.detail}"
+    if hint:
+        text += f"\n{'':13}{hint}"
     return text
 
 
-def render_tick(result: TickResult) -> str:
-    """The operator's report: replies read, then one block per message, then a summary line."""
+def render_tick(result: TickResult, config_path: str = "rmcal.yaml") -> str:
+    """The operator's report: replies read, one block per message, notes, then a summary line.
+
+    Each uncertain send carries the command that resolves it by hand; uncertain sends of
+    earlier runs are counted, with the command that lists them.
+    """
     lines: list[str] = []
     unread = []
     if result.replies_failed is not None:
@@ -119,12 +136,28 @@ def render_tick(result: TickResult) -> str:
     messages = [
         ("would send" if result.dry_run else "sent", result.would_send or result.sent),
         ("re-sent", result.resent),
+        ("confirmed", result.confirmed),
         ("skipped", result.skipped),
         ("FAILED", result.failed),
         ("UNCERTAIN", result.uncertain),
     ]
-    for status, items in replies + messages:
+    for status, items in replies:
         lines.extend(_format_line(status, item) for item in items)
+    for status, items in messages:
+        for item in items:
+            hint = ""
+            if status == "UNCERTAIN" and result.lookup:
+                by_hand = resolve_command(config_path, item.key)
+                hint = f"the next tick looks it up in the organizer's mailbox (by hand: {by_hand})"
+            elif status == "UNCERTAIN":
+                hint = resolve_hint(config_path, item.key)
+            lines.append(_format_line(status, item, hint))
+    lines.extend(f"note: {note}" for note in result.notes)
+    if result.still_uncertain:
+        lines.append(
+            f"note: {len(result.still_uncertain)} earlier send(s) still uncertain; "
+            f"rmcal outbox list -c {shlex.quote(config_path)} shows them and how to resolve each"
+        )
     counts = [
         f"{len(items)} {'reply' if len(items) == 1 else 'replies'} "
         + ("unread" if status == "FAILED" else status)
@@ -180,7 +213,7 @@ def tick(
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(render_tick(result), nl=False)
+        click.echo(render_tick(result, str(config_path)), nl=False)
     if result.undone:
         problems = []
         if result.failed or result.uncertain:
@@ -191,8 +224,17 @@ def tick(
         if result.replies_failed is not None:
             problems.append("replies could not be read")
         retry = "retry the failed ones" if result.failed or result.uncertain else "read them again"
+        settle = ""
+        if result.uncertain:
+            settle = (
+                ", and the next tick settles the uncertain ones by looking them up in the "
+                "organizer's mailbox"
+                if result.lookup
+                else ", and resolve each uncertain one with the command shown for it"
+            )
         raise PartialFailure(
-            " and ".join(problems) + f" (listed above); re-run tick to {retry}", result.undone
+            " and ".join(problems) + f" (listed above); re-run tick to {retry}{settle}",
+            result.undone,
         )
 
 
@@ -247,7 +289,7 @@ def digest(
         case MailStatus.UNCERTAIN:
             raise PartialFailure(
                 f"the digest to {to} may or may not have been sent: {delivery.detail}; "
-                "check the organizer's sent items",
+                + resolve_hint(str(config_path), delivery.key),
                 [delivery.key],
             )
         case _:

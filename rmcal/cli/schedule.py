@@ -157,6 +157,11 @@ def _names(item: Item, config: Config) -> tuple[str, str, str]:
     return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
 
 
+def _key(item: Create | Update | End) -> str:
+    """The series key a write is about."""
+    return item.spec.key if isinstance(item, Create) else item.series.key
+
+
 def _action(item: Item) -> str:
     return {
         Create: "create",
@@ -240,6 +245,9 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
 
 def summary_line(plan: Plan, result: ScheduleResult) -> str:
     counts = plan.counts()
+    for item in plan.items:  # a write that failed is counted as failed, not as done
+        if isinstance(item, Create | Update | End) and _key(item) in result.failed:
+            counts[_action(item)] -= 1
     total = len([i for i in plan.items if not isinstance(i, End | Orphan)])
     if not result.dry_run and plan.changes == 0 and not counts["unschedulable"]:
         line = f"Nothing changed: {counts['unchanged']} series already match the config."

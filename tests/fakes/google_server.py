@@ -15,10 +15,14 @@ TLS) without reaching Google. The fake models what rmcal relies on and nothing m
   paging), freeBusy (per-calendar ``notFound`` errors).
 * ``POST /batch/calendar/v3``: multipart/mixed in and out, in the format
   google-api-python-client's ``BatchHttpRequest`` writes and parses.
-* Gmail ``users.messages.send``, Meet v2 conference records/participants/sessions, People
-  ``people.get`` (enough for attendance).
+* Gmail ``users.messages.send`` and ``users.messages.list`` with ``q=rfc822msgid:<id>`` over the
+  sent messages (``q`` refused with only ``gmail.metadata``, as Google documents), Meet v2
+  conference records/participants/sessions, People ``people.get`` (enough for attendance).
 * Scope enforcement per method from the same discovery documents the client ships, and injected
-  faults (429, 403 ``rateLimitExceeded``...) that also hit single items inside batches.
+  faults (429, 403 ``rateLimitExceeded``...) that also hit single items inside batches; and a
+  ``FaultPlan`` (``tests/fakes/faults.py``) that fails a share of all API requests at random,
+  seeded, the way networks fail (429, 503, 500, stalls, dropped connections, before or after
+  the request was carried out). The token endpoint is never faulted.
 
 Run it by hand with ``python -m tests.fakes.google_server --port 8443``: it prints the CA file,
 a throwaway service-account key and the provider settings that point rmcal at it.
@@ -36,8 +40,10 @@ import itertools
 import json
 import re
 import ssl
+import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,12 +60,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from dateutil.rrule import rrulestr
 
+from tests.fakes.faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
 from tests.fakes.tls import make_tls_files
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 BASE32HEX = set("0123456789abcdefghijklmnopqrstuv")
 MAX_FREEBUSY_ITEMS = 50
 MAX_FREEBUSY_RANGE = timedelta(days=90)
+GMAIL = "https://www.googleapis.com/auth/"
+SEARCH_SCOPES = frozenset(
+    {GMAIL + "gmail.readonly", GMAIL + "gmail.modify", "https://mail.google.com/"}
+)
 
 
 class Reply(Exception):
@@ -323,6 +334,9 @@ class FakeGoogle:
             accepted = self.scopes.get(method_id, frozenset())
             if accepted and not accepted & scopes:
                 raise Reply(403, "insufficientPermissions", "Insufficient Permission")
+            searching = method_id == "gmail.users.messages.list" and query.get("q")
+            if searching and not SEARCH_SCOPES & scopes:  # discovery: q is not for metadata
+                raise Reply(403, "forbidden", "Metadata scope does not support 'q' parameter")
             fault = self._fault(method, path)
             if fault is not None:
                 extra = {"retry-after": fault.retry_after} if fault.retry_after else {}
@@ -395,6 +409,12 @@ class FakeGoogle:
                 r"/gmail/v1/users/([^/]+)/messages/send",
                 "gmail.users.messages.send",
                 self._send,
+            ),
+            (
+                "GET",
+                r"/gmail/v1/users/([^/]+)/messages",
+                "gmail.users.messages.list",
+                self._messages,
             ),
             ("GET", r"/v2/conferenceRecords", "meet.conferenceRecords.list", self._records),
             (
@@ -753,6 +773,27 @@ class FakeGoogle:
         number = next(self._ids)
         return 200, {"id": f"m{number:x}", "threadId": f"t{number:x}", "labelIds": ["SENT"]}
 
+    def _messages(self, owner: str, query: Any, body: Any, user: str) -> tuple[int, Any]:
+        """users.messages.list over what this user sent; ``q`` understands ``rfc822msgid:``."""
+        if user != "me" and user.lower() != owner:
+            raise Reply(403, "forbidden", "Delegation denied")
+        text = query.get("q", [""])[0]
+        match = re.fullmatch(r"\s*rfc822msgid:<?([^\s>]+)>?\s*", text) if text else None
+        if text and match is None:
+            raise Reply(400, "invalidArgument", "fake server: only rfc822msgid: queries")
+        found = []
+        for number, item in enumerate(self.sent):
+            if item["user"] != owner:
+                continue
+            message_id = str(item["message"].get("Message-ID", "")).strip().strip("<>")
+            if match is None or message_id == match.group(1):
+                found.append({"id": f"s{number:x}", "threadId": f"s{number:x}"})
+        limit = int(query.get("maxResults", ["100"])[0])
+        answer: dict[str, Any] = {"resultSizeEstimate": len(found)}
+        if found:
+            answer["messages"] = found[:limit]
+        return 200, answer
+
     def _records(self, owner: str, query: Any, body: Any) -> tuple[int, Any]:
         text = query.get("filter", [""])[0]
         match = re.search(r'space\.meeting_code\s*=\s*"([^"]+)"', text)
@@ -1027,9 +1068,36 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, headers, data = self.server.fake.handle(
-            self.command, self.path, dict(self.headers.items()), body
-        )
+        plan = self.server.faults
+        fault = None
+        if plan is not None and not self.path.startswith("/token"):
+            fault = plan.draw(self.command, self.path)
+        if fault is not None and fault.kind in NOT_DONE:
+            assert plan is not None
+            reason = "rateLimitExceeded" if fault.kind == "429" else "backendError"
+            error = Reply(int(fault.kind), reason, "injected fault", "usageLimits")
+            answer = self.server.fake._json(error.status, error.body())
+            self._answer(*answer, extra={"Retry-After": plan.retry_after()})
+            return
+        if fault is None or fault.applied:
+            answer = self.server.fake.handle(
+                self.command, self.path, dict(self.headers.items()), body
+            )
+        if fault is None:
+            self._answer(*answer)
+        elif fault.kind == "500":
+            error = Reply(500, "backendError", "injected fault")
+            self._answer(*self.server.fake._json(500, error.body()))
+        else:
+            if fault.kind == "stall":
+                assert plan is not None
+                time.sleep(plan.stall_seconds)  # the client has given up by now
+            drop_connection(self)
+
+    def _answer(
+        self, status: int, headers: dict[str, str], data: bytes, extra: dict[str, str] | None = None
+    ) -> None:
+        headers = {**headers, **(extra or {})}
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -1046,6 +1114,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeGoogle
+    faults: FaultPlan | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not quiet_disconnects(sys.exc_info()[1] or Exception()):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -1076,11 +1149,19 @@ class RunningFake:
         self.thread.join(timeout=5)
 
 
-def start(fake: FakeGoogle, tls_dir: Path, port: int = 0, host: str = "127.0.0.1") -> RunningFake:
-    """Serve ``fake`` over HTTPS on ``host:port`` (0: any free port) in a daemon thread."""
+def start(
+    fake: FakeGoogle,
+    tls_dir: Path,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    faults: FaultPlan | None = None,
+) -> RunningFake:
+    """Serve ``fake`` over HTTPS on ``host:port`` (0: any free port) in a daemon thread,
+    failing requests as ``faults`` says (none by default)."""
     files = make_tls_files(tls_dir, hosts=(host, "localhost"))
     server = _Server((host, port), _Handler)
     server.fake = fake
+    server.faults = faults
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(files.cert_path, files.key_path)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -1123,13 +1204,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--domain", default="example.com", help="users of this domain exist")
     parser.add_argument("--dir", type=Path, help="where to write the CA and key (default: temp)")
+    parser.add_argument("--faults", type=float, default=0.0, help="fail this share of requests")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faults")
     args = parser.parse_args(argv)
     directory = args.dir or Path(tempfile.mkdtemp(prefix="rmcal-fake-google-"))
     directory.mkdir(parents=True, exist_ok=True)
     fake = FakeGoogle(domain=args.domain, open_delegation=True)
     key_file = directory / "service-account.json"
     write_service_account(key_file, f"rmcal@fake.{args.domain}")
-    running = start(fake, directory, port=args.port, host=args.host)
+    plan = FaultPlan(rate=args.faults, seed=args.seed) if args.faults else None
+    running = start(fake, directory, port=args.port, host=args.host, faults=plan)
     print(f"fake Google on {running.base_url} (any user @{args.domain}; every scope granted)")
     print("provider settings:")
     print("  kind: google")

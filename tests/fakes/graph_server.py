@@ -15,8 +15,13 @@ What it implements (shapes as on Microsoft Learn; see tests/microsoft/fixtures/*
   expanded here with dateutil, independently of the provider's own translation; cancelled
   occurrences omitted, as Graph does), ``calendar/getSchedule`` (20 people, < 62 days, an
   ``error`` for unknown mailboxes), ``calendar``, ``sendMail`` (MIME and JSON forms);
+* ``users/{u}/messages`` (GET with ``$filter=internetMessageId eq '<...>'``) over what
+  ``sendMail`` accepted, when the app holds a mail-reading role (``Mail.ReadBasic.All``), else
+  403 ``ErrorAccessDenied``;
 * fault injection: ``throttle(n, retry_after)`` answers the next ``n`` Graph requests (inner
-  batch requests included) with 429.
+  batch requests included) with 429; a ``FaultPlan`` (``tests/fakes/faults.py``) fails a share
+  of all Graph requests at random, seeded, the way networks fail (429, 503, 500, stalls,
+  dropped connections, before or after the request was carried out).
 
 Run it by hand with ``python -m tests.fakes.graph_server --port 8443``: it prints its URL and the
 CA file to trust (``ca_bundle``).
@@ -33,6 +38,7 @@ import itertools
 import json
 import re
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -48,12 +54,15 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
+from .faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
 from .tls import TLSFiles, make_tls_files
 
 ZONES_FILE = (
     Path(__file__).resolve().parents[2] / "providers" / "microsoft" / "data" / "windowsZones.json"
 )
 DEFAULT_ROLES = ("Calendars.ReadWrite", "Mail.Send")
+MAIL_READ_ROLES = frozenset({"Mail.ReadBasic.All", "Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"})
+_MESSAGE_ID_FILTER = re.compile(r"^internetMessageId eq '((?:[^']|'')*)'$")
 WEEKDAYS = {
     "monday": du.MO,
     "tuesday": du.TU,
@@ -147,16 +156,21 @@ class FakeGraph:
         self._throttle = 0
         self._retry_after = 1
         self._throttle_method: str | None = None
+        self._throttle_contains = ""
         self._ids = itertools.count(1)
 
     # -- test controls ------------------------------------------------------------------------
 
-    def throttle(self, count: int, retry_after: int = 1, method: str | None = None) -> None:
-        """Answer the next ``count`` Graph requests (of ``method``, if given) with 429."""
+    def throttle(
+        self, count: int, retry_after: int = 1, method: str | None = None, contains: str = ""
+    ) -> None:
+        """Answer the next ``count`` Graph requests (of ``method``, whose URL contains
+        ``contains``, if given) with 429."""
         with self.lock:
             self._throttle = count
             self._retry_after = retry_after
             self._throttle_method = method
+            self._throttle_contains = contains
 
     def add_plain_event(self, user: str, subject: str) -> str:
         """An event someone made in ``user``'s calendar without rmcal's tags; returns its id."""
@@ -250,6 +264,7 @@ class FakeGraph:
                 self._throttle > 0
                 and not url.startswith("/$batch")
                 and self._throttle_method in (None, method)
+                and self._throttle_contains in url
             ):
                 self._throttle -= 1
                 status, payload, _ = _error(429, "TooManyRequests", "Too many requests")
@@ -280,6 +295,8 @@ class FakeGraph:
                 return self._schedule(data or {})
             if rest == "/sendMail" and method == "POST":
                 return self._send(body, content_type)
+            if rest == "/messages" and method == "GET":
+                return self._messages(query)
             if rest == "/events" and method == "POST":
                 return self._create(user, data or {})
             if rest == "/events" and method == "GET":
@@ -574,6 +591,25 @@ class FakeGraph:
             self.sent.append(json.loads(body))
         return 202, None, {}
 
+    def _messages(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """The organizer's mailbox as far as rmcal can see it: the messages it sent."""
+        if not MAIL_READ_ROLES & set(self.roles):
+            return _error(403, "ErrorAccessDenied", "Access is denied. Check credentials.")
+        wanted = None
+        if "$filter" in query:
+            found = _MESSAGE_ID_FILTER.match(query["$filter"])
+            if not found:
+                return _error(400, "BadRequest", "fake server: unsupported $filter")
+            wanted = found.group(1).replace("''", "'")
+        value = []
+        for number, message in enumerate(self.sent):
+            if not isinstance(message, EmailMessage):
+                continue
+            message_id = str(message.get("Message-ID", ""))
+            if wanted is None or message_id == wanted:
+                value.append({"id": f"AAMkSent{number}", "internetMessageId": message_id})
+        return self._page("/users/messages", query, value)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: GraphHTTPServer
@@ -616,8 +652,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(*_error(401, "InvalidAuthenticationToken", "Access token is empty.")[:2])
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, answer, extra = graph.handle(method, self.path[len("/v1.0") :], headers, body)
-        self._reply(status, answer, extra)
+        target = self.path[len("/v1.0") :]
+        plan = self.server.faults
+        fault = plan.draw(method, target) if plan is not None else None
+        if fault is None:
+            self._reply(*graph.handle(method, target, headers, body))
+            return
+        assert plan is not None
+        if fault.kind in NOT_DONE:
+            code = "TooManyRequests" if fault.kind == "429" else "ServiceUnavailable"
+            status, payload, _ = _error(int(fault.kind), code, "injected fault")
+            self._reply(status, payload, {"Retry-After": plan.retry_after()})
+            return
+        if fault.applied:
+            graph.handle(method, target, headers, body)
+        if fault.kind == "500":
+            self._reply(*_error(500, "InternalServerError", "injected fault")[:2])
+        elif fault.kind == "stall":
+            time.sleep(plan.stall_seconds)  # the client has given up by now
+            drop_connection(self)
+        else:
+            drop_connection(self)
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -632,24 +687,37 @@ class _Handler(BaseHTTPRequestHandler):
 class GraphHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], graph: FakeGraph) -> None:
+    def __init__(
+        self, address: tuple[str, int], graph: FakeGraph, faults: FaultPlan | None = None
+    ) -> None:
         super().__init__(address, _Handler)
         self.graph = graph
+        self.faults = faults
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not quiet_disconnects(sys.exc_info()[1] or Exception()):
+            super().handle_error(request, client_address)
 
 
 class GraphServer:
     """Start/stop wrapper: ``with GraphServer() as server: server.url, server.tls.ca_path``."""
 
     def __init__(
-        self, graph: FakeGraph | None = None, *, port: int = 0, directory: Path | None = None
+        self,
+        graph: FakeGraph | None = None,
+        *,
+        port: int = 0,
+        directory: Path | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.graph = graph or FakeGraph()
+        self.faults = faults
         self._tmp = None
         if directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rmcal-graph-")
             directory = Path(self._tmp.name)
         self.tls: TLSFiles = make_tls_files(directory)
-        self.httpd = GraphHTTPServer(("127.0.0.1", port), self.graph)
+        self.httpd = GraphHTTPServer(("127.0.0.1", port), self.graph, faults)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.tls.cert_path, self.tls.key_path)
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
@@ -696,8 +764,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenant", default="contoso-tenant")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the CA/cert")
     parser.add_argument("--throttle", type=int, default=0, help="answer the first N with 429")
+    parser.add_argument("--faults", type=float, default=0.0, help="fail this share of requests")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faults")
     args = parser.parse_args(argv)
-    server = GraphServer(FakeGraph(tenant=args.tenant), port=args.port, directory=args.dir)
+    plan = FaultPlan(rate=args.faults, seed=args.seed) if args.faults else None
+    server = GraphServer(
+        FakeGraph(tenant=args.tenant), port=args.port, directory=args.dir, faults=plan
+    )
     server.graph.throttle(args.throttle)
     print(f"url: {server.url}", flush=True)
     print(f"tenant: {args.tenant}", flush=True)

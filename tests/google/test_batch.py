@@ -19,8 +19,8 @@ from googleapiclient.errors import HttpError
 from rmcal_providers.google import GoogleProvider
 from rmcal_providers.google.batch import Pacer, is_rate_limited, reasons
 
-from rmcal.errors import ProviderError, QuotaError
-from rmcal.provider import Attendee, Series, SeriesSpec
+from rmcal.errors import ProviderError
+from rmcal.provider import Attendee, ItemFailure, Series, SeriesSpec
 from tests.fakes.google_server import (
     ORGANIZER,
     FakeClock,
@@ -112,19 +112,26 @@ def test_throttled_items_are_retried_alone_after_waiting(tmp_path: Path):
     first, second = (parts(r) for r in transport.request_sequence)
     assert len(first) == 3
     assert [p.json()["id"] for p in second] == [items[1].key, items[2].key]
-    assert 7 in clock.sleeps  # the server's Retry-After wins over the computed delay
+    assert clock.sleeps == [7.25]  # the server's Retry-After, plus jitter (rng 0.5 of 0.5 s)
 
 
-def test_throttling_that_never_ends_gives_up_with_quota_error(tmp_path: Path):
-    items = specs(1)
+def test_throttling_past_the_time_budget_fails_that_item_and_the_rest_complete(tmp_path: Path):
+    items = specs(2)
+    throttled = batch_reply([(403, "error_403_user_rate_limit.json")])
     provider, transport, clock = mock_provider(
-        tmp_path, [batch_reply([(403, "error_403_user_rate_limit.json")])] * 8
+        tmp_path,
+        [batch_reply([(200, created(items[0].key)), (403, "error_403_user_rate_limit.json")])]
+        + [throttled] * 10,
+        max_retry_seconds=10,
     )
-    with pytest.raises(QuotaError) as caught:
-        provider.create_series(items)
-    assert "requests_per_minute" in caught.value.remedy
-    assert len(transport.request_sequence) == 8  # bounded
-    assert len(clock.sleeps) >= 7
+    results = provider.create_series(items)
+    assert isinstance(results[items[0].key], Series)
+    failure = results[items[1].key]
+    assert isinstance(failure, ItemFailure) and failure.retryable
+    assert "re-run later" in failure.message
+    # Waits of 0.75, 1.5 and 3 s fit in 10 s; the next (6 s) would not: time, not a count.
+    assert clock.sleeps == [0.75, 1.5, 3.0]
+    assert len(transport.request_sequence) == 4
 
 
 def test_a_failing_batch_request_is_resent_whole(tmp_path: Path):
@@ -154,7 +161,7 @@ def test_single_calls_retry_5xx_and_429_then_succeed(tmp_path: Path):
     result = provider.busy(["ben@example.com"], start, start + timedelta(days=1))
     assert result == {"ben@example.com": ()}
     assert len(transport.request_sequence) == 3
-    assert 3 in clock.sleeps
+    assert clock.sleeps == [0.75, 3.5]  # backoff after the 500; Retry-After 3 plus jitter
 
 
 def test_a_plain_403_is_not_retried(tmp_path: Path):
@@ -247,7 +254,7 @@ class Unreachable:
 def test_a_network_failure_is_retried_within_the_budget_then_named(
     tmp_path: Path, error: BaseException, remedy: str
 ):
-    provider, _, clock = mock_provider(tmp_path, [])
+    provider, _, clock = mock_provider(tmp_path, [], max_retry_seconds=20)
     transport = Unreachable(error)
     provider.client.transport = transport
     start = datetime(2030, 3, 1, tzinfo=UTC)
@@ -256,8 +263,10 @@ def test_a_network_failure_is_retried_within_the_budget_then_named(
     assert caught.value.retryable
     assert f"could not reach Google ({type(error).__name__}" in caught.value.message
     assert remedy in caught.value.remedy
-    assert transport.calls == 8  # the whole budget, waited on the fake clock
-    assert len(clock.sleeps) == 7
+    # The whole 20 s budget, waited on the fake clock: 0.75 + 1.5 + 3 + 6 s, then 12 s more
+    # would pass it.
+    assert clock.sleeps == [0.75, 1.5, 3.0, 6.0]
+    assert transport.calls == 5
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cohort20 import FakeProbe, walk_every_command, write_config
+from tests.cohort20 import NOW, FakeProbe, walk_every_command, write_config
 from tests.fakes.google_server import RunningFake
 from tests.google.helpers import DOMAIN, run
 
@@ -23,7 +23,7 @@ def test_twenty_pairs_through_every_command(workspace: RunningFake, tmp_path: Pa
         tmp_path,
         FakeProbe(
             provider="google",
-            checks=7,
+            checks=8,
             events=lambda: len(fake.calendar(organizer)),
             sent=lambda: len(fake.sent),
             throttle=lambda: fake.inject(429, "rateLimitExceeded", retry_after="0", times=3),
@@ -32,3 +32,29 @@ def test_twenty_pairs_through_every_command(workspace: RunningFake, tmp_path: Pa
     assert fake.batches == [20]
     assert all(f.hits == f.times for f in fake.faults)  # every injected 429 was waited out
     assert all(m["message"]["X-Rmcal-Key"] for m in fake.sent)
+
+
+def test_throttling_past_the_budget_fails_those_pairs_with_exit_3_and_a_rerun_finishes(
+    workspace: RunningFake, tmp_path: Path
+):
+    """Issue 10: throttling that outlasts max_retry_seconds fails only the pairs it hit; the
+    others are created, the table is printed, and the run exits 3 (not 1)."""
+    provider = {
+        "kind": "google",
+        "service_account_file": "sa.json",
+        **workspace.settings(),
+        "max_retry_seconds": 1,
+    }
+    config = str(write_config(tmp_path, provider, domain=DOMAIN, pairs=6))
+    fake = workspace.fake
+    fake.inject(
+        429, "rateLimitExceeded", method="POST", path_contains="/events", times=2, retry_after="30"
+    )
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 3, out
+    assert out.count("\nfailed: ") == 2 and "Google kept refusing (429" in out
+    assert "6 pairs: 4 created, 2 failed." in out
+    assert len(fake.calendar(f"rm@{DOMAIN}")) == 4
+    code, out = run("schedule", "-c", config, "--now", NOW)
+    assert code == 0, out
+    assert "2 created" in out.splitlines()[-1] and len(fake.calendar(f"rm@{DOMAIN}")) == 6

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+import httplib2
 import pytest
 
 from rmcal.errors import PermissionDenied
@@ -64,7 +65,7 @@ def test_throttled_send_waits_and_sends_once(tmp_path: Path):
     )
     assert provider.send([message("k1")]) == {"k1": None}
     assert len(transport.request_sequence) == 2
-    assert 2 in clock.sleeps
+    assert clock.sleeps == [2.25]  # Retry-After 2, plus jitter
 
 
 def test_a_server_error_leaves_the_outcome_unknown_and_is_not_resent(tmp_path: Path):
@@ -73,10 +74,68 @@ def test_a_server_error_leaves_the_outcome_unknown_and_is_not_resent(tmp_path: P
     )
     result = provider.send([message("k1"), message("k2")])
     failure = result["k1"]
-    assert isinstance(failure, ItemFailure) and not failure.retryable
-    assert "Sent folder" in failure.message
+    assert isinstance(failure, ItemFailure) and not failure.retryable and failure.uncertain
+    assert "may or may not have been sent" in failure.message
     assert result["k2"] is None
     assert len(transport.request_sequence) == 2  # k1 once, k2 once
+
+
+class FlakyTransport:
+    """Fails the first requests with the given errors, then answers like Gmail."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        head, content = reply("gmail_sent.json")
+        return httplib2.Response(head), content.encode()
+
+
+def test_a_send_that_never_left_is_retried_and_sent_once(tmp_path: Path):
+    provider, _, clock = mock_provider(tmp_path, [])
+    transport = FlakyTransport(
+        ConnectionRefusedError(111, "Connection refused"),
+        httplib2.ServerNotFoundError("Unable to find the server at google.test"),
+    )
+    provider.client.transport = transport
+    assert provider.send([message("k1")]) == {"k1": None}
+    assert transport.calls == 3 and len(clock.sleeps) == 2
+
+
+def test_a_503_is_waited_out_because_google_did_not_act(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path, [reply("error_500.json", status=503, retry_after="1"), reply("gmail_sent.json")]
+    )
+    assert provider.send([message("k1")]) == {"k1": None}
+    assert len(transport.request_sequence) == 2
+
+
+def test_a_scope_refused_after_a_send_went_out_fails_the_rest_without_raising(tmp_path: Path):
+    provider, _, _ = mock_provider(
+        tmp_path,
+        [reply("gmail_sent.json"), reply("error_403_insufficient_scope.json", status=403)],
+    )
+    result = provider.send([message("k1"), message("k2"), message("k3")])
+    assert result["k1"] is None  # sent: raising now would make the ledger forget it
+    assert result["k2"] == result["k3"] and result["k2"] is not None
+    assert "not sent" in result["k2"].message and not result["k2"].uncertain
+
+
+def test_find_sent_searches_the_whole_mailbox_by_rfc822msgid(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path,
+        [reply({"messages": [{"id": "m1", "threadId": "t1"}]}), reply({"resultSizeEstimate": 0})],
+    )
+    found = provider.find_sent(["<rmcal.1@example.com>", "<rmcal.2@example.com>"])
+    assert found == {"<rmcal.1@example.com>": True, "<rmcal.2@example.com>": False}
+    uri, method, _, _ = transport.request_sequence[0]
+    assert method == "GET" and uri.startswith("https://google.test/gmail/v1/users/me/messages?")
+    assert "q=rfc822msgid%3Armcal.1%40example.com" in uri
+    assert "includeSpamTrash=true" in uri and "maxResults=1" in uri
 
 
 class DroppingTransport:
@@ -90,8 +149,6 @@ class DroppingTransport:
         if self.calls == 1:
             raise ConnectionResetError("connection reset by peer")
         head, content = reply("gmail_sent.json")
-        import httplib2
-
         return httplib2.Response(head), content.encode()
 
 
@@ -101,6 +158,7 @@ def test_a_dropped_connection_is_reported_not_retried(tmp_path: Path):
     provider.client.transport = transport  # the same provider, over a transport that drops
     result = provider.send([message("k1"), message("k2")])
     assert isinstance(result["k1"], ItemFailure) and not result["k1"].retryable
+    assert result["k1"].uncertain
     assert result["k2"] is None
     assert transport.calls == 2
 
@@ -116,13 +174,18 @@ def test_a_message_without_key_is_refused(tmp_path: Path):
 
 
 def test_quota_exhaustion_leaves_the_rest_unsent_for_the_next_run(tmp_path: Path):
-    provider, transport, _ = mock_provider(
-        tmp_path, [reply("error_403_user_rate_limit.json", status=403)] * 8
+    provider, transport, clock = mock_provider(
+        tmp_path,
+        [reply("error_403_user_rate_limit.json", status=403)] * 8,
+        max_retry_seconds=10,
     )
     result = provider.send([message("k1"), message("k2")])
-    assert result["k1"].retryable and result["k2"].retryable
-    assert "re-run" in result["k2"].message
-    assert len(transport.request_sequence) == 8  # k2 was not even tried
+    # Not sent, and not to be tried again in this run (the budget is spent): the next run.
+    assert not result["k1"].retryable and not result["k2"].retryable
+    assert not result["k1"].uncertain  # throttled: Google did not act on it
+    assert "the next run sends it" in result["k2"].message
+    assert clock.sleeps == [0.75, 1.5, 3.0]  # 10 s of budget, then 6 s more would pass it
+    assert len(transport.request_sequence) == 4  # k2 was not even tried
 
 
 def test_missing_gmail_scope_is_a_permission_error(tmp_path: Path):

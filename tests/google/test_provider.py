@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httplib2
 import pytest
 from rmcal_providers.google import GoogleProvider
-from rmcal_providers.google.settings import default_scopes
+from rmcal_providers.google.settings import SCOPE_GMAIL_READ, default_scopes
 
 from rmcal.provider import (
     Attendee,
@@ -28,6 +28,7 @@ from rmcal.provider import (
     Series,
     SeriesSpec,
 )
+from tests.fakes.faults import Fault, FaultPlan
 from tests.fakes.google_server import (
     ORGANIZER,
     FakeClock,
@@ -276,3 +277,47 @@ def test_measured_attendance_from_meet_records(fake_google):
     assert got[5].original_start == datetime(2030, 4, 8, 8, tzinfo=UTC)
     assert got[5].attended_seconds == {}
     assert provider.capabilities.attendance
+
+
+def sender(running: RunningFake, directory: Path, **extra) -> GoogleProvider:  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    return provider_for(running, directory, MemoryKeyValue(), clock, timeout=0.5, **extra)
+
+
+def identified(key: str) -> EmailMessage:
+    """A message with a Message-ID derived from ``key``, as rmcal composes them."""
+    msg = mail(key, "mentee00@example.com")
+    msg["Message-ID"] = f"<rmcal.{key}@example.com>"
+    return msg
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["carried out", "not carried out"])
+def test_a_send_whose_connection_drops_is_uncertain_and_reaches_gmail_at_most_once(
+    fake_google, applied: bool
+):
+    running, directory = fake_google
+    running.server.faults = FaultPlan(
+        rate=0.0, script=[("POST", "messages/send", Fault("drop", applied=applied))]
+    )
+    running.fake.accounts[SA_EMAIL]["scopes"].add(SCOPE_GMAIL_READ)
+    provider = sender(running, directory, sent_items_lookup=True)
+    result = provider.send([identified("k1"), identified("k2")])
+    assert result["k1"] is not None and result["k1"].uncertain
+    assert result["k2"] is None
+    sent = [m["message"]["X-Rmcal-Key"] for m in running.fake.sent]
+    assert sent == (["k1", "k2"] if applied else ["k2"])
+    # Two sends reached the server, k1 once: over httplib2 the dropped POST would have been
+    # sent a second time (tests/test_outcome.py shows it on a bare socket).
+    handled = [p for m, p in running.fake.log if m == "POST" and p.endswith("messages/send")]
+    assert len(handled) + (0 if applied else 1) == 2
+    assert provider.find_sent(["<rmcal.k1@example.com>"]) == {"<rmcal.k1@example.com>": applied}
+
+
+def test_a_throttled_send_over_requests_is_waited_out_and_sent_once(fake_google):
+    running, directory = fake_google
+    running.server.faults = FaultPlan(
+        rate=0.0, script=[("POST", "messages/send", Fault("429", applied=False))]
+    )
+    provider = sender(running, directory)
+    assert provider.send([identified("k1")]) == {"k1": None}
+    assert [m["message"]["X-Rmcal-Key"] for m in running.fake.sent] == ["k1"]

@@ -46,6 +46,21 @@ def test_attendance_adds_meet_and_directory_scopes_only_when_on():
         ({"service_account_file": "sa.json", "attendance": "yes"}, "attendance", "true or"),
         ({"service_account_file": "sa.json", "subject": "nobody"}, "subject", "e-mail"),
         ({"service_account_file": "sa.json", "ca_bundle": "nope.pem"}, "ca_bundle", "exist"),
+        (
+            {"service_account_file": "sa.json", "max_retry_seconds": 4000},
+            "max_retry_seconds",
+            "between",
+        ),
+        (
+            {"service_account_file": "sa.json", "retry_base_seconds": 0},
+            "retry_base_seconds",
+            "between",
+        ),
+        (
+            {"service_account_file": "sa.json", "sent_items_lookup": 1},
+            "sent_items_lookup",
+            "true or",
+        ),
     ],
 )
 def test_settings_are_checked_with_the_key_named(key_dir, settings, key, words):
@@ -90,3 +105,14 @@ def test_scopes_override_accepts_short_names(key_dir):
         "https://www.googleapis.com/auth/calendar.readonly",
         SCOPE_GMAIL_SEND,
     )
+
+
+def test_the_sent_mail_lookup_adds_the_narrowest_scope_that_can_search(key_dir):
+    plain = GoogleProvider({"service_account_file": "sa.json"}, make_context(key_dir))
+    assert "https://www.googleapis.com/auth/gmail.readonly" not in plain.settings.scopes
+    assert not plain.capabilities.sent_lookup
+    looking = GoogleProvider(
+        {"service_account_file": "sa.json", "sent_items_lookup": True}, make_context(key_dir)
+    )
+    assert looking.settings.scopes[-1] == "https://www.googleapis.com/auth/gmail.readonly"
+    assert looking.capabilities.sent_lookup

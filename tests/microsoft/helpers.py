@@ -124,11 +124,15 @@ class Waits:
     def clock(self) -> float:
         return self.now
 
+    def rng(self) -> float:
+        """No jitter: waits are exactly the server's Retry-After or the backoff's floor."""
+        return 0.0
+
 
 def provider(tmp_path: Path, waits: Waits | None = None, **extra: Any) -> MicrosoftProvider:
     waits = waits or Waits()
     return MicrosoftProvider(
-        settings(**extra), context(tmp_path), sleep=waits.sleep, clock=waits.clock
+        settings(**extra), context(tmp_path), sleep=waits.sleep, clock=waits.clock, rng=waits.rng
     )
 
 

@@ -67,7 +67,10 @@ def test_auth_check_all_green(tmp_path):
         ("free/busy (Calendars.Read)", True, False),
         ("write events (Calendars.ReadWrite)", True, False),
         ("send mail (Mail.Send)", True, False),
+        ("sent items lookup", True, False),
     ]
+    lookup = rows[-1]
+    assert lookup.detail.startswith("off: uncertain sends wait for `rmcal outbox resolve`")
     assert "Entra grants it: Calendars.ReadWrite, Mail.Send" in rows[0].detail
 
 
@@ -155,7 +158,7 @@ def test_the_cli_passes_an_rbac_setup_and_lists_what_to_confirm(tmp_path, monkey
     lines = result.output.splitlines()
     assert (
         lines[-1]
-        == "All 5 checks passed for provider microsoft (2 to confirm, see 'check:' above)."
+        == "All 6 checks passed for provider microsoft (2 to confirm, see 'check:' above)."
     )
     assert "warn send mail (Mail.Send): not in the token and not tried" in result.output
     assert "     check: with RBAC for Applications, run Test-ServicePrincipalAuthorization" in (
@@ -189,3 +192,35 @@ def test_certificate_expiry_is_reported_and_warned_under_30_days(tmp_path, days,
     assert says in row.detail
     if warn or not ok:
         assert "upload it to the app registration" in row.remedy
+
+
+def mock_green(rsps: responses.RequestsMock, roles: tuple[str, ...]) -> None:
+    mock_login(rsps, roles=roles)
+    _probes(rsps)
+
+
+def test_auth_check_probes_the_sent_items_lookup_when_it_is_on(tmp_path):
+    roles = ("Calendars.ReadWrite", "Mail.Send", "Mail.ReadBasic.All")
+    with responses.RequestsMock() as rsps:
+        mock_green(rsps, roles)
+        probe = rsps.add(responses.GET, f"{USER}/messages", json={"value": []})
+        rows = provider(tmp_path, sent_items_lookup=True).check()
+    lookup = rows[-1]
+    assert (lookup.name, lookup.ok) == ("sent items lookup (Mail.ReadBasic.All)", True)
+    assert probe.call_count == 1
+    assert "%24top=1" in probe.calls[0].request.url
+
+
+def test_auth_check_names_the_mail_read_permission_the_lookup_lacks(tmp_path):
+    with responses.RequestsMock() as rsps:
+        mock_green(rsps, ("Calendars.ReadWrite", "Mail.Send"))
+        rsps.add(
+            responses.GET,
+            f"{USER}/messages",
+            status=403,
+            json=fixture("errors")["ErrorAccessDenied"]["body"],
+        )
+        rows = provider(tmp_path, sent_items_lookup=True).check()
+    lookup = rows[-1]
+    assert not lookup.ok
+    assert "Mail.ReadBasic.All" in lookup.remedy and "Grant admin consent" in lookup.remedy

@@ -27,16 +27,15 @@ from tests.microsoft.helpers import GRAPH, Waits, fixture
 BATCH = f"{GRAPH}/$batch"
 
 
-def client(waits: Waits, *, attempts: int = 6, max_elapsed: float = 300.0) -> GraphHTTP:
+def client(waits: Waits, *, max_elapsed: float = 300.0) -> GraphHTTP:
     def budget() -> Backoff:
         return Backoff(
+            budget=max_elapsed,
             base=2.0,
             cap=60.0,
-            max_attempts=attempts,
-            max_elapsed=max_elapsed,
             sleep=waits.sleep,
             clock=waits.clock,
-            rng=lambda: 0.5,
+            rng=waits.rng,
         )
 
     return GraphHTTP(
@@ -158,7 +157,7 @@ def test_outer_429_and_503_honour_retry_after_then_succeed(waits):
     reply = client(waits).call("GET", "/users/org@contoso.com/calendar", operation="read")
     assert reply.body == {"id": "cal"}
     assert waits.waits[0] == 4.0
-    assert waits.waits[1] == 2.0  # no Retry-After: full jitter, rng 0.5 * (2 s * 2**1)
+    assert waits.waits[1] == 2.0  # no Retry-After: half of the second step (2 s * 2**1), no jitter
     assert len(waits.waits) == 2
 
 
@@ -173,8 +172,10 @@ def test_throttled_for_too_long_raises_quota_error(waits):
         json={"error": {"code": "ApplicationThrottled", "message": "x"}},
     )
     with pytest.raises(QuotaError) as raised:
-        client(waits, attempts=4).call("GET", "/users/org@contoso.com/calendar", operation="read")
-    assert waits.waits == [30.0, 30.0, 30.0]
+        client(waits, max_elapsed=100).call(
+            "GET", "/users/org@contoso.com/calendar", operation="read"
+        )
+    assert waits.waits == [30.0, 30.0, 30.0]  # a time budget: a fourth wait would end at 120 s
     assert "re-run later" in str(raised.value)
 
 
@@ -219,3 +220,56 @@ def test_values_are_spelled_safely_into_paths_and_filters():
     assert segment("AAMkAGUzYRgWAAA=") == "AAMkAGUzYRgWAAA%3D"
     assert segment("a/b c") == "a%2Fb%20c"
     assert odata_string("O'Brien's cohort") == "'O''Brien''s cohort'"
+
+
+@responses.activate
+def test_inside_a_batch_a_5xx_is_retried_for_patch_but_returned_for_a_create(waits):
+    patch = GraphRequest("p", "PATCH", "/users/org@contoso.com/events/1", {}, mailbox="org")
+    create = GraphRequest("c", "POST", "/users/org@contoso.com/events", {}, mailbox="org")
+    failing = {
+        "responses": [
+            {"id": "p", "status": 500, "body": {}},
+            {"id": "c", "status": 500, "body": {}},
+        ]
+    }
+    responses.add(responses.POST, BATCH, json=failing)
+    responses.add(responses.POST, BATCH, json={"responses": [{"id": "p", "status": 200}]})
+    results = client(waits).batch([patch, create], operation="write")
+    assert results["p"].status == 200  # a repeated PATCH sets the same values
+    assert results["c"].status == 500  # the create may exist: the caller looks it up first
+    second = json.loads(responses.calls[1].request.body)["requests"]
+    assert [r["id"] for r in second] == ["p"]
+
+
+@responses.activate
+def test_a_write_batch_throttled_past_the_budget_fails_its_items_and_the_next_batch_runs(waits):
+    throttled = {"error": {"code": "ApplicationThrottled", "message": "over the limit"}}
+    responses.add(responses.POST, BATCH, status=429, headers={"Retry-After": "30"}, json=throttled)
+    responses.add(responses.POST, BATCH, status=429, headers={"Retry-After": "30"}, json=throttled)
+    ok = {"responses": [{"id": str(i), "status": 201, "body": {"id": f"e{i}"}} for i in (4, 5)]}
+    responses.add(responses.POST, BATCH, json=ok)
+    results = client(waits, max_elapsed=40).batch(
+        requests_for("org@contoso.com", 6), operation="create"
+    )
+    assert waits.waits == [30.0]
+    assert [results[str(i)].status for i in range(4)] == [429] * 4
+    assert isinstance(map_error(429, results["0"].body, "create series"), QuotaError)
+    assert results["4"].status == 201 and results["5"].status == 201
+
+
+@responses.activate
+def test_a_server_error_on_a_read_is_retried_and_on_a_post_is_an_unknown_outcome(waits):
+    url = f"{GRAPH}/users/org@contoso.com/calendar"
+    responses.add(responses.GET, url, status=500, json={"error": {"code": "InternalServerError"}})
+    responses.add(responses.GET, url, json={"id": "cal"})
+    assert client(waits).call("GET", "/users/org@contoso.com/calendar", operation="read").ok
+    assert len(waits.waits) == 1
+    responses.add(responses.POST, BATCH, status=502, json={})
+    results = client(waits).batch(requests_for("org@contoso.com", 2), operation="create")
+    assert {r.status for r in results.values()} == {UNKNOWN}
+
+
+def test_the_session_never_retries_below_rmcal():
+    session = client(Waits()).session
+    retry = session.get_adapter("https://graph.microsoft.com/v1.0/$batch").max_retries
+    assert (retry.total, retry.connect, retry.read, retry.status) == (0, 0, False, 0)

@@ -10,12 +10,17 @@ from email.message import EmailMessage
 import pytest
 import requests
 import responses
+import urllib3.exceptions as u3
 
 from rmcal.errors import PermissionDenied
 from rmcal.provider import ItemFailure
 from tests.microsoft.helpers import ORGANIZER, USER, fixture, mock_login, provider
 
 SEND = f"{USER}/sendMail"
+MESSAGES = f"{USER}/messages"
+REFUSED = requests.ConnectionError(
+    u3.MaxRetryError(None, SEND, u3.NewConnectionError(None, "[Errno 111] Connection refused"))
+)
 
 
 def message(key: str, to: str = "mentee0@contoso.com") -> EmailMessage:
@@ -67,6 +72,7 @@ def test_each_message_gets_its_own_result(tmp_path, waits):
     assert isinstance(result["c"], ItemFailure) and not result["c"].retryable
     assert isinstance(result["d"], ItemFailure)
     assert "may have gone out" in result["d"].message and not result["d"].retryable
+    assert result["d"].uncertain and not result["c"].uncertain
 
 
 def test_missing_mail_send_permission_stops_the_whole_send(tmp_path):
@@ -76,3 +82,83 @@ def test_missing_mail_send_permission_stops_the_whole_send(tmp_path):
         rsps.add(responses.POST, SEND, status=403, json=denied["body"])
         with pytest.raises(PermissionDenied, match=r"Mail\.Send"):
             provider(tmp_path).send([message("a"), message("b")])
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_server_error_on_a_send_is_uncertain_and_never_repeated(tmp_path, waits, status):
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        send = rsps.add(responses.POST, SEND, status=status, json={"error": {"code": "x"}})
+        result = provider(tmp_path, waits).send([message("a")])
+    failure = result["a"]
+    assert isinstance(failure, ItemFailure) and failure.uncertain and not failure.retryable
+    assert send.call_count == 1 and waits.waits == []
+
+
+def test_a_timeout_after_the_send_went_out_is_uncertain(tmp_path, waits):
+    timeout = requests.ReadTimeout(u3.ReadTimeoutError(None, SEND, "Read timed out."))
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        send = rsps.add(responses.POST, SEND, body=timeout)
+        result = provider(tmp_path, waits).send([message("a")])
+    assert result["a"] is not None and result["a"].uncertain
+    assert send.call_count == 1
+
+
+def test_503_and_a_refused_connection_are_retried_because_nothing_was_sent(tmp_path, waits):
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, SEND, status=503, headers={"Retry-After": "3"})
+        rsps.add(responses.POST, SEND, body=REFUSED)
+        rsps.add(responses.POST, SEND, status=202)
+        result = provider(tmp_path, waits).send([message("a")])
+    assert result == {"a": None}
+    assert waits.waits == [3.0, 2.0]  # Retry-After, then half the second backoff step
+
+
+def test_throttling_past_the_budget_leaves_this_and_the_rest_unsent(tmp_path, waits):
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, SEND, status=202)
+        throttled = rsps.add(
+            responses.POST, SEND, status=429, headers={"Retry-After": "40"}, json={}
+        )
+        result = provider(tmp_path, waits, max_retry_seconds=100).send(
+            [message("a"), message("b"), message("c")]
+        )
+    assert result["a"] is None
+    assert waits.waits == [40.0, 40.0]  # a third wait would pass the 100 s budget
+    for key in ("b", "c"):
+        failure = result[key]
+        # Not sent, and not to be tried again in this run: the budget is spent.
+        assert failure is not None and not failure.retryable and not failure.uncertain
+    assert "not sent" in str(result["c"]) and "the next run sends it" in str(result["c"])
+    assert throttled.call_count == 3  # c was never tried: it would only be throttled too
+
+
+def test_a_permission_refused_after_a_send_went_out_fails_the_rest_without_raising(tmp_path):
+    denied = fixture("errors")["ErrorAccessDenied"]
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, SEND, status=202)
+        rsps.add(responses.POST, SEND, status=403, json=denied["body"])
+        result = provider(tmp_path).send([message("a"), message("b"), message("c")])
+    assert result["a"] is None  # sent: raising would let the ledger forget that
+    assert result["b"] == result["c"]
+    assert result["b"] is not None and "Mail.Send" in result["b"].message
+
+
+def test_find_sent_filters_the_mailbox_on_the_internet_message_id(tmp_path):
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        lookup = rsps.add(
+            responses.GET,
+            MESSAGES,
+            json={"value": [{"id": "AAMk1", "internetMessageId": "<rmcal.1@contoso.com>"}]},
+        )
+        rsps.add(responses.GET, MESSAGES, json={"value": []})
+        found = provider(tmp_path).find_sent(["<rmcal.1@contoso.com>", "<rmcal.2@contoso.com>"])
+    assert found == {"<rmcal.1@contoso.com>": True, "<rmcal.2@contoso.com>": False}
+    query = lookup.calls[0].request.params
+    assert query["$filter"] == "internetMessageId eq '<rmcal.1@contoso.com>'"
+    assert query["$select"] == "id,internetMessageId" and query["$top"] == "1"

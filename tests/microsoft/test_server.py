@@ -25,6 +25,7 @@ def make(server: GraphServer, tmp_path, waits: Waits | None = None) -> Microsoft
         context(tmp_path, env={"RMCAL_FAKE_SECRET": "fake-secret"}),
         sleep=waits.sleep,
         clock=waits.clock,
+        rng=waits.rng,
     )
 
 
@@ -104,7 +105,9 @@ def test_twenty_pair_cycle(graph_server, tmp_path, waits):
         messages.append(msg)
     sent = sender.send(messages)
     assert sent == {f"agenda:key-{n}": None for n in range(PAIRS)}
-    assert waits.waits == [2.0, 2.0, 2.0]
+    # Three 429s in a row for one send: Retry-After is the least wait, and the backoff's own
+    # floor (half of 2 s, 4 s, 8 s) grows past it.
+    assert waits.waits == [2.0, 2.0, 4.0]
     assert sorted(m["X-Rmcal-Key"] for m in graph.sent) == sorted(sent)
 
     # Ending a series keeps its past and shortens its range.

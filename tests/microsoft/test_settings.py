@@ -36,6 +36,10 @@ def test_certificate_thumbprint_is_derived_or_checked(tmp_path):
         ({"auth": "password"}, "auth"),
         ({"attendance": "yes"}, "attendance"),
         ({"timeout": 0}, "timeout"),
+        ({"max_retry_seconds": -1}, "max_retry_seconds"),
+        ({"max_retry_seconds": "5m"}, "max_retry_seconds"),
+        ({"retry_base_seconds": 0}, "retry_base_seconds"),
+        ({"sent_items_lookup": "on"}, "sent_items_lookup"),
         ({"ca_bundle": "missing.pem"}, "ca_bundle"),
         ({"tenant": "typo"}, "tenant"),
     ],
@@ -96,3 +100,15 @@ def test_an_empty_organizer_object_id_is_named(tmp_path):
     with pytest.raises(SettingsError) as raised:
         parse_settings(settings(organizer_object_id=" "), context(tmp_path))
     assert raised.value.key == "organizer_object_id"
+
+
+def test_retry_budget_and_lookup_settings(tmp_path):
+    parsed = parse_settings(settings(), context(tmp_path))
+    assert (parsed.max_retry_seconds, parsed.retry_base_seconds) == (300.0, 2.0)
+    assert not parsed.sent_items_lookup
+    tuned = parse_settings(
+        settings(max_retry_seconds=30, retry_base_seconds=0.5, sent_items_lookup=True),
+        context(tmp_path),
+    )
+    assert (tuned.max_retry_seconds, tuned.retry_base_seconds) == (30.0, 0.5)
+    assert tuned.sent_items_lookup
