@@ -177,26 +177,33 @@ class MessageBuilder:
         )
 
     def nudge(self, reading: PairReading, key: str, now: datetime) -> EmailMessage:
-        """Once when a pair turns at risk or off track: the next session, and move-don't-drop."""
+        """Once when a pair turns at risk or off track: what became of each session of the
+        missed periods (missed and why, or moved and where to), the next session, and
+        move-don't-drop."""
         health = reading.health
         context = self._base(reading)
-        run = (
-            [p for p in health.periods if p.decided][-health.missed_run :]
-            if health.missed_run
-            else []
-        )
+        decided = [p for p in health.periods if p.decided]
+        run = decided[-health.missed_run :] if health.missed_run else []
         misses = [
-            {"start": s.original_start, "number": s.number, "reason": str(s.reason)}
+            {
+                "number": miss.session.number,
+                "start": miss.session.original_start,
+                "moved_to": miss.moved_to,
+                "reason": miss.outcome,
+            }
             for period in run
-            for s in period.sessions
-            if s.missed
-        ] or [{"start": p.start, "number": None, "reason": p.reason} for p in run[-1:]]
+            for miss in period.misses
+        ]
         context.update(
             state=str(health.state),
             why=health.why,
             misses=misses,
             missed_run=health.missed_run,
-            held=health.held,
+            run_label=run[0].label(health.unit) if run else None,
+            unit={"one": health.unit.one, "many": health.unit.many},
+            held=health.sessions_held,
+            held_periods=health.periods_held,
+            due_periods=health.periods_due,
             next_session=_session(health.next_session) if health.next_session else None,
         )
         mentor, mentee = self._people(reading)
@@ -240,11 +247,16 @@ class MessageBuilder:
 # -- sample data for ``rmcal validate`` -------------------------------------------------------
 
 SAMPLE_NOW_OFFSET = timedelta(days=16)
+SAMPLE_DEPUTY = "deputy@example.com"
 
 
-def sample_reading(config: Config) -> tuple[PairReading, datetime]:
-    """A plausible pair's life for rendering every branch of every template: session 1 held,
-    2 cancelled, 3 declined, 4 moved, 5-6 upcoming; ``now`` just after session 3."""
+def sample_reading(
+    config: Config, offset: timedelta = SAMPLE_NOW_OFFSET
+) -> tuple[PairReading, datetime]:
+    """A plausible pair's life for rendering every branch of every template: session 1 held
+    by a delegate, 2 cancelled, 3 declined, 4 moved within its week, 5 moved into the next
+    week, 6 as planned; ``now`` is ``offset`` after the first session (by default just after
+    session 3)."""
     pair = config.pairs[0] if config.pairs else _SAMPLE_PAIR
     zone = ZoneInfo(pair.mentee.timezone)
     first = datetime(2030, 1, 7, 10, 0, tzinfo=zone)
@@ -262,10 +274,19 @@ def sample_reading(config: Config) -> tuple[PairReading, datetime]:
         tags={"key": key, "cohort": pair.cohort_id, "pair": pair.id},
         video_url="https://meet.example/sample",
     )
+    moves = {3: timedelta(days=1), 4: timedelta(days=8)}
+    answers = {
+        0: {
+            pair.mentor.email: Response.ACCEPTED,
+            pair.mentee.email: Response.DELEGATED,
+            SAMPLE_DEPUTY: Response.ACCEPTED,
+        },
+        2: {pair.mentee.email: Response.DECLINED},
+    }
     occurrences = []
     for index in range(6):
         start = first + timedelta(weeks=index)
-        moved = start + timedelta(days=1) if index == 3 else start
+        moved = start + moves.get(index, timedelta(0))
         occurrences.append(
             Occurrence(
                 series_key=key,
@@ -273,10 +294,10 @@ def sample_reading(config: Config) -> tuple[PairReading, datetime]:
                 start=moved.astimezone(UTC),
                 end=(moved + duration).astimezone(UTC),
                 cancelled=index == 1,
-                responses={pair.mentee.email: Response.DECLINED} if index == 2 else {},
+                responses=answers.get(index, {}),
             )
         )
-    now = first + SAMPLE_NOW_OFFSET
+    now = first + offset
     health = assess(pair, series, occurrences, now)
     return PairReading(pair=pair, series=series, health=health), now
 
@@ -312,6 +333,9 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
         builder.nudge(reading, "nudge:sample", now)
         last = replace(reading, health=replace(reading.health, next_session=None, missed_run=1))
         builder.nudge(last, "nudge:sample:last", now)
+        # Week 5 over, its session moved into week 6: a miss that names the new date.
+        moved, later = sample_reading(config, timedelta(weeks=5, minutes=30))
+        builder.nudge(moved, "nudge:sample:moved", later)
     elif name == "digest":
         lead = Lead("lead@example.com", "Sample Lead", reading.pair.mentee.timezone, all_pairs=True)
         feedback = [
@@ -329,4 +353,7 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
         ]
         digest = build_digest(lead, [reading], now, feedback=feedback)
         builder.digest(digest, "digest:sample", now)
+        # Every session decided: how the pair finished, and a held session with a caveat.
+        done, end = sample_reading(config, timedelta(weeks=6))
+        builder.digest(build_digest(lead, [done], end), "digest:sample:finished", end)
         builder.digest(build_digest(lead, [], now), "digest:sample:empty", now)

@@ -108,6 +108,10 @@ class Response(StrEnum):
     DECLINED = "declined"
     NONE = "none"  # not answered (needsAction, notResponded)
     ORGANIZER = "organizer"
+    # Passed the session to someone else (RFC 5545 PARTSTAT=DELEGATED; the delegate is listed
+    # as another attendee). Graph and Google have no such answer: there, a stand-in shows as a
+    # configured person left off an occurrence that lists someone else.
+    DELEGATED = "delegated"
 
 
 @dataclass(frozen=True)

@@ -206,13 +206,24 @@ def test_nudge_lists_the_misses_and_the_next_session(config: Config) -> None:
     msg = parse(MessageBuilder(config).nudge(reading, key, NOW))
     assert msg["To"] == "Ana Silva <ana@example.org>, Raj Patel <raj@example.org>"
     text, html = parts(msg)
-    assert "Your last 2 sessions did not take place:" in text
-    assert "- session 2, Wed 20 Jan: cancelled" in text
-    assert "- session 3, Wed 27 Jan: declined by mentee" in text
+    assert "No session took place in your last 2 weeks, from the week of Mon 18 Jan:" in text
+    assert "- session 2, planned Wed 20 Jan: cancelled\n" in text
+    assert "- session 3, planned Wed 27 Jan: declined by mentee\n" in text
     assert "For Raj Patel: Wed 03 Feb 2027, 19:30 IST" in text
     assert "move it rather than drop it" in text
     check_golden("nudge.txt", text)
     check_golden("nudge.html", html)
+
+
+def test_nudge_names_a_moved_session_and_its_new_date(config: Config) -> None:
+    pair = config.pairs[0]
+    now = datetime(2027, 2, 1, 9, 0, tzinfo=LONDON)  # week 3 is over; its session moved on
+    reading = make_reading(pair, now, move={3: timedelta(days=6)})
+    text, html = parts(parse(MessageBuilder(config).nudge(reading, "nudge:moved", now)))
+    assert "No session took place in the week of Mon 25 Jan:\n" in text
+    assert "- session 3, planned Wed 27 Jan: moved to Tue 02 Feb\n" in text
+    assert "Session 3, planned Wed 27 Jan: moved to Tue 02 Feb</li>" in html
+    assert "no session in this" not in text
 
 
 # -- digest --------------------------------------------------------------------------------
@@ -345,3 +356,20 @@ def test_person_zone_is_used_not_the_series_zone(config: Config) -> None:
     reading = make_reading(tokyo)
     msg = MessageBuilder(config).agenda(reading, reading.health.sessions[0], "agenda:k", NOW)
     assert "For Ana Silva: Wed 13 Jan 2027, 23:00 JST" in parts(parse(msg))[0]
+
+
+def test_a_final_digest_says_how_each_pair_finished(config: Config) -> None:
+    pair = config.pairs[0]
+    end = datetime(2027, 2, 4, 9, 0, tzinfo=UTC)  # after the fourth and last session
+    reading = make_reading(pair, end, decline={1, 2, 3, 4})
+    digest = build_digest(config.programme.leads[0], [reading], end)
+    msg = parse(MessageBuilder(config).digest(digest, "digest:final", end))
+    text, html = parts(msg)
+    assert msg["Subject"].endswith("1 pair: 1 never started")
+    assert (
+        "HOW EACH PAIR FINISHED\n- Ana Silva & Raj Patel (never started): no session held in "
+        "4 weeks (declined by mentee: 4)\n"
+    ) in text
+    assert "No pair still running needs attention." in text
+    assert "every pair keeps its rhythm" not in text + html
+    assert "How each pair finished" in html

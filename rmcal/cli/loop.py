@@ -36,7 +36,7 @@ from rmcal.model import Config, Lead
 from rmcal.outbox import Outbox, resolve_command, resolve_hint
 from rmcal.readings import read_programme, select
 from rmcal.runtime import check_cohorts, clock_from, session
-from rmcal.status import as_csv, as_text, uncertain_text
+from rmcal.status import as_csv, as_sessions_csv, as_text, uncertain_text
 from rmcal.status import as_json as status_json
 from rmcal.store import MailStatus, Mode
 from rmcal.tick import Line, TickResult, run_tick, send_digest_copy
@@ -60,6 +60,11 @@ def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lea
 @now_option
 @json_option
 @click.option("--csv", "as_csv_", is_flag=True, help="Print the pairs as CSV.")
+@click.option(
+    "--sessions",
+    is_flag=True,
+    help="With --csv: one row per session (--json always lists every session).",
+)
 @click.option("--cohort", metavar="ID", help="Only this cohort.")
 @click.option("--lead", metavar="EMAIL", help="Only the pairs this lead is responsible for.")
 @pass_options
@@ -69,15 +74,18 @@ def status(
     now: datetime,
     as_json: bool,
     as_csv_: bool,
+    sessions: bool,
     cohort: str | None,
     lead: str | None,
 ) -> None:
-    """How every pair keeps its cadence: state, sessions held/due, streak, last and next.
+    """How every pair keeps its cadence: state, periods held/due, streak, last and next.
 
     Reads the calendar (through the provider) and never writes: safe to run at any time.
     """
     if as_json and as_csv_:
         raise click.UsageError("choose one of --json and --csv")
+    if sessions and not as_csv_:
+        raise click.UsageError("--sessions goes with --csv (--json always lists every session)")
     config = load_running(config_path, now)
     cohorts = [cohort] if cohort else None
     check_cohorts(config, cohorts or ())
@@ -97,7 +105,7 @@ def status(
     if as_json:
         click.echo(status_json(readings, now, uncertain=doubtful, config_path=str(config_path)))
     elif as_csv_:
-        click.echo(as_csv(readings), nl=False)
+        click.echo((as_sessions_csv if sessions else as_csv)(readings), nl=False)
     else:
         click.echo(as_text(readings, config.programme.timezone), nl=False)
         click.echo(uncertain_text(doubtful, str(config_path)), nl=False)
