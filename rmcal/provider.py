@@ -23,7 +23,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from rmcal.errors import ConfigError
+from rmcal.errors import ConfigError, RmcalError
 from rmcal.intervals import Interval
 
 ENTRY_POINT_GROUP = "rmcal.providers"
@@ -394,5 +394,25 @@ def load_provider_factory(kind: str) -> ProviderFactory:
             key="provider.kind",
             hint=f"installed providers: {names}",
         )
-    factory: ProviderFactory = found[kind].load()
+    try:
+        factory: ProviderFactory = found[kind].load()
+    except ImportError as exc:
+        raise missing_extra(kind, found[kind], exc) from exc
     return factory
+
+
+def missing_extra(kind: str, entry_point: Any, exc: ImportError) -> RmcalError:
+    """One line naming what a provider lacks and the command that installs it.
+
+    The cloud providers' client libraries are extras of their distribution, named after the
+    provider (``pip install 'rmcal[microsoft]'``); a plugin without such an extra gets the
+    missing module's own install line.
+    """
+    missing = exc.name or str(exc)
+    dist = getattr(entry_point, "dist", None)
+    extras = set(dist.metadata.get_all("Provides-Extra") or ()) if dist is not None else set()
+    if dist is not None and kind in extras:
+        command = f"pip install '{dist.name}[{kind}]'"
+    else:
+        command = f"pip install {missing.split('.')[0]}"
+    return RmcalError(f"provider {kind} needs {missing}, which is not installed: {command}")

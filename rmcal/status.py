@@ -15,15 +15,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rmcal.health import STATE_ORDER, State, summary_line
+from rmcal.invite import zone_label
 from rmcal.readings import PairReading
 from rmcal.tables import format_table
 
 
 def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
+    """``Mon 22 Feb`` or, with the time, ``Mon 22 Feb 10:00 JST``: rows may differ in zone,
+    so a time always carries its zone's label."""
     if moment is None:
         return "-"
     local = moment.astimezone(zone)
-    return local.strftime("%a %d %b %H:%M" if with_time else "%a %d %b")
+    if not with_time:
+        return local.strftime("%a %d %b")
+    return f"{local:%a %d %b %H:%M} {zone_label(local)}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -111,9 +116,13 @@ def _miss_cell(reading: PairReading, zone: ZoneInfo) -> str:
     return f"last miss {_short(miss.original_start, zone)}: {miss.reason}"
 
 
-def as_text(readings: Sequence[PairReading], timezone: str) -> str:
-    """One table per cohort and the summary line; times in the programme's zone."""
-    zone = ZoneInfo(timezone)
+def as_text(readings: Sequence[PairReading], zone: str | None = None) -> str:
+    """One table per cohort and the summary line.
+
+    Times are in each pair's mentee's zone (the mentee owns the agenda, so these are the
+    times that pair talks about), unless ``zone`` names one zone for every row; the last
+    line says which.
+    """
     blocks = []
     cohorts: dict[str, list[PairReading]] = {}
     for reading in readings:
@@ -122,6 +131,7 @@ def as_text(readings: Sequence[PairReading], timezone: str) -> str:
         rows = []
         for r in group:
             h = r.health
+            here = ZoneInfo(zone or r.pair.mentee.timezone)
             planned = f"/{h.planned}" if h.planned is not None else ""
             rows.append(
                 [
@@ -129,12 +139,13 @@ def as_text(readings: Sequence[PairReading], timezone: str) -> str:
                     str(h.state),
                     f"{h.held}/{h.due}{planned}",
                     h.streak,
-                    _short(h.last_held, zone),
-                    _short(h.next_session.start if h.next_session else None, zone, True),
-                    _miss_cell(r, zone),
+                    _short(h.last_held, here),
+                    _short(h.next_session.start if h.next_session else None, here, True),
+                    _miss_cell(r, here),
                 ]
             )
         headers = ["Mentor / mentee", "State", "Held/due/plan", "Streak", "Last", "Next", "Why"]
         blocks.append(f"{cohort_id}: {summary(group)}\n" + format_table(headers, rows))
-    blocks.append(f"{summary(readings)} (times in {timezone})")
+    where = f"times in {zone}" if zone else "times in each mentee's zone; --tz ZONE for one zone"
+    blocks.append(f"{summary(readings)} ({where})")
     return "\n\n".join(blocks) + "\n"

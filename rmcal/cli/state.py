@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from rmcal import erasure
-from rmcal.backup import backup_state
 from rmcal.cli.options import (
     Options,
     config_option,
@@ -22,12 +20,10 @@ from rmcal.cli.options import (
     wait_option,
 )
 from rmcal.errors import ConfigError, PartialFailure, StateError
-from rmcal.plan import End, plan_ends
-from rmcal.private import write_private
-from rmcal.runtime import clock_from, session
-from rmcal.schedule import apply_plan
-from rmcal.schema import TABLES
-from rmcal.store import Mode
+from rmcal.tables import plural
+
+if TYPE_CHECKING:
+    from rmcal.erasure import Subject
 
 
 def subject_options(func: Any) -> Any:
@@ -38,7 +34,9 @@ def subject_options(func: Any) -> Any:
     )(func)
 
 
-def _subject(person: str | None, cohort: str | None) -> erasure.Subject:
+def _subject(person: str | None, cohort: str | None) -> Subject:
+    from rmcal import erasure
+
     if (person is None) == (cohort is None):
         raise ConfigError(
             "name exactly one of --person EMAIL and --cohort ID", key="--person/--cohort"
@@ -47,6 +45,8 @@ def _subject(person: str | None, cohort: str | None) -> erasure.Subject:
 
 
 def _counts(counts: dict[str, int]) -> str:
+    from rmcal.schema import TABLES
+
     return ", ".join(f"{counts[t]} {t}" for t in TABLES)
 
 
@@ -66,6 +66,10 @@ def backup(options: Options, config_path: Path, target: Path, overwrite: bool) -
     Not cp: the file is in WAL mode and a plain copy taken during a run can be torn. The
     backup is one self-contained file, owner-only, checked before it is written.
     """
+    from rmcal.backup import backup_state
+    from rmcal.runtime import session
+    from rmcal.store import Mode
+
     config = load_running(config_path)
     if not config.state_path.exists():
         raise StateError(f"there is no state file at {config.state_path} yet: nothing to back up")
@@ -101,6 +105,11 @@ def export(
     Reads the state file (never locking it) and the calendar's series of that person or
     cohort; changes nothing.
     """
+    from rmcal import erasure
+    from rmcal.private import write_private
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import Mode
+
     subject = _subject(person, cohort)
     config = load_running(config_path, now)
     with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
@@ -146,6 +155,12 @@ def forget(
     path. They must be out of the config first, or the next run would bring them back. Past
     sessions stay in everyone's calendar and sent mail in the organizer's mailbox.
     """
+    from rmcal import erasure
+    from rmcal.plan import End, plan_ends
+    from rmcal.runtime import clock_from, session
+    from rmcal.schedule import apply_plan
+    from rmcal.store import Mode
+
     subject = _subject(person, cohort)
     config = load_running(config_path, now)
     erasure.refuse_if_configured(config, subject)
@@ -180,7 +195,8 @@ def forget(
     else:
         verb = "Would delete" if dry_run else "Deleted"
         click.echo(
-            f"{verb} what rmcal keeps about {subject.label} ({len(found.pair_ids)} pair(s)): "
+            f"{verb} what rmcal keeps about {subject.label} "
+            f"({plural(len(found.pair_ids), 'pair')}): "
             f"{_counts(counts)} rows."
         )
         for end in ends:
