@@ -96,8 +96,11 @@ class TemplateEngine:
         return str(BUILTIN_DIR / filename)
 
     def names(self) -> list[str]:
-        """Every template pair available (built-in and overrides)."""
-        found = {p.name.removesuffix(".html.j2") for p in BUILTIN_DIR.glob("*.html.j2")}
+        """Every template pair available (built-in and overrides); files whose name starts with
+        ``_`` are parts other templates extend (``_layout.html.j2``), not messages."""
+        files = list(BUILTIN_DIR.glob("*.html.j2"))
         if self.override_dir is not None and self.override_dir.is_dir():
-            found |= {p.name.removesuffix(".html.j2") for p in self.override_dir.glob("*.html.j2")}
-        return sorted(found)
+            files += self.override_dir.glob("*.html.j2")
+        return sorted(
+            {p.name.removesuffix(".html.j2") for p in files if not p.name.startswith("_")}
+        )

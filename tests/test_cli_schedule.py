@@ -499,3 +499,23 @@ def test_a_pair_moved_to_another_cohort_follows_on_after_its_old_series(programm
     assert "Priya Shah" in end["names"] and "Priya Shah" in create["names"]
     assert create["first"] > end["last"]
     assert "cohort '2027-spring-atlantic'" in create["note"]
+
+
+def test_no_config_found_says_how_to_name_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RMCAL_CONFIG", raising=False)
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"rmcal: error: no config found: there is no rmcal.yaml in {tmp_path}; name one with "
+        "-c FILE (or --config FILE), set RMCAL_CONFIG=FILE, or put rmcal.yaml in this folder\n"
+    )
+    monkeypatch.setenv("RMCAL_CONFIG", "programme.yaml")
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "rmcal: error: programme.yaml: no such file (RMCAL_CONFIG names it); name one with -c"
+    )
+    (tmp_path / "rmcal.yaml").write_text((ROOT / "config.example.yaml").read_text())
+    monkeypatch.delenv("RMCAL_CONFIG")
+    assert CliRunner().invoke(main, ["validate"]).exit_code == 0
