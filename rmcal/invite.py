@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rmcal.model import Config, Pair
+from rmcal.provider import Series
+from rmcal.recurrence import expand
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
 
@@ -24,6 +26,8 @@ class InviteText:
     html: str
     text: str
 
+
+_MINUTE = timedelta(minutes=1)
 
 # What the planner is given to word an invitation; ``InviteRenderer.render`` is the real one.
 Render = Callable[[Pair, Slot], InviteText]
@@ -117,3 +121,38 @@ class InviteRenderer:
         title = " ".join(self.engine.render_one("invite.title.j2", context).split())
         html, text = self.engine.render("invite", context)
         return InviteText(title=title, html=html, text=text)
+
+
+class EndingRenderer:
+    """Renders ``invite_end.html.j2`` and ``invite_end.txt.j2``: the description a series
+    carries once it ends early or is cancelled.
+
+    Why its own template: a series ends because its pair (or cohort) left the config, so the
+    pair's names, zones and focus are no longer known; what is known is the series itself (its
+    title, zone, first session) and where it now stops. The invitation's old text would go on
+    promising every session it no longer has.
+    """
+
+    def __init__(self, config: Config, engine: TemplateEngine) -> None:
+        self.config = config
+        self.engine = engine
+
+    def context(self, series: Series, last: datetime | None) -> dict[str, object]:
+        programme = self.config.programme
+        kept = (
+            [s for s in expand(series.rrule, series.start, before=last + _MINUTE)] if last else []
+        )
+        return {
+            "programme": {"name": programme.name, "purpose": programme.purpose},
+            "organizer": {"name": programme.organizer.name, "email": programme.organizer.email},
+            "title": series.title,
+            "timezone": series.timezone,
+            "first": series.start,
+            "last": last,
+            "sessions": len(kept),
+            "cancelled": last is None,
+        }
+
+    def render(self, series: Series, last: datetime | None) -> InviteText:
+        html, text = self.engine.render("invite_end", self.context(series, last))
+        return InviteText(title=series.title, html=html, text=text)

@@ -113,22 +113,12 @@ def clock_note(session: Session, sessions: Sequence[Session], zone: str) -> str 
     return f"{size} {direction} than the usual {usual} {usual_label}: {CLOCKS_NOTE}"
 
 
-def localdate(moment: datetime, zone: str, fmt: str = "%a %d %b") -> str:
-    """A day as the recipient reads it (``Mon 25 Jan``): no clock time, so no zone label."""
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
-
-
 class MessageBuilder:
-    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings).
-
-    Adds the ``localdate`` filter to the engine (the session-loop templates use it next to the
-    engine's own ``localtime`` and ``duration``).
-    """
+    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings)."""
 
     def __init__(self, config: Config, engine: TemplateEngine | None = None) -> None:
         self.config = config
         self.engine = engine or TemplateEngine(config.templates_dir)
-        self.engine.env.filters.setdefault("localdate", localdate)
         organizer = config.programme.organizer
         self.sender = address(organizer.name, organizer.email)
 

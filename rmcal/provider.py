@@ -100,6 +100,27 @@ class Series:
         return self.tags.get(TAG_PAIR, "")
 
 
+@dataclass(frozen=True)
+class SeriesEnd:
+    """How one series ends: after the occurrence starting at ``last`` (kept), or, with ``last``
+    None, cancelled whole, for a series none of whose sessions has taken place (there is no
+    past to keep, and a lone first session would be a meeting nobody plans to hold).
+
+    ``description_html`` and ``description_text`` are the series' text re-rendered for its
+    end, so that the calendar and the update mail no longer promise "6 sessions" of a series
+    that now keeps two; empty strings leave the text as it is.
+    """
+
+    series: Series
+    last: datetime | None
+    description_html: str = ""
+    description_text: str = ""
+
+    @property
+    def cancels(self) -> bool:
+        return self.last is None
+
+
 class Response(StrEnum):
     """An attendee's answer for one occurrence, in the platform-neutral vocabulary."""
 
@@ -263,9 +284,11 @@ class Provider(Protocol):
         ...
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
-        """End each series after the given occurrence start (kept); never delete the past."""
+        """End each series after its ``last`` occurrence (kept), never deleting the past; a
+        ``last`` of None cancels a series that has not started, with a cancellation to its
+        attendees. The series carries the end's re-rendered description when one is given."""
         ...
 
     def occurrences(

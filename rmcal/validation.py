@@ -16,11 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from rmcal.errors import ConfigError
-from rmcal.invite import InviteRenderer, InviteText
+from rmcal.invite import EndingRenderer, InviteRenderer, InviteText
 from rmcal.messages import render_sample
 from rmcal.model import Config, Pair
 from rmcal.plan import Unschedulable, make_plan
-from rmcal.provider import Provider
+from rmcal.provider import Provider, Series
 from rmcal.recurrence import first_start, series_times
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
@@ -73,11 +73,22 @@ def render_templates(config: Config, provider: Provider, engine: TemplateEngine)
     cohort = next((c for c in config.cohorts if c.pairs), None)
     if cohort is not None:
         pair = cohort.pairs[0]
+        slot = sample_slot(pair, cohort.start)
         renderer = InviteRenderer(config, engine, provider.capabilities.video)
-        renderer.render(pair, sample_slot(pair, cohort.start))
+        text = renderer.render(pair, slot)
         rendered.append("invite")
+        # The text a series carries once it ends early, and once it is cancelled.
+        series = Series(
+            key="sample", provider_id="sample", title=text.title, start=slot.first,
+            duration=slot.duration, timezone=slot.timezone, rrule=slot.rrule, attendees=(),
+            tags={},
+        )  # fmt: skip
+        ending = EndingRenderer(config, engine)
+        ending.render(series, slot.starts[len(slot.starts) // 2])
+        ending.render(series, None)
+        rendered.append("invite_end")
     for name in engine.names():
-        if name == "invite":
+        if name in {"invite", "invite_end"}:
             continue
         render_sample(name, config, engine)
         rendered.append(name)

@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as DEFAULT_POLICY
 from pathlib import Path
 
 import icalendar
@@ -115,6 +118,7 @@ def test_json_output(programme: Path):
         "create": 12,
         "update": 0,
         "end": 0,
+        "cancel": 0,
         "unchanged": 0,
         "unschedulable": 0,
         "orphaned": 0,
@@ -519,3 +523,68 @@ def test_no_config_found_says_how_to_name_one(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "rmcal.yaml").write_text((ROOT / "config.example.yaml").read_text())
     monkeypatch.delenv("RMCAL_CONFIG")
     assert CliRunner().invoke(main, ["validate"]).exit_code == 0
+
+
+def _drop_first_pair(data):  # type: ignore[no-untyped-def]
+    data["cohorts"][0]["pairs"].pop(0)  # Priya Shah / Robert Hale
+
+
+def _mails(config: Path) -> list[EmailMessage]:
+    found = []
+    for path in outbox(config):
+        message = message_from_bytes(path.read_bytes(), policy=DEFAULT_POLICY)
+        assert isinstance(message, EmailMessage)
+        found.append(message)
+    return found
+
+
+def test_a_pair_removed_before_its_first_session_has_its_series_cancelled(programme: Path):
+    assert schedule(programme)[0] == 0
+    before = {p.name for p in outbox(programme)}
+    edit(programme, _drop_first_pair)
+    code, out = schedule(programme, now="2026-11-25T12:00:00+00:00")  # before Mon 30 Nov
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "Priya Shah" in line)
+    assert row.split()[0] == "cancelled"
+    assert "no session has taken place, so the series is cancelled" in row
+    assert out.splitlines()[-1] == "11 pairs: 1 cancelled, 11 unchanged."
+    (sent,) = [m for m in _mails(programme) if m.get_filename() is None and m["Subject"]
+               and m["Subject"].startswith("Cancelled: ")]  # fmt: skip
+    assert sent["To"].addresses[0].addr_spec == "priya.shah@northwind.example"
+    calendar_part = next(p for p in sent.walk() if p.get_content_type() == "text/calendar")
+    assert calendar_part.get_param("method") == "CANCEL"
+    ics = icalendar.Calendar.from_ical(calendar_part.get_content())
+    (event,) = ics.walk("VEVENT")
+    assert str(ics["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) == 1
+    assert "cancelled before its first session" in str(event["DESCRIPTION"])
+    assert "6 sessions" not in sent.get_body(("plain",)).get_content()
+    assert len({p.name for p in outbox(programme)} - before) == 1
+    # An independent expansion finds no session left to hold, and a re-run changes nothing.
+    (path,) = [c for c in calendars(programme) if "STATUS:CANCELLED" in c.read_text()]
+    expanded = recurring_ical_events.of(icalendar.Calendar.from_ical(path.read_bytes()))
+    window = expanded.between(date(2026, 11, 1), date(2027, 6, 1))
+    assert all(str(e.get("STATUS")) == "CANCELLED" for e in window)
+    code, out = schedule(programme, now="2026-11-25T12:00:00+00:00")
+    assert code == 0 and out.splitlines()[-1].startswith("Nothing changed: 11 series")
+
+
+def test_an_ending_series_is_re_described_not_still_six_sessions(programme: Path):
+    assert schedule(programme)[0] == 0
+    edit(programme, _drop_first_pair)
+    code, out = schedule(programme, now="2026-12-09T12:00:00+00:00")  # after two sessions
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "Priya Shah" in line)
+    assert row.split()[0] == "ended"
+    (sent,) = [m for m in _mails(programme) if m["Subject"] and str(m["Subject"]).startswith(
+        "Updated: ")]  # fmt: skip
+    text = sent.get_body(("plain",)).get_content()
+    assert "the series now ends with the session on Monday 14 December 2026" in text
+    # Every two weeks from Mon 30 Nov: the series keeps 30 Nov and 14 Dec.
+    assert (
+        "This series now ends with the session on Monday 14 December 2026, 09:00 EST: "
+        "2 sessions in all, from 30 November 2026." in " ".join(text.split())
+    )
+    assert "6 sessions" not in text
+    html = sent.get_body(("html",)).get_content()
+    assert "6 sessions" not in html and "2 sessions in all" in html

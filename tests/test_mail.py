@@ -410,7 +410,18 @@ def test_a_programme_can_override_a_template(config: Config, tmp_path: Path) -> 
 
 def test_validate_renders_every_session_loop_template(config: Config) -> None:
     rendered = render_templates(config, _NoProvider(), TemplateEngine(None))
-    assert {"agenda", "feedback", "nudge", "digest"} <= set(rendered)
+    assert {"agenda", "feedback", "nudge", "digest", "invite", "invite_end"} <= set(rendered)
+    assert "_layout" not in rendered  # a shell the mails extend, not a message
+
+
+def test_validate_renders_both_branches_of_the_ending_text(config: Config, tmp_path: Path) -> None:
+    from rmcal.errors import ConfigError
+
+    (tmp_path / "invite_end.txt.j2").write_text(
+        "{% if cancelled %}{{ nope }}{% else %}{{ sessions }}{% endif %}\n"
+    )
+    with pytest.raises(ConfigError, match=r"invite_end\.txt\.j2"):
+        render_templates(config, _NoProvider(), TemplateEngine(tmp_path))
 
 
 def test_validate_names_a_broken_override(config: Config, tmp_path: Path) -> None:

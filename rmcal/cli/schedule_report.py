@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rmcal.model import Config
-from rmcal.plan import Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
+from rmcal.plan import Cancel, Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
 from rmcal.provider import Provider
 from rmcal.schedule import ScheduleResult
 from rmcal.tables import format_table, plural
@@ -20,7 +20,7 @@ from rmcal.tables import format_table, plural
 
 def _names(item: Item, config: Config) -> tuple[str, str, str]:
     """(cohort, pair id, "mentor / mentee") for a plan row."""
-    if isinstance(item, End | Orphan):
+    if isinstance(item, End | Cancel | Orphan):
         return item.series.cohort_id, item.series.pair_id, item.series.title
     pair = item.pair
     return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
@@ -30,11 +30,12 @@ ACTIONS = {
     Create: "create",
     Update: "update",
     End: "end",
+    Cancel: "cancel",
     Keep: "unchanged",
     Unschedulable: "unschedulable",
     Orphan: "orphaned",
 }
-DONE = {"create": "created", "update": "updated", "end": "ended"}
+DONE = {"create": "created", "update": "updated", "end": "ended", "cancel": "cancelled"}
 
 
 def _action(item: Item) -> str:
@@ -54,7 +55,7 @@ def _action_done(item: Item, result: ScheduleResult) -> str:
 
 
 def _key(item: Item) -> str | None:
-    if isinstance(item, End | Keep | Update | Orphan):
+    if isinstance(item, End | Cancel | Keep | Update | Orphan):
         return item.series.key
     if isinstance(item, Create):
         return item.spec.key
@@ -75,6 +76,8 @@ def _note(item: Item) -> str:
         return "changes: " + ", ".join(item.changes)
     if isinstance(item, End):
         return f"{item.reason}; last session {item.last:%Y-%m-%d %H:%M %Z}"
+    if isinstance(item, Cancel):
+        return f"{item.reason}; no session has taken place, so the series is cancelled"
     if isinstance(item, Orphan):
         return f"{item.reason}; next session {item.next_start:%Y-%m-%d %H:%M %Z}"
     if isinstance(item, Keep | Create) and item.note:
@@ -142,7 +145,7 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
 
 def summary_line(plan: Plan, result: ScheduleResult) -> str:
     counts = plan.counts()
-    total = len([i for i in plan.items if not isinstance(i, End | Orphan)])
+    total = len([i for i in plan.items if not isinstance(i, End | Cancel | Orphan)])
     if not result.dry_run and plan.changes == 0 and not counts["unschedulable"]:
         kept, orphaned = counts["unchanged"], counts["orphaned"]
         match = "matches" if kept == 1 else "match"
@@ -152,7 +155,7 @@ def summary_line(plan: Plan, result: ScheduleResult) -> str:
             line += f" {orphaned} series of cohorts no longer in the config {left} (see above)."
         return line
     parts = []
-    for kind in ("create", "update", "end", "unchanged", "unschedulable", "orphaned"):
+    for kind in ("create", "update", "end", "cancel", "unchanged", "unschedulable", "orphaned"):
         count = counts[kind]
         if not count:
             continue

@@ -156,10 +156,12 @@ def forget(
     sessions stay in everyone's calendar and sent mail in the organizer's mailbox.
     """
     from rmcal import erasure
-    from rmcal.plan import End, plan_ends
+    from rmcal.invite import EndingRenderer
+    from rmcal.plan import Cancel, End, plan_ends
     from rmcal.runtime import clock_from, session
     from rmcal.schedule import apply_plan
     from rmcal.store import Mode
+    from rmcal.templating import TemplateEngine
 
     subject = _subject(person, cohort)
     config = load_running(config_path, now)
@@ -168,12 +170,14 @@ def forget(
     with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run:
         found = erasure.find(run.store, subject, run.provider.find_all_series())
         reason = f"{subject.label} forgotten"
-        plan = plan_ends(found.series, now, reason)
+        words = EndingRenderer(config, TemplateEngine(config.templates_dir))
+        plan = plan_ends(found.series, now, reason, render_end=words.render)
         # The series cache is not written: its rows about the subject are deleted next.
         ended = apply_plan(plan, run.provider, None, dry_run=dry_run or not end_series)
         counts = found.counts() if dry_run else erasure.delete(run.store, found)
-    ends = plan.of(End) if end_series else []
-    running = [] if end_series else plan.of(End)
+    stopping: list[End | Cancel] = [*plan.of(End), *plan.of(Cancel)]
+    ends = stopping if end_series else []
+    running = [] if end_series else stopping
     if as_json:
         report = {
             "subject": {"person": subject.person, "cohort": subject.cohort},
@@ -183,7 +187,8 @@ def forget(
             "series": [
                 {
                     "series_key": e.series.key,
-                    "last": e.last.isoformat(),
+                    "last": e.last.isoformat() if isinstance(e, End) else None,
+                    "cancelled": isinstance(e, Cancel),
                     "result": ended.done.get(e.series.key),
                     "error": ended.failed.get(e.series.key),
                 }
@@ -201,14 +206,18 @@ def forget(
         )
         for end in ends:
             key = end.series.key
+            if isinstance(end, End):
+                verb, done = "end", "ended"
+                what = f"after its session on {end.last:%Y-%m-%d %H:%M %Z}"
+            else:
+                verb, done = "cancel", "cancelled"
+                what = "(none of its sessions took place)"
             outcome = (
-                "would end"
+                f"would {verb}"
                 if dry_run
-                else (f"failed: {ended.failed[key]}" if key in ended.failed else "ended")
+                else (f"failed: {ended.failed[key]}" if key in ended.failed else done)
             )
-            click.echo(
-                f"  {outcome}: {end.series.title} after its session on {end.last:%Y-%m-%d %H:%M %Z}"
-            )
+            click.echo(f"  {outcome}: {end.series.title} {what}")
         if running:
             click.echo(
                 f"  {len(running)} of their series still run in the calendar (--end-series ends "
