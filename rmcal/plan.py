@@ -120,19 +120,27 @@ class Plan:
         return sum(isinstance(i, Create | Update | End | Cancel) for i in self.items)
 
     def counts(self) -> dict[str, int]:
-        names = {
-            Create: "create",
-            Update: "update",
-            End: "end",
-            Cancel: "cancel",
-            Keep: "unchanged",
-            Unschedulable: "unschedulable",
-            Orphan: "orphaned",
-        }
-        out = dict.fromkeys(names.values(), 0)
+        out = dict.fromkeys(ACTIONS.values(), 0)
         for item in self.items:
-            out[names[type(item)]] += 1
+            out[action(item)] += 1
         return out
+
+
+# Each kind of item by the word the plan's reports use for it (counts, JSON, the table).
+ACTIONS: dict[type, str] = {
+    Create: "create",
+    Update: "update",
+    End: "end",
+    Cancel: "cancel",
+    Keep: "unchanged",
+    Unschedulable: "unschedulable",
+    Orphan: "orphaned",
+}
+
+
+def action(item: Item) -> str:
+    """What the plan does with ``item``, in one word (``create``, ``unchanged``...)."""
+    return ACTIONS[type(item)]
 
 
 def fingerprint(spec_fields: Mapping[str, object]) -> str:

@@ -90,14 +90,13 @@ def test_an_unknown_command_is_still_a_usage_error() -> None:
     assert "No such command 'shedule'" in result.output
 
 
-def test_shell_completion_works_as_the_readme_says() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert 'eval "$(_RMCAL_COMPLETE=bash_source rmcal)"' in readme
+def complete(words: str) -> list[str]:
+    """What bash completion offers after ``words`` (the last word is being typed)."""
     env = {
         **os.environ,
         "_RMCAL_COMPLETE": "bash_complete",
-        "COMP_WORDS": "rmcal sch",
-        "COMP_CWORD": "1",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
     }
     run = subprocess.run(
         [sys.executable, "-c", "from rmcal.cli import main; main(prog_name='rmcal')"],
@@ -106,13 +105,11 @@ def test_shell_completion_works_as_the_readme_says() -> None:
         text=True,
         check=False,
     )
-    assert run.stdout.split() == ["plain,schedule"]
-    env["COMP_WORDS"], env["COMP_CWORD"] = "rmcal tick --qu", "2"
-    run = subprocess.run(
-        [sys.executable, "-c", "from rmcal.cli import main; main(prog_name='rmcal')"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.stdout.split() == ["plain,--quiet"]
+    return run.stdout.split()
+
+
+def test_shell_completion_works_as_the_readme_says() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert 'eval "$(_RMCAL_COMPLETE=bash_source rmcal)"' in readme
+    assert complete("rmcal sch") == ["plain,schedule"]
+    assert complete("rmcal tick --qu") == ["plain,--quiet"]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from rmcal.cli import main
 from rmcal.readings import read_programme
@@ -180,6 +180,18 @@ def test_the_digest_goes_once_a_week_at_the_leads_own_time(world: World) -> None
 # -- failures, crashes and concurrency -----------------------------------------------------
 
 
+def invoke_with_failing_sends(runner: CliRunner, args: list[str]) -> Result:
+    """``rmcal ARGS`` through the CLI with a provider whose every send fails for good."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: FlakyProvider(
+                open_provider(config, **kw), failures=100, retryable=False
+            ),
+        )
+        return runner.invoke(main, args)
+
+
 def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> None:
     runner = CliRunner()
     args = world.args("tick", S1 + timedelta(hours=3))
@@ -189,14 +201,7 @@ def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> Non
     assert {world.ledger()[x.key] for x in result.failed} == {FAILED}
     assert world.mail_keys() == []
     # Through the CLI with a provider that fails, exit code 3 lists what is undone ...
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(
-            "rmcal.runtime.open_provider",
-            lambda config, **kw: FlakyProvider(
-                open_provider(config, **kw), failures=100, retryable=False
-            ),
-        )
-        failing = runner.invoke(main, args)
+    failing = invoke_with_failing_sends(runner, args)
     assert failing.exit_code == 3, failing.output
     assert "FAILED" in failing.output and "mailbox busy" in failing.output
     assert "3 messages failed" in failing.output
@@ -351,19 +356,10 @@ def test_a_late_run_counts_what_it_skips_in_one_line_and_verbose_lists_it(world:
     assert "stale" in verbose.output
 
 
-def test_quiet_prints_nothing_when_all_is_well_and_only_problems_otherwise(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_quiet_prints_nothing_when_all_is_well_and_only_problems_otherwise(world: World) -> None:
     runner = CliRunner()
     args = world.args("tick", S1 + timedelta(hours=3), "--quiet")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(
-            "rmcal.runtime.open_provider",
-            lambda config, **kw: FlakyProvider(
-                open_provider(config, **kw), failures=100, retryable=False
-            ),
-        )
-        failing = runner.invoke(main, args)
+    failing = invoke_with_failing_sends(runner, args)
     assert failing.exit_code == 3
     lines = failing.stdout.splitlines()
     assert [line.split()[0] for line in lines[:-1] if line.startswith("  FAILED")] == ["FAILED"] * 3

@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from rmcal.model import Config
-from rmcal.plan import Cancel, Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
+from rmcal.plan import (
+    Cancel,
+    Create,
+    End,
+    Item,
+    Keep,
+    Orphan,
+    Plan,
+    Unschedulable,
+    Update,
+    action,
+)
 from rmcal.provider import Provider
 from rmcal.schedule import ScheduleResult
 from rmcal.tables import format_table, plural
@@ -26,32 +37,18 @@ def _names(item: Item, config: Config) -> tuple[str, str, str]:
     return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
 
 
-ACTIONS = {
-    Create: "create",
-    Update: "update",
-    End: "end",
-    Cancel: "cancel",
-    Keep: "unchanged",
-    Unschedulable: "unschedulable",
-    Orphan: "orphaned",
-}
 DONE = {"create": "created", "update": "updated", "end": "ended", "cancel": "cancelled"}
-
-
-def _action(item: Item) -> str:
-    """What the plan does with an item (the JSON's ``action``: the same in every run)."""
-    return ACTIONS[type(item)]
 
 
 def _action_done(item: Item, result: ScheduleResult) -> str:
     """The table's action column: what will happen in a dry run, what happened in a real one."""
-    action = _action(item)
-    if result.dry_run or action not in DONE:
-        return action
+    kind = action(item)
+    if result.dry_run or kind not in DONE:
+        return kind
     key = _key(item)
     if key in result.failed:
         return "failed"
-    return DONE[action]
+    return DONE[kind]
 
 
 def _key(item: Item) -> str | None:
@@ -162,7 +159,7 @@ def summary_line(plan: Plan, result: ScheduleResult) -> str:
         if kind in DONE:
             if not result.dry_run:  # a failed write is counted once, as failed
                 count -= sum(
-                    1 for i in plan.items if _action(i) == kind and _key(i) in result.failed
+                    1 for i in plan.items if action(i) == kind and _key(i) in result.failed
                 )
             word = f"to {kind}" if result.dry_run else DONE[kind]
         else:
@@ -197,7 +194,7 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
         slot = getattr(item, "slot", None)
         key = _key(item)
         entry: dict[str, Any] = {
-            "action": _action(item),
+            "action": action(item),
             "cohort": cohort,
             "pair": pair_id,
             "names": names,
