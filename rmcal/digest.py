@@ -34,6 +34,7 @@ from rmcal.health import STATE_ORDER, PairHealth, State, summary_of
 from rmcal.model import Lead
 from rmcal.periods import Period
 from rmcal.readings import PairReading
+from rmcal.tables import display_width, pad, plural
 
 WINDOW = timedelta(days=7)
 FIRST_STREAK_MILESTONE = 3  # then every 5 (5, 10, 15...)
@@ -68,6 +69,15 @@ class Attention:
     state: str
     why: str
     next_session: datetime | None
+
+
+@dataclass(frozen=True)
+class Starting:
+    """A pair whose first session is still ahead: what a lead can look forward to."""
+
+    pair_id: str
+    label: str
+    first_session: datetime
 
 
 @dataclass(frozen=True)
@@ -126,10 +136,27 @@ class Digest:
     finished: tuple[Finish, ...]
     ratings: Ratings  # over the lead's pairs
     programme_ratings: Ratings | None  # over every pair, when the lead does not see them all
+    starting: tuple[Starting, ...] = ()  # pairs not started yet, by first session
+
+    @property
+    def started(self) -> bool:
+        """Whether any of the lead's pairs has had a session take place or be missed."""
+        return any(c.status in {"held", "missed"} for row in self.heatmap for c in row.cells)
+
+    def heatmap_summary(self) -> str:
+        """The heatmap in words, for screen readers and plain-text readers alike."""
+        cells = [c.status for row in self.heatmap for c in row.cells]
+        counts = {status: cells.count(status) for status in ("held", "missed", "upcoming")}
+        pairs = plural(self.pairs, "pair")
+        periods = plural(self.columns, self.period_word)
+        return (
+            f"{pairs} over up to {periods}: {counts['held']} held, {counts['missed']} missed, "
+            f"{counts['upcoming']} still to come."
+        )
 
     def context(self) -> dict[str, Any]:
         """What the digest templates receive (plain values, autoescaped in HTML)."""
-        width = max((len(row.label) for row in self.heatmap), default=0)
+        width = max((display_width(row.label) for row in self.heatmap), default=0)
         return {
             "lead": {
                 "name": self.lead.name,
@@ -148,7 +175,7 @@ class Digest:
                 {
                     "pair_id": row.pair_id,
                     "label": row.label,
-                    "text_label": row.label.ljust(width),
+                    "text_label": pad(row.label, width),
                     "state": row.state,
                     "cells": [
                         {"status": c.status, "label": c.label, "note": c.note} for c in row.cells
@@ -169,6 +196,11 @@ class Digest:
             "wins": [{"label": w.label, "text": w.text} for w in self.wins],
             "caveats": [{"label": c.label, "start": c.start, "text": c.text} for c in self.caveats],
             "finished": [{"label": f.label, "state": f.state, "why": f.why} for f in self.finished],
+            "started": self.started,
+            "heatmap_summary": self.heatmap_summary() if self.heatmap else "",
+            "starting": [
+                {"label": s.label, "first_session": s.first_session} for s in self.starting
+            ],
             "ratings": _ratings_context(self.ratings),
             "programme_ratings": (
                 _ratings_context(self.programme_ratings) if self.programme_ratings else None
@@ -376,6 +408,16 @@ def build_digest(
         ratings=ratings([f for f in feedback if f.pair_id in my_ids]),
         programme_ratings=(
             None if my_ids >= everyone else ratings([f for f in feedback if f.pair_id in everyone])
+        ),
+        starting=tuple(
+            sorted(
+                (
+                    Starting(r.pair.id, r.label, r.health.next_session.start)
+                    for r in mine
+                    if r.health.state is State.NOT_STARTED and r.health.next_session is not None
+                ),
+                key=lambda s: (s.first_session, s.label),
+            )
         ),
     )
 

@@ -8,13 +8,16 @@ the sandboxed engine (a programme may override any of them) and hands the result
 
 Who gets what:
 
-* agenda: to the mentee (who owns the agenda), the mentor in copy;
+* agenda: to the mentee (who owns the agenda), the mentor in copy, replies to the mentor (the
+  text asks the mentee to send the mentor their questions);
 * feedback and nudge: to both;
 * digest: to one lead (or to ``--to`` for a preview).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -27,6 +30,7 @@ from rmcal.attendance import Session
 from rmcal.digest import Digest, build_digest
 from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
+from rmcal.invite import CLOCKS_NOTE, zone_label
 from rmcal.mail import Rendered, address, compose, one_line
 from rmcal.model import Config, Lead, Pair, Person, Settings, series_key
 from rmcal.provider import Occurrence, Response, Series
@@ -80,22 +84,41 @@ def _session(session: Session) -> dict[str, Any]:
     }
 
 
-def localdate(moment: datetime, zone: str, fmt: str = "%a %d %b") -> str:
-    """A day as the recipient reads it (``Mon 25 Jan``): no clock time, so no zone label."""
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+def clock_note(session: Session, sessions: Sequence[Session], zone: str) -> str | None:
+    """Why this session is not at someone's usual local time, when the clocks are the reason.
+
+    A series keeps one zone's wall-clock time; for someone in a zone whose clocks change on
+    another date, a few sessions sit an hour off. The agenda says so for that session
+    (``1 hour later than your usual 14:00 GMT: ...``); a moved session has its own note.
+    """
+    if session.occurrence.moved:
+        return None
+    tz = ZoneInfo(zone)
+    times = Counter(f"{s.original_start.astimezone(tz):%H:%M}" for s in sessions)
+    usual, _ = times.most_common(1)[0]
+    here = session.original_start.astimezone(tz)
+    if f"{here:%H:%M}" == usual:
+        return None
+    hours, minutes = (int(part) for part in usual.split(":"))
+    shift = (here.hour * 60 + here.minute - hours * 60 - minutes + 720) % 1440 - 720
+    size = f"{abs(shift) // 60} hour" + ("s" if abs(shift) >= 120 else "")
+    if abs(shift) % 60:
+        size = f"{abs(shift)} minutes"
+    usual_label = next(
+        zone_label(s.original_start.astimezone(tz))
+        for s in sessions
+        if f"{s.original_start.astimezone(tz):%H:%M}" == usual
+    )
+    direction = "later" if shift > 0 else "earlier"
+    return f"{size} {direction} than the usual {usual} {usual_label}: {CLOCKS_NOTE}"
 
 
 class MessageBuilder:
-    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings).
-
-    Adds the ``localdate`` filter to the engine (the session-loop templates use it next to the
-    engine's own ``localtime`` and ``duration``).
-    """
+    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings)."""
 
     def __init__(self, config: Config, engine: TemplateEngine | None = None) -> None:
         self.config = config
         self.engine = engine or TemplateEngine(config.templates_dir)
-        self.engine.env.filters.setdefault("localdate", localdate)
         organizer = config.programme.organizer
         self.sender = address(organizer.name, organizer.email)
 
@@ -140,17 +163,24 @@ class MessageBuilder:
         earlier = [s for s in reading.health.sessions if s.number < session.number]
         previous = earlier[-1] if earlier else None
         last_held = next((s for s in reversed(earlier) if s.held), None)
+        pair = reading.pair
         context.update(
             session=_session(session),
             previous=_session(previous) if previous else None,
             last_held=_session(last_held) if last_held else None,
+            clock_notes={
+                "mentee": clock_note(session, reading.health.sessions, pair.mentee.timezone),
+                "mentor": clock_note(session, reading.health.sessions, pair.mentor.timezone),
+            },
         )
         mentor, mentee = self._people(reading)
+        # The agenda asks the mentee to reply to the mentor: a reply goes to the mentor.
         return compose(
             key=key,
             sender=self.sender,
             to=[mentee],
             cc=[mentor],
+            reply_to=mentor,
             rendered=self._render("agenda", context),
             date=now,
         )

@@ -17,17 +17,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rmcal.health import STATE_ORDER, State, summary_of
+from rmcal.invite import zone_label
 from rmcal.outbox import resolve_command, resolve_hint
 from rmcal.readings import PairReading
 from rmcal.store import MailRow, MailStatus
-from rmcal.tables import format_table
+from rmcal.tables import format_table, plural
 
 
 def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
+    """``Mon 22 Feb`` or, with the time, ``Mon 22 Feb 10:00 JST``: rows may differ in zone,
+    so a time always carries its zone's label."""
     if moment is None:
         return "-"
     local = moment.astimezone(zone)
-    return local.strftime("%a %d %b %H:%M" if with_time else "%a %d %b")
+    if not with_time:
+        return local.strftime("%a %d %b")
+    return f"{local:%a %d %b %H:%M} {zone_label(local)}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -180,7 +185,7 @@ def uncertain_text(rows: Sequence[MailRow], config_path: str) -> str:
     """The uncertain sends under the status table; nothing at all when there are none."""
     if not rows:
         return ""
-    lines = [f"\n{len(rows)} send(s) may or may not have gone out (uncertain):"]
+    lines = [f"\n{plural(len(rows), 'send')} may or may not have gone out (uncertain):"]
     for row in rows:
         who = row.recipients or "?"
         lines.append(f"  {row.kind:<9} {row.key}")
@@ -229,9 +234,13 @@ def _miss_cell(reading: PairReading, zone: ZoneInfo) -> str:
     return "; ".join(filter(None, (last, h.caveats)))
 
 
-def as_text(readings: Sequence[PairReading], timezone: str) -> str:
-    """One table per cohort and the summary line; times in the programme's zone."""
-    zone = ZoneInfo(timezone)
+def as_text(readings: Sequence[PairReading], zone: str | None = None) -> str:
+    """One table per cohort and the summary line.
+
+    Times are in each pair's mentee's zone (the mentee owns the agenda, so these are the
+    times that pair talks about), unless ``zone`` names one zone for every row; the last
+    line says which.
+    """
     blocks = []
     cohorts: dict[str, list[PairReading]] = {}
     for reading in readings:
@@ -240,6 +249,7 @@ def as_text(readings: Sequence[PairReading], timezone: str) -> str:
         rows = []
         for r in group:
             h = r.health
+            here = ZoneInfo(zone or r.pair.mentee.timezone)
             planned = f"/{h.periods_planned}" if h.periods_planned is not None else ""
             rows.append(
                 [
@@ -247,12 +257,13 @@ def as_text(readings: Sequence[PairReading], timezone: str) -> str:
                     str(h.state),
                     f"{h.periods_held}/{h.periods_due}{planned} {h.unit.many}",
                     h.streak,
-                    _short(h.last_held, zone),
-                    _short(h.next_session.start if h.next_session else None, zone, True),
-                    _miss_cell(r, zone),
+                    _short(h.last_held, here),
+                    _short(h.next_session.start if h.next_session else None, here, True),
+                    _miss_cell(r, here),
                 ]
             )
         headers = ["Mentor / mentee", "State", "Held/due/plan", "Streak", "Last", "Next", "Why"]
         blocks.append(f"{cohort_id}: {summary(group)}\n" + format_table(headers, rows))
-    blocks.append(f"{summary(readings)} (times in {timezone})")
+    where = f"times in {zone}" if zone else "times in each mentee's zone; --tz ZONE for one zone"
+    blocks.append(f"{summary(readings)} ({where})")
     return "\n\n".join(blocks) + "\n"

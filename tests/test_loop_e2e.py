@@ -206,7 +206,9 @@ def test_status_table_and_filters(run: dict[str, Any]) -> None:
     result = invoke("status", "-c", str(run["config_path"]), "--now", END.isoformat())
     assert result.exit_code == 0, result.output
     assert "2027-spring-atlantic: 6 pairs: 5 on track, 1 at risk" in result.output
-    assert "12 pairs: 11 on track, 1 at risk (times in Europe/London)" in result.output
+    assert (
+        "12 pairs: 11 on track, 1 at risk (times in each mentee's zone; --tz ZONE for one zone)"
+    ) in result.output
     check_golden("status.txt", result.output)
     lead = invoke(
         "status", "-c", str(run["config_path"]), "--now", END.isoformat(), "--json",

@@ -17,6 +17,7 @@ from rmcal.health import State, summary_line
 from rmcal.model import Pair, Person, Settings
 from rmcal.readings import PairReading
 from rmcal.status import FIELDS, SESSION_FIELDS, as_csv, as_json, as_sessions_csv, as_text
+from rmcal.tables import display_width
 from tests.builders import ANY_TIME, weekly_reading
 
 LONDON = ZoneInfo("Europe/London")
@@ -84,20 +85,42 @@ def test_the_table_shows_state_counts_streak_dates_and_why() -> None:
         reading("Kim Lee", "Sam Roy", {1}, set()),
     ]
     why = "-" * 78
-    assert as_text(readings, "Europe/London").splitlines() == [
+    assert as_text(readings, zone="Europe/London").splitlines() == [
         "c1: 3 pairs: 2 on track, 1 off track",
         "  Mentor / mentee        State      Held/due/plan  Streak  Last        Next"
-        "              Why",
-        "  ---------------------  ---------  -------------  ------  ----------  ----------------"
-        f"  {why}",
-        "  Ana Silva / Raj Patel  on track   3/3/4 weeks    3       Wed 27 Jan  Wed 03 Feb 14:00",
-        "  Li Wei / Tom Hart      off track  1/3/4 weeks    0       Wed 13 Jan  Wed 03 Feb 14:00  "
+        "                  Why",
+        "  ---------------------  ---------  -------------  ------  ----------  "
+        f"--------------------  {why}",
+        "  Ana Silva / Raj Patel  on track   3/3/4 weeks    3       Wed 27 Jan  "
+        "Wed 03 Feb 14:00 GMT",
+        "  Li Wei / Tom Hart      off track  1/3/4 weeks    0       Wed 13 Jan  "
+        "Wed 03 Feb 14:00 GMT  "
         "missed 2 weeks in a row: Wed 20 Jan: cancelled; Wed 27 Jan: declined by mentee",
-        "  Kim Lee / Sam Roy      on track   2/3/4 weeks    2       Wed 27 Jan  Wed 03 Feb 14:00  "
-        "last miss Wed 13 Jan: cancelled",
+        "  Kim Lee / Sam Roy      on track   2/3/4 weeks    2       Wed 27 Jan  "
+        "Wed 03 Feb 14:00 GMT  last miss Wed 13 Jan: cancelled",
         "",
         "3 pairs: 2 on track, 1 off track (times in Europe/London)",
     ]
+
+
+def test_by_default_each_pair_reads_in_its_mentees_zone_and_says_so() -> None:
+    """A Kolkata mentee's 14:00 London session is 19:30 IST for them: the table says so."""
+    lines = as_text([reading("Ana Silva", "Raj Patel", set(), set())]).splitlines()
+    assert lines[3] == (
+        "  Ana Silva / Raj Patel  on track  3/3/4 weeks    3       Wed 27 Jan  Wed 03 Feb 19:30 IST"
+    )
+    assert lines[-1] == "1 pair: 1 on track (times in each mentee's zone; --tz ZONE for one zone)"
+
+
+def test_wide_names_keep_the_columns_in_line() -> None:
+    """高橋 美咲 takes eight terminal columns for five characters: columns follow the width."""
+    readings = [
+        reading("高橋 美咲", "Raj Patel", set(), set()),
+        reading("Ana Silva", "Raj Patel", set(), set()),
+    ]
+    rows = as_text(readings, zone="Europe/London").splitlines()[3:5]
+    state_at = [display_width(row.split("on track")[0]) for row in rows]
+    assert state_at[0] == state_at[1]
 
 
 def test_csv_has_one_row_per_pair_and_a_header_even_when_empty() -> None:
