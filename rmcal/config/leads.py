@@ -16,6 +16,7 @@ from rmcal.config.values import (
     expect_mapping,
     parse_email,
     parse_identifier,
+    parse_line,
     parse_text,
     parse_timezone,
     suggest,
@@ -67,7 +68,7 @@ def read_leads(node: Node | None, *, zone: str) -> list[LeadDraft]:
         leads.append(
             LeadDraft(
                 email=email,
-                name=parse_text(item.require("name")),
+                name=parse_line(item.require("name")),
                 timezone=parse_timezone(zone_node) if zone_node else zone,
                 node=item,
                 all_pairs=all_pairs,
