@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rmcal.health import STATE_ORDER, State, summary_line
 from rmcal.readings import PairReading
-from rmcal.tables import format_table
+from rmcal.tables import format_table, spreadsheet_safe
 
 
 def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
@@ -93,7 +93,10 @@ def as_json(readings: Sequence[PairReading], now: datetime) -> str:
 
 
 def as_csv(readings: Sequence[PairReading]) -> str:
-    records = [status_record(r) for r in readings]
+    """The pairs as CSV; text cells that a spreadsheet would run as a formula are neutralised."""
+    records = [
+        {key: spreadsheet_safe(value) for key, value in status_record(r).items()} for r in readings
+    ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from rmcal.cli import auth, loop, schedule
-from rmcal.cli.options import Options
+from rmcal.cli.options import Options, echo
 from rmcal.errors import ProviderError, RmcalError
 
 
@@ -32,7 +32,7 @@ class RmcalGroup(click.Group):
             message = exc.one_line()
             if options.verbose and isinstance(exc, ProviderError) and exc.detail:
                 message += f" ({exc.detail})"
-            click.echo(f"rmcal: error: {message}", err=True)
+            echo(f"rmcal: error: {message}", err=True)
             ctx.exit(exc.exit_code)
 
 

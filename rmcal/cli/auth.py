@@ -11,6 +11,7 @@ import click
 from rmcal.cli.options import (
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -43,16 +44,16 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
         provider = run.provider
         checks = provider.check()
     if as_json:
-        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+        echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:
         for item in checks:
             mark = "ok  " if item.ok else "FAIL"
             line = f"{mark} {item.name}"
             if item.detail:
                 line += f": {item.detail}"
-            click.echo(line)
+            echo(line)
             if not item.ok and item.remedy:
-                click.echo(f"     fix: {item.remedy}")
+                echo(f"     fix: {item.remedy}")
     failed = [c.name for c in checks if not c.ok]
     if failed:
         raise PermissionDenied(
@@ -62,7 +63,7 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
             remedy="see the fixes listed above",
         )
     if not as_json:
-        click.echo(f"All {len(checks)} checks passed for provider {provider.name}.")
+        echo(f"All {len(checks)} checks passed for provider {provider.name}.")
 
 
 @auth.command("login")
@@ -79,7 +80,7 @@ def login(options: Options, config_path: Path, kind: str | None) -> None:
             key="provider.kind",
             hint="edit the config or drop --provider",
         )
-    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, echo=click.echo) as run:
+    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, echo=echo) as run:
         provider = run.provider
         if not isinstance(provider, InteractiveLogin):
             raise ConfigError(
@@ -89,7 +90,7 @@ def login(options: Options, config_path: Path, kind: str | None) -> None:
                 hint="it uses the credentials named in its settings",
             )
         who = provider.login()
-    click.echo(f"Signed in as {who}; the token is stored next to the state file.")
+    echo(f"Signed in as {who}; the token is stored next to the state file.")
 
 
 COMMANDS = (auth,)

@@ -21,6 +21,7 @@ from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -85,11 +86,11 @@ def status(
         readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
     readings = select(readings, cohort=cohort, lead=the_lead)
     if as_json:
-        click.echo(status_json(readings, now))
+        echo(status_json(readings, now))
     elif as_csv_:
-        click.echo(as_csv(readings), nl=False)
+        echo(as_csv(readings), nl=False)
     else:
-        click.echo(as_text(readings, config.programme.timezone), nl=False)
+        echo(as_text(readings, config.programme.timezone), nl=False)
 
 
 # -- tick --------------------------------------------------------------------------------------
@@ -164,9 +165,9 @@ def tick(
             on_start=bar.start,
         )
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(render_tick(result), nl=False)
+        echo(render_tick(result), nl=False)
     if result.undone:
         raise PartialFailure(
             f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may not "
@@ -215,14 +216,14 @@ def digest(
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)
             preview.write_text(builder.digest_html(report), encoding="utf-8")
-            click.echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
+            echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
         if to is None:
             return
         outbox = Outbox(run.provider, run.store)
         delivery = send_digest_copy(outbox, builder, report, to, now)
     match delivery.status:
         case MailStatus.SENT:
-            click.echo(f"sent {the_lead.name}'s digest to {to}")
+            echo(f"sent {the_lead.name}'s digest to {to}")
         case MailStatus.UNCERTAIN:
             raise PartialFailure(
                 f"the digest to {to} may or may not have been sent: {delivery.detail}; "
@@ -254,13 +255,13 @@ def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: f
     with session(config, mode=Mode.LOCKED, wait=wait) as run:
         result = import_feedback(csv_file, config.pairs, run.store)
     mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
-    click.echo(
+    echo(
         f"{csv_file}: {result.layout} layout; imported {len(result.rows)} answer(s)"
         + (f", refused {len(result.bad)}" if result.bad else "")
     )
-    click.echo(f"  columns: {mapped}")
+    echo(f"  columns: {mapped}")
     for bad in result.bad:
-        click.echo(f"  {csv_file}:{bad.line}: {bad.message}")
+        echo(f"  {csv_file}:{bad.line}: {bad.message}")
     if result.bad:
         raise PartialFailure(
             f"{len(result.bad)} row(s) refused (listed above); fix them and import again",
@@ -295,7 +296,7 @@ def demo(options: Options, folder: Path | None, weeks: int) -> None:
     """
     from rmcal.demo import run_demo
 
-    run_demo(folder, weeks=weeks, echo=click.echo)
+    run_demo(folder, weeks=weeks, echo=echo)
 
 
 COMMANDS = (status, tick, digest, feedback, demo)

@@ -18,6 +18,7 @@ import click
 from rmcal.config import load_config
 from rmcal.model import Config
 from rmcal.runtime import parse_now
+from rmcal.tables import terminal_safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,13 @@ class Options:
 
     verbose: bool = False
     debug: bool = False
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print for a person: the one way commands write text, so that every line passes
+    ``terminal_safe`` (a name, an event title or a server's message may carry ESC, OSC or CR,
+    which would rewrite the admin's terminal) exactly once, here."""
+    click.echo(terminal_safe(text), err=err, nl=nl)
 
 
 # Hands a command the ``Options`` of the ``rmcal`` group (defaults when invoked on its own).

@@ -14,6 +14,7 @@ from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -47,15 +48,15 @@ def validate(
     with session(config, mode=Mode.MEMORY, clock=clock_from(now)) as run:
         report = validate_all(config, run.provider, TemplateEngine(config.templates_dir))
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
         return
-    click.echo(
+    echo(
         f"{config_path}: OK: {report['pairs']} pairs in {report['cohorts']} cohort(s), "
         f"provider {report['provider']}, {len(report['templates'])} templates rendered "
         f"({', '.join(report['templates'])})"
     )
     for note in report["notes"]:
-        click.echo(f"  note: {note}")
+        echo(f"  note: {note}")
 
 
 @click.command()
@@ -112,9 +113,9 @@ def schedule(
             recreate=recreate,
         )
     if as_json:
-        click.echo(json.dumps(result_json(config, provider, result), indent=2))
+        echo(json.dumps(result_json(config, provider, result), indent=2))
     else:
-        click.echo(render_result(config, provider, result))
+        echo(render_result(config, provider, result))
     if result.undone and not dry_run:
         raise PartialFailure(
             f"{len(result.undone)} pair(s) left undone; fix what is listed above and re-run",
