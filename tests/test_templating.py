@@ -12,6 +12,7 @@ from jinja2.exceptions import SecurityError
 from rmcal import templating
 from rmcal.errors import ConfigError
 from rmcal.templating import TemplateEngine, duration_text, localtime
+from tests.deadline import deadline
 
 
 def test_html_is_escaped_and_text_is_not(tmp_path: Path):
@@ -159,7 +160,9 @@ def test_an_override_is_never_compiled_in_rmcals_own_process(tmp_path: Path) -> 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 def test_an_override_that_is_a_fifo_is_an_error_not_a_hang(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "invite.title.j2")
-    assert render_error(TemplateEngine(tmp_path)) == (
+    with deadline():
+        problem = render_error(TemplateEngine(tmp_path))
+    assert problem == (
         f"{tmp_path / 'invite.title.j2'}: the template is a FIFO (named pipe), not a regular file"
     )
 

@@ -246,13 +246,14 @@ def feedback() -> None:
 
 @feedback.command("import")
 @config_option
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv")
+@click.argument("csv_file", type=click.Path(path_type=Path), metavar="FILE.csv")
 @wait_option
 @pass_options
 def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
     """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md)."""
     config = load_running(config_path)
-    with session(config, mode=Mode.LOCKED, wait=wait) as run:
+    # A bad export (a ConfigError) leaves no state file behind when this run created it.
+    with session(config, mode=Mode.LOCKED, wait=wait, discard_new_state=True) as run:
         result = import_feedback(csv_file, config.pairs, run.store)
     mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
     echo(

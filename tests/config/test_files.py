@@ -23,6 +23,7 @@ from rmcal.config.files import (
 )
 from rmcal.errors import ConfigError
 from tests.config.helpers import FIXTURES, ROOT, load
+from tests.deadline import deadline
 
 
 def message(call) -> str:  # type: ignore[no-untyped-def]
@@ -99,7 +100,9 @@ def test_an_hr_export_that_is_a_fifo_points_at_the_config_line(tmp_path: Path) -
     os.mkfifo(tmp_path / "export.csv")
     config = tmp_path / "programme.yaml"
     config.write_text((FIXTURES / "valid_minimal.yaml").read_text() + "    pairs_csv: export.csv\n")
-    assert message(lambda: load(config)) == (
+    with deadline():
+        problem = message(lambda: load(config))
+    assert problem == (
         f"{config}:14: cohorts[0].pairs_csv: '{tmp_path / 'export.csv'}' is a FIFO (named pipe), "
         "not a regular file"
     )
