@@ -16,11 +16,14 @@ from typing import Any, TypeVar
 import click
 
 from rmcal.config import load_config
+from rmcal.errors import ConfigError
 from rmcal.model import Config
 from rmcal.runtime import parse_now
 from rmcal.tables import terminal_safe
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The years --now may pretend to be in: calendars, horizons and look-aheads add years to it.
+EARLIEST_NOW, LATEST_NOW = 2000, 2999
 
 
 @dataclass
@@ -64,7 +67,14 @@ def now_option(func: F) -> F:
     """``--now`` (or ``RMCAL_NOW``): pretend it is this moment (ISO 8601)."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
-        return parse_now(value)
+        moment = parse_now(value)
+        if not EARLIEST_NOW <= moment.year <= LATEST_NOW:
+            raise ConfigError(
+                f"{value!r} is not between the years {EARLIEST_NOW} and {LATEST_NOW}",
+                key="--now",
+                hint="check the year",
+            )
+        return moment
 
     return click.option(
         "--now",

@@ -280,7 +280,7 @@ class _Loader:
             start_node.fail(f"start date {start} is in the past (today is {today})", FORCE_HINT)
         if start.year < EARLIEST_START_YEAR:
             start_node.fail(f"start date {start} is before {EARLIEST_START_YEAR}", "check the year")
-        latest = today + MAX_HORIZON
+        latest = today + min(MAX_HORIZON, date.max - today)
         if start > latest:
             start_node.fail(
                 f"start date {start} is more than {HORIZON_TEXT} away (today is {today})",

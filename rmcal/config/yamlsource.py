@@ -18,6 +18,7 @@ can produce even when the file's bytes are clean.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -96,9 +97,14 @@ class Node:
     # -- errors ------------------------------------------------------------------------------
 
     def error(self, message: str, hint: str | None = None) -> ConfigError:
-        """A ConfigError pointing at this value (the caller raises it)."""
+        """A ConfigError pointing at this value (the caller raises it); a long quoted value is
+        shortened, so that a 10,000-character name makes a readable line, not a wall."""
         return ConfigError(
-            message, file=self.file, line=self.line, key=self.path or None, hint=hint
+            abbreviate(message),
+            file=self.file,
+            line=self.line,
+            key=self.path or None,
+            hint=abbreviate(hint) if hint else None,
         )
 
     def fail(self, message: str, hint: str | None = None) -> NoReturn:
@@ -186,6 +192,21 @@ class Node:
             elif node.is_list:
                 stack.extend(node.value)
         return out
+
+
+_QUOTE_SHOWN = 60
+_LONG_QUOTE = re.compile("'[^'\\n]{80,}'|\"[^\"\\n]{80,}\"")
+
+
+def abbreviate(message: str) -> str:
+    """Shorten every quoted run in ``message`` of 80 characters or more to its start and length."""
+
+    def short(match: re.Match[str]) -> str:
+        quoted = match.group(0)
+        inner = quoted[1:-1]
+        return f"{quoted[0]}{inner[:_QUOTE_SHOWN]}...{quoted[0]} ({len(inner):,} characters)"
+
+    return _LONG_QUOTE.sub(short, message)
 
 
 def load_yaml(text: str, file: str) -> Node | None:
