@@ -44,6 +44,14 @@ class RecurrenceError(ValueError):
     """An RRULE that cannot be parsed or is not allowed where it was given."""
 
 
+class NoSessions(RecurrenceError):
+    """A rule that gives no session at all within ``MAX_HORIZON`` of its first day."""
+
+
+class TooFewSessions(RecurrenceError):
+    """A rule whose ``sessions`` do not all fall within ``MAX_HORIZON`` of its first day."""
+
+
 def parse_parts(rule: str) -> dict[str, str]:
     """``FREQ=WEEKLY;BYDAY=MO`` -> ``{"FREQ": "WEEKLY", "BYDAY": "MO"}``, upper-cased keys."""
     text = rule.strip()
@@ -278,9 +286,9 @@ def series_times(settings: Settings, first: datetime) -> SeriesTimes:
     starts = _wall_clock_starts(parts, first, count=settings.sessions, until=until)
     when = f"{first:%Y-%m-%d}"
     if not starts:
-        raise RecurrenceError(f"the rule gives no session within {HORIZON_TEXT} of {when}")
+        raise NoSessions(f"the rule gives no session within {HORIZON_TEXT} of {when}")
     if settings.sessions is not None and len(starts) < settings.sessions:
-        raise RecurrenceError(
+        raise TooFewSessions(
             f"{settings.sessions} sessions do not fit within {HORIZON_TEXT} of {when} "
             f"(the last one that fits is session {len(starts)}, on {starts[-1]:%Y-%m-%d})"
         )
@@ -301,7 +309,7 @@ def _wall_clock_starts(
     """
     zone = first.tzinfo
     local_first = first.replace(tzinfo=None)
-    end = local_first + MAX_HORIZON
+    end = local_first + min(MAX_HORIZON, datetime.max - local_first)
     if until is not None:
         end = min(end, until.astimezone(zone).replace(tzinfo=None))
     shift = _CYCLE * max(0, (MAXYEAR - 1 - end.year) // _CYCLE)

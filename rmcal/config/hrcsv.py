@@ -15,7 +15,10 @@ import re
 from pathlib import Path
 
 from rmcal.config.files import CSV_LIMIT, decode_text, read_source
-from rmcal.config.values import parse_text, suggest
+from rmcal.config.text import (
+    parse_text,
+    suggest,
+)
 from rmcal.config.yamlsource import Node
 from rmcal.errors import ConfigError
 

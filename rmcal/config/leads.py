@@ -11,15 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rmcal.config.checks import PairDraft
-from rmcal.config.values import (
+from rmcal.config.text import (
     expect_list,
     expect_mapping,
     parse_email,
     parse_identifier,
     parse_line,
     parse_text,
-    parse_timezone,
     suggest,
+)
+from rmcal.config.values import (
+    parse_timezone,
 )
 from rmcal.config.yamlsource import Node
 from rmcal.model import Cohort, Lead, Pair

@@ -40,20 +40,22 @@ from rmcal.config.settings import (
     settings_block,
     window_block,
 )
-from rmcal.config.values import (
-    COHORT_ID,
+from rmcal.config.text import (
     MAX_LINE,
     MAX_TEXT,
     expect_list,
     expect_mapping,
-    parse_date,
     parse_email,
     parse_identifier,
     parse_line,
-    parse_slot,
     parse_text,
-    parse_timezone,
     suggest,
+)
+from rmcal.config.values import (
+    COHORT_ID,
+    parse_date,
+    parse_slot,
+    parse_timezone,
 )
 from rmcal.config.yamlsource import Node, load_yaml
 from rmcal.errors import ConfigError
@@ -110,7 +112,9 @@ SECRET_KEYS = frozenset(
     }
 )
 FORCE_HINT = "use --force to schedule a cohort that already started"
-EARLIEST_START_YEAR = 2000  # rmcal's dates start here; an earlier one is a typo
+# The years a cohort may start in: an earlier or later one is a typo, and five years of
+# sessions and look-aheads must still fit in Python's calendar (which ends in 9999).
+EARLIEST_START_YEAR, LATEST_START_YEAR = 2000, 2999
 
 
 def load_config(
@@ -278,13 +282,17 @@ class _Loader:
         today = self.now.astimezone(ZoneInfo(zone)).date()
         if start < today and not self.force:
             start_node.fail(f"start date {start} is in the past (today is {today})", FORCE_HINT)
-        if start.year < EARLIEST_START_YEAR:
-            start_node.fail(f"start date {start} is before {EARLIEST_START_YEAR}", "check the year")
         latest = today + min(MAX_HORIZON, date.max - today)
         if start > latest:
             start_node.fail(
                 f"start date {start} is more than {HORIZON_TEXT} away (today is {today})",
                 hint="check the year",
+            )
+        if not EARLIEST_START_YEAR <= start.year <= LATEST_START_YEAR:
+            start_node.fail(
+                f"start date {start} is not between the years {EARLIEST_START_YEAR} and "
+                f"{LATEST_START_YEAR}",
+                "check the year",
             )
         settings_node = node.get("settings")
         own = settings_block(expect_mapping(settings_node)) if settings_node else {}

@@ -15,8 +15,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from rmcal.config.values import (
+from rmcal.config.text import (
     expect_mapping,
+    parse_url_template,
+)
+from rmcal.config.values import (
     parse_cadence,
     parse_clock,
     parse_date,
@@ -25,7 +28,6 @@ from rmcal.config.values import (
     parse_hours,
     parse_integer,
     parse_share,
-    parse_url_template,
     parse_video,
     parse_weekday,
     show_duration,
@@ -36,6 +38,7 @@ from rmcal.recurrence import (
     HORIZON_TEXT,
     MAX_HORIZON,
     RecurrenceError,
+    TooFewSessions,
     first_rule_day,
     series_times,
 )
@@ -193,7 +196,7 @@ def _check_series(partial: Partial, settings: Settings, start: date) -> None:
     if problem is None:
         return
     cadence = settings.cadence
-    if "sessions do not fit" in problem:
+    if isinstance(problem, TooFewSessions):
         order = ("sessions", "cadence", "end_date")
         message = f"{problem}, with cadence {cadence.text!r}"
         hint = "choose fewer sessions or a shorter cadence"
@@ -201,14 +204,16 @@ def _check_series(partial: Partial, settings: Settings, start: date) -> None:
         order = ("cadence", "end_date", "sessions")
         message = f"{cadence.text!r} is not a usable cadence: {problem}"
         hint = "check the rule's BYMONTH, BYMONTHDAY, BYDAY and BYSETPOS, or the end date"
-    where = next(partial[key] for key in order if key in partial)  # defaults always fit
+    # The built-in cadence and session count fit from any start the loader accepts, so one of
+    # these keys was set somewhere in the cascade.
+    where = next(partial[key] for key in order if key in partial)
     where.node.fail(message, hint=hint)
 
 
 @lru_cache(maxsize=256)
 def series_problem(
     cadence: Cadence, sessions: int | None, end_date: date | None, start: date
-) -> str | None:
+) -> RecurrenceError | None:
     """Why a series with this cadence and length, begun on ``start``, cannot be scheduled.
 
     Expanded from the first day on or after ``start`` that a raw rule's BYDAY allows (where
@@ -219,7 +224,7 @@ def series_problem(
     try:
         series_times(settings, first)
     except RecurrenceError as exc:
-        return str(exc)
+        return exc
     return None
 
 
