@@ -48,3 +48,16 @@ def test_a_folder_given_as_config_is_one_line_not_a_usage_screen(tmp_path: Path)
         2,
         f"rmcal: error: {tmp_path}: the config file is a folder, not a regular file\n",
     )
+
+
+def test_a_preview_path_the_system_refuses_is_one_line(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "config.example.yaml", tmp_path / "c.yaml")
+    preview = tmp_path / ("p" * 300 + ".html")
+    code, output = rmcal(
+        "digest", "-c", str(tmp_path / "c.yaml"), "--now", "2027-01-20", "--preview", str(preview)
+    )
+    assert (code, output) == (
+        2,
+        "rmcal: error: --preview: the path component 'pppppppppppppppppppppppp...' "
+        "is 305 bytes long, more than 255\n",
+    )

@@ -28,6 +28,7 @@ from rmcal.cli.options import (
     pass_options,
     wait_option,
 )
+from rmcal.config.files import check_path
 from rmcal.digest import lead_digest
 from rmcal.errors import ConfigError, PartialFailure
 from rmcal.feedback import import_feedback
@@ -214,8 +215,7 @@ def digest(
         report = lead_digest(the_lead, readings, now, run.store)
         builder = MessageBuilder(config)
         if preview is not None:
-            preview.parent.mkdir(parents=True, exist_ok=True)
-            preview.write_text(builder.digest_html(report), encoding="utf-8")
+            _write_preview(preview, builder.digest_html(report))
             echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
         if to is None:
             return
@@ -234,6 +234,18 @@ def digest(
             raise PartialFailure(
                 f"sending the digest to {to} failed: {delivery.detail}", [delivery.key]
             )
+
+
+def _write_preview(path: Path, html: str) -> None:
+    """The digest's HTML at ``path``; a path the system refuses is one line, not a traceback."""
+    check_path(str(path), file=None, key="--preview")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}", key="--preview"
+        ) from None
 
 
 # -- feedback import ---------------------------------------------------------------------------
