@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
@@ -31,6 +28,7 @@ from click.testing import CliRunner
 from hypothesis import strategies as st
 
 from rmcal.cli import main
+from tests.deadline import Hung, deadline
 
 NOW = "2026-11-23T12:00:00+00:00"
 BUDGET_SECONDS = 2.0  # CPU time per case: one validate and one dry run
@@ -426,24 +424,6 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-class Hang(Exception):
-    """A case still running after ``HANG_SECONDS``."""
-
-
-@contextmanager
-def hang_guard(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 COMMANDS = {
     "validate": ["validate"],
     "schedule --dry-run": ["schedule", "--dry-run"],
@@ -459,11 +439,14 @@ def run_case(folder: Path, case: Case) -> list[Outcome]:
         before = snapshot(folder)
         started, cpu_started = time.monotonic(), _cpu()
         try:
-            with hang_guard():
+            with deadline(HANG_SECONDS):
                 result = CliRunner().invoke(main, [*args, "-c", str(config), "--now", NOW])
-        except Hang as exc:
+            hung = result.exception if isinstance(result.exception, Hung) else None
+        except Hung as exc:  # the alarm struck outside the runner's own catch-all
+            hung = exc
+        if hung is not None:
             outcomes.append(
-                Outcome(name, -1, str(exc), _cpu() - cpu_started, HANG_SECONDS, ["hang"])
+                Outcome(name, -1, str(hung), _cpu() - cpu_started, HANG_SECONDS, ["hang"])
             )
             continue
         outcome = Outcome(

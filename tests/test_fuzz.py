@@ -66,6 +66,36 @@ def test_the_judge_catches_what_it_must() -> None:
     ]
 
 
+def test_the_harness_reports_hangs_and_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand-ins for rmcal: one that never returns, one that writes a file and exits 2."""
+    import time
+
+    import click
+
+    from tests import fuzzing
+
+    loose = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+    @click.command(context_settings=loose)
+    def sleeps() -> None:
+        time.sleep(30)
+
+    @click.command(context_settings=loose)
+    @click.pass_context
+    def writes(ctx: click.Context) -> None:
+        config = Path(ctx.args[ctx.args.index("-c") + 1])
+        (config.parent / "left-behind.txt").write_text("x")
+        click.echo(f"rmcal: error: {config}:1: bad", err=True)
+        ctx.exit(2)
+
+    monkeypatch.setattr(fuzzing, "HANG_SECONDS", 1)
+    for command, problem in ((sleeps, "hang"), (writes, "wrote files")):
+        monkeypatch.setattr(fuzzing, "main", command)
+        with tempfile.TemporaryDirectory() as folder:
+            outcome = run_case(Path(folder), build_case(()))[0]
+        assert outcome.problems == [problem]
+
+
 # -- a few cases through a real process: the console entry point, stdout/stderr, exit status ------
 
 
