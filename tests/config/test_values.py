@@ -99,3 +99,22 @@ def test_a_long_value_is_quoted_short_in_its_message(tmp_path: Path) -> None:
         "is not an e-mail address; the email address is too long before the @-sign "
         "(9936 characters too many)"
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("Ana.Lee@Northwind.Example", "ana.lee@northwind.example"),
+        ("ana@münchen.example", "ana@xn--mnchen-3ya.example"),
+        ("o'brien+rm@northwind.example", "o'brien+rm@northwind.example"),
+    ],
+    ids=["case", "idn-domain", "atext"],
+)
+def test_addresses_are_stored_lower_case_and_ascii(tmp_path: Path, written: str, stored: str):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        TEMPLATE.format(key="video", value="auto", pair_extra="").replace(
+            "ana@northwind.example", f'"{written}"'
+        )
+    )
+    assert load(path).pairs[0].mentor.email == stored
