@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from rmcal.config.files import describe_char, is_forbidden
+from rmcal.config.files import describe_char, first_forbidden
 from rmcal.errors import ConfigError
 
 MAX_DEPTH = 50  # a real config nests six levels; PyYAML's composer recurses twice per level
@@ -301,6 +301,7 @@ class _Builder:
         self.active: set[int] = set()  # collection nodes on the current path (alias cycles)
         self.flattened: set[int] = set()  # mappings already checked and merged (aliases)
         self.merging: set[int] = set()  # mappings whose merge keys are being resolved
+        self.scalars: dict[int, Any] = {}  # scalar values by node (immutable), for aliases
         self.built = 0
         self.depth = 0
 
@@ -350,6 +351,8 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode, path: str, line: int) -> Any:
+        if id(node) in self.scalars:  # an alias of a scalar already read and checked
+            return self.scalars[id(node)]
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
@@ -371,12 +374,14 @@ class _Builder:
             ) from None
         if isinstance(value, str):
             self._check_text(value, line=line, path=path)
+        self.scalars[id(node)] = value
         return value
 
     def _check_text(self, text: str, *, line: int, path: str) -> None:
         """Refuse a control character or lone surrogate written as a YAML escape."""
-        bad = next((char for char in text if is_forbidden(char)), None)
-        if bad is not None:
+        index = first_forbidden(text)
+        if index is not None:
+            bad = text[index]
             raise ConfigError(
                 f"the character {describe_char(bad)} is not allowed in text: {text[:40]!r}",
                 file=self.file,
