@@ -9,8 +9,10 @@ wrapped in the same ``Node`` type, so one validator serves both sources.
 
 A config is input from outside, so parsing is bounded: values nest at most ``MAX_DEPTH`` levels
 (PyYAML's composer recurses and would crash on a deeply nested flow collection), a document
-holds at most ``MAX_VALUES`` values once anchors, aliases and ``<<`` merges are expanded (a few
-kilobytes of aliases can otherwise expand to gigabytes), and every text value is free of control
+holds at most ``MAX_VALUES`` values once anchors, aliases and ``<<`` merges are expanded, and
+aliases may add at most ``ALIAS_RATIO`` times the values written (or ``ALIAS_FLOOR``, whichever
+is more): a few hundred bytes of aliases can otherwise expand to gigabytes, and the ratio stops
+such a bomb after a few thousand values, not a hundred thousand. Every text value is free of control
 characters and lone surrogates, which a double-quoted YAML escape (``"\\x1b"``, ``"\\ud800"``)
 can produce even when the file's bytes are clean.
 """
@@ -31,6 +33,8 @@ from rmcal.errors import ConfigError
 
 MAX_DEPTH = 50  # a real config nests six levels; PyYAML's composer recurses twice per level
 MAX_VALUES = 100_000  # a 5,000-pair config holds about 60,000 values
+ALIAS_RATIO = 4  # values added by aliases, per value written (an alias per pair stays far below)
+ALIAS_FLOOR = 10_000
 MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -292,12 +296,16 @@ class _Builder:
 
     Aliases are expanded here (each use becomes its own ``Node``, with its own key path), so
     this is where the alias budget is kept: every ``Node`` built counts towards ``MAX_VALUES``,
-    and nesting through aliases counts towards ``MAX_DEPTH``.
+    every one built again (through an alias) towards the alias budget, and nesting through
+    aliases counts towards ``MAX_DEPTH``.
     """
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: _BoundedLoader, file: str) -> None:
         self.loader = loader
         self.file = file
+        self.seen: set[int] = set()  # nodes built once; building one again is an alias's doing
+        self.repeated = 0
+        self.alias_budget = max(ALIAS_FLOOR, ALIAS_RATIO * loader.composed)
         self.active: set[int] = set()  # collection nodes on the current path (alias cycles)
         self.flattened: set[int] = set()  # mappings already checked and merged (aliases)
         self.merging: set[int] = set()  # mappings whose merge keys are being resolved
@@ -308,6 +316,18 @@ class _Builder:
     def build(self, node: yaml.Node, path: str, key_line: int | None) -> Node:
         line = node.start_mark.line + 1
         self.built += 1
+        if id(node) in self.seen:
+            self.repeated += 1
+        else:
+            self.seen.add(id(node))
+        if self.repeated > self.alias_budget:
+            raise ConfigError(
+                f"aliases expand the file by more than {self.alias_budget:,} values",
+                file=self.file,
+                line=line,
+                key=path or None,
+                hint="an alias is for a small shared block, such as a window; use fewer",
+            )
         if self.built > MAX_VALUES:
             raise ConfigError(
                 f"the file expands to more than {MAX_VALUES:,} values "

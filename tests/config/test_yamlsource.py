@@ -92,6 +92,29 @@ def test_a_flow_collection_nested_past_the_limit_is_one_line_not_a_recursion_err
     )
 
 
+def test_aliases_within_their_ratio_still_count_towards_the_value_budget() -> None:
+    """25,000 values written, three aliases of them: within four times what was written, but
+    past 100,000 values in all."""
+    text = "a: &a [" + "1, " * 25_000 + "]\nb: [*a, *a, *a, *a]\n"
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(text, "many.yaml")
+    assert str(caught.value) == (
+        "many.yaml:1: b[2][24994]: the file expands to more than 100,000 values (each use of "
+        "an alias counts again); use fewer aliases, or list many pairs in an HR export "
+        "(pairs_csv:)"
+    )
+
+
+def test_an_alias_per_pair_is_well_within_the_alias_budget() -> None:
+    """The everyday use of aliases: one shared window mapping named by many pairs."""
+    pairs = "".join(f"  - {{id: p{i}, window: *office}}\n" for i in range(3000))
+    root = load_yaml(
+        f"office: &office {{days: Mon-Fri, hours: '09:00-17:00'}}\npairs:\n{pairs}", "ok.yaml"
+    )
+    assert root is not None
+    assert len(root.value["pairs"].value) == 3000
+
+
 def test_a_long_flat_list_is_cut_off_at_the_value_budget() -> None:
     with pytest.raises(ConfigError) as caught:
         load_yaml("a: [" + "1, " * 100_001 + "]\n", "flat.yaml")
