@@ -32,11 +32,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rmcal.config.files import CSV_LIMIT, decode_text, read_source
 from rmcal.errors import ConfigError
 from rmcal.model import Pair
 
@@ -64,6 +65,7 @@ _METADATA = {
     "name",
     "timestamp",
 }
+MAX_ANSWER = 5000  # characters in one free-text answer; a longer one is refused with its row
 _YES = {"yes", "y", "true", "1", "definitely", "yes, definitely"}
 _NO = {"no", "n", "false", "0", "not really"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -182,6 +184,8 @@ def _rating(value: str) -> int | None:
 
 def _text(value: str) -> str | None:
     text = value.strip()
+    if len(text) > MAX_ANSWER:
+        raise ValueError(f"an answer of {len(text):,} characters is longer than {MAX_ANSWER:,}")
     return text or None
 
 
@@ -193,12 +197,14 @@ def parse_feedback(text: str, source: str, pairs: Sequence[Pair]) -> FeedbackImp
         for person in pair.people:
             by_email.setdefault(person.email, []).append(pair)
 
-    handle = io.StringIO(text.lstrip("\ufeff"))
+    handle = io.StringIO(text.lstrip("\ufeff"), newline="")
     reader = csv.reader(handle)
     try:
         headers = next(reader)
     except StopIteration:
         raise ConfigError("the file is empty", file=source) from None
+    except csv.Error as exc:
+        raise _malformed(exc, source, reader.line_num) from None
     columns = map_columns(headers)
     respondent_col = _respondent_column(headers)
     id_col = _id_column(headers)
@@ -223,7 +229,7 @@ def parse_feedback(text: str, source: str, pairs: Sequence[Pair]) -> FeedbackImp
     )
 
     previous_end = reader.line_num
-    for record in reader:
+    for record in _records(reader, source):
         line = previous_end + 1
         previous_end = reader.line_num
         if not any(cell.strip() for cell in record):
@@ -263,6 +269,26 @@ def parse_feedback(text: str, source: str, pairs: Sequence[Pair]) -> FeedbackImp
     return result
 
 
+def _records(reader: Iterator[list[str]], source: str) -> Iterator[list[str]]:
+    """The reader's rows; a row the csv module cannot read is one ConfigError with its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _malformed(exc, source, getattr(reader, "line_num", None)) from None
+
+
+def _malformed(exc: csv.Error, source: str, line: int | None) -> ConfigError:
+    return ConfigError(
+        f"malformed CSV: {exc}",
+        file=source,
+        line=line or None,
+        hint="export the form's answers again, as CSV",
+    )
+
+
 def _find_pair(
     value: str, email: str, by_id: dict[str, Pair], by_email: dict[str, list[Pair]]
 ) -> Pair:
@@ -281,19 +307,17 @@ def _find_pair(
     raise ValueError(f"no pair given and {email} is in {len(candidates)} pairs")
 
 
+def read_export(path: Path) -> str:
+    """The export's text: a regular file within ``CSV_LIMIT``, UTF-8, no control characters
+    (an export is outside input; a FIFO or ``/dev/zero`` must not hang the import)."""
+    shown = str(path)
+    data = read_source(path, shown=shown, limit=CSV_LIMIT, what="the file")
+    return decode_text(data, shown=shown, hint="export the CSV as UTF-8 (Excel: 'CSV UTF-8')")
+
+
 def import_feedback(path: Path, pairs: Sequence[Pair], store: Store) -> FeedbackImport:
     """Read ``path`` and store its good rows; bad rows are returned, not stored."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"the file is not UTF-8 text (byte {exc.start})",
-            file=str(path),
-            hint="export the CSV as UTF-8 (Excel: 'CSV UTF-8')",
-        ) from None
-    result = parse_feedback(text, str(path), pairs)
+    result = parse_feedback(read_export(path), str(path), pairs)
     if result.rows:
         result.stored = store.put_feedback(result.rows)
     return result

@@ -10,8 +10,9 @@ Europe/London stays 14:00 local across DST, and its UTC instant moves.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -27,10 +28,28 @@ ALLOWED_RAW_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYM
 RULE_PARTS = (
     "FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST", "COUNT", "UNTIL",
 )  # fmt: skip
+# How far a series may reach from its first session, and the longest INTERVAL per FREQ (one
+# period lasts at most a year, as for "every 52 weeks" and "every 12 months").
+MAX_HORIZON = timedelta(days=5 * 365 + 1)
+HORIZON_TEXT = "5 years"
+MAX_INTERVAL = {"DAILY": 366, "WEEKLY": 52, "MONTHLY": 12, "YEARLY": 1}
+# The Gregorian calendar repeats exactly every 400 years (146,097 days, 20,871 weeks), so a rule
+# expanded 400*k years later gives the same dates and weekdays; see ``_wall_clock_starts``.
+_CYCLE = 400
+_BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_NUMBER = re.compile(r"[+-]?\d{1,3}")
 
 
 class RecurrenceError(ValueError):
     """An RRULE that cannot be parsed or is not allowed where it was given."""
+
+
+class NoSessions(RecurrenceError):
+    """A rule that gives no session at all within ``MAX_HORIZON`` of its first day."""
+
+
+class TooFewSessions(RecurrenceError):
+    """A rule whose ``sessions`` do not all fall within ``MAX_HORIZON`` of its first day."""
 
 
 def parse_parts(rule: str) -> dict[str, str]:
@@ -86,7 +105,13 @@ def parse_problem(rule: str) -> str | None:
 
 
 def check_raw(rule: str) -> None:
-    """Validate a cadence given as a raw RRULE in the config (raises RecurrenceError)."""
+    """Validate a cadence given as a raw RRULE in the config (raises RecurrenceError).
+
+    Beyond the syntax: only the parts a cadence may use, an INTERVAL of one period up to a year,
+    and BY-values that exist (``BYMONTH=13`` or ``BYMONTHDAY=32`` would give a rule that never
+    occurs). Whether the rule gives sessions at all is checked with the cohort's start date
+    (``series_times``), as that depends on where the series begins.
+    """
     parts = parse_parts(rule)
     extra = set(parts) - ALLOWED_RAW_PARTS
     if extra:
@@ -94,12 +119,55 @@ def check_raw(rule: str) -> None:
             f"{', '.join(sorted(extra))} not allowed in a cadence rule "
             "(the number of sessions / end date set COUNT and UNTIL)"
         )
-    if parts["FREQ"] not in {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}:
-        raise RecurrenceError(f"FREQ={parts['FREQ']} is not a meeting cadence")
+    freq = parts["FREQ"]
+    if freq not in MAX_INTERVAL:
+        raise RecurrenceError(f"FREQ={freq} is not a meeting cadence")
+    interval = parts.get("INTERVAL", "1")
+    if not (interval.isdigit() and len(interval) < 5 and 1 <= int(interval) <= MAX_INTERVAL[freq]):
+        raise RecurrenceError(
+            f"INTERVAL={interval} is not between 1 and {MAX_INTERVAL[freq]} "
+            f"(at most a year between sessions with FREQ={freq})"
+        )
+    _check_numbers(parts, "BYMONTH", 1, 12, "a month")
+    _check_numbers(parts, "BYMONTHDAY", 1, 31, "a day of the month", signed=True)
+    _check_numbers(parts, "BYSETPOS", 1, 366, "a position in the period", signed=True)
+    _check_byday(parts.get("BYDAY"), freq)
+    if parts.get("WKST", "MO") not in ICAL_DAYS:
+        raise RecurrenceError(f"WKST={parts['WKST']} is not a weekday (MO to SU)")
     try:
         rrulestr(join_parts(parts), dtstart=datetime(2030, 1, 7, 10, 0))
     except (ValueError, TypeError) as exc:
         raise RecurrenceError(str(exc)) from exc
+
+
+def _check_numbers(
+    parts: dict[str, str], name: str, low: int, high: int, what: str, *, signed: bool = False
+) -> None:
+    """Each comma-separated value of part ``name`` within low..high (or -high..-low)."""
+    if name not in parts:
+        return
+    for value in parts[name].split(","):
+        number = int(value) if _NUMBER.fullmatch(value) else None
+        if number is None or not (low <= abs(number) <= high) or (number < 0 and not signed):
+            span = f"{low} to {high}" + (f", or -{low} to -{high} from the end" if signed else "")
+            raise RecurrenceError(f"{name}={value} is not {what} ({span})")
+
+
+def _check_byday(value: str | None, freq: str) -> None:
+    """``MO``, ``2WE``, ``-1FR``: an ordinal only with MONTHLY (1-5) or YEARLY (1-53)."""
+    if value is None:
+        return
+    for item in value.split(","):
+        match = _BYDAY.fullmatch(item)
+        if match is None:
+            raise RecurrenceError(f"BYDAY={item} is not a weekday such as MO, 2WE or -1FR")
+        if match.group(2) is None:
+            continue
+        limit = {"MONTHLY": 5, "YEARLY": 53}.get(freq)
+        if limit is None:
+            raise RecurrenceError(f"BYDAY={item}: a numbered weekday needs FREQ=MONTHLY or YEARLY")
+        if not 1 <= int(match.group(2)) <= limit:
+            raise RecurrenceError(f"BYDAY={item}: the number must be between 1 and {limit}")
 
 
 def weekday_of_month(day: date) -> str:
@@ -167,6 +235,24 @@ def first_day(start: date, weekday: int) -> date:
     return start + timedelta(days=(weekday - start.weekday()) % 7)
 
 
+def rule_weekdays(cadence: Cadence) -> list[int]:
+    """The weekdays (Monday = 0) a cadence's sessions may fall on: a raw rule's BYDAY, or all."""
+    byday = (
+        parse_parts(cadence.rrule).get("BYDAY")
+        if cadence.kind == "rrule" and cadence.rrule
+        else None
+    )
+    if not byday:
+        return list(range(7))
+    names = {item.lstrip("+-0123456789") for item in byday.split(",")}
+    return [ICAL_DAYS.index(name) for name in ICAL_DAYS if name in names]
+
+
+def first_rule_day(cadence: Cadence, start: date) -> date:
+    """The first day on or after ``start`` that the cadence's BYDAY allows (``start`` if any)."""
+    return min(first_day(start, weekday) for weekday in rule_weekdays(cadence))
+
+
 def first_start(start: date, *, weekday: int, minute: int, zone: tzinfo) -> datetime:
     """The first ``weekday`` on or after ``start``, ``minute`` minutes after midnight in ``zone``.
 
@@ -180,11 +266,63 @@ def series_times(settings: Settings, first: datetime) -> SeriesTimes:
 
     The one place a pair's series is expanded before it exists: the config's overlap check,
     the slot finder and ``rmcal validate`` all call this, so they judge the same occurrences.
+
+    The series' first start is its first occurrence, which is ``first`` itself unless a raw rule
+    says otherwise (``BYMONTHDAY=15`` from a Monday): calendars treat DTSTART as an occurrence
+    whatever the rule says, so a DTSTART outside the rule would be a phantom extra session.
+    Raises ``RecurrenceError`` when the rule gives no session, or fewer than ``sessions``,
+    within ``MAX_HORIZON`` of ``first``.
     """
     rule = build_rrule(
         settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
     )
-    return SeriesTimes(first=first, rrule=rule, starts=tuple(expand(rule, first)))
+    parts = parse_parts(rule)
+    until = None
+    if "UNTIL" in parts:
+        assert settings.end_date is not None
+        until = end_of_day(settings.end_date, first.tzinfo)
+    for name in ("COUNT", "UNTIL"):
+        parts.pop(name, None)
+    starts = _wall_clock_starts(parts, first, count=settings.sessions, until=until)
+    when = f"{first:%Y-%m-%d}"
+    if not starts:
+        raise NoSessions(f"the rule gives no session within {HORIZON_TEXT} of {when}")
+    if settings.sessions is not None and len(starts) < settings.sessions:
+        raise TooFewSessions(
+            f"{settings.sessions} sessions do not fit within {HORIZON_TEXT} of {when} "
+            f"(the last one that fits is session {len(starts)}, on {starts[-1]:%Y-%m-%d})"
+        )
+    return SeriesTimes(first=starts[0], rrule=rule, starts=tuple(starts))
+
+
+def _wall_clock_starts(
+    parts: dict[str, str], first: datetime, *, count: int | None, until: datetime | None
+) -> list[datetime]:
+    """Starts of an open rule from ``first``: at most ``count``, none after ``until`` or after
+    ``MAX_HORIZON``, found in bounded time whatever the rule.
+
+    dateutil stops only at a COUNT'th or post-UNTIL occurrence, or at the year 9999: a rule that
+    never occurs (``FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30``) would spin through 8,000 years first,
+    about five seconds. So the rule is expanded in naive wall-clock time (as RFC 5545 expands
+    it) 400*k years later, close to 9999: the calendar and its weekdays are the same there, and
+    an empty rule gives up after a few hundred years instead of thousands.
+    """
+    zone = first.tzinfo
+    local_first = first.replace(tzinfo=None)
+    end = local_first + min(MAX_HORIZON, datetime.max - local_first)
+    if until is not None:
+        end = min(end, until.astimezone(zone).replace(tzinfo=None))
+    shift = _CYCLE * max(0, (MAXYEAR - 1 - end.year) // _CYCLE)
+    shifted_end = end.replace(year=end.year + shift)
+    rules = rrulestr(join_parts(parts), dtstart=local_first.replace(year=local_first.year + shift))
+    out: list[datetime] = []
+    for start in rules:
+        if start > shifted_end:
+            break
+        out.append(start.replace(year=start.year - shift, tzinfo=zone))
+        if count is not None and len(out) >= count:
+            break
+    return out
 
 
 def with_until(rule: str, last: datetime) -> str:

@@ -23,11 +23,11 @@ from rmcal.intervals import Interval, merge
 from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
 from rmcal.provider import BusyMap
 from rmcal.recurrence import (
-    ICAL_DAYS,
+    RecurrenceError,
     SeriesTimes,
     first_day,
     first_start,
-    parse_parts,
+    rule_weekdays,
     series_times,
 )
 
@@ -198,13 +198,7 @@ def candidates(pair: Pair, zones: Sequence[str]) -> list[Candidate]:
     fixed = pair.fixed_slot
     if fixed is not None:
         return [Candidate(fixed.timezone or pair.mentee.timezone, fixed.weekday, fixed.minute)]
-    weekdays = list(range(7))
-    cadence = pair.settings.cadence
-    if cadence.kind == "rrule" and cadence.rrule:
-        byday = parse_parts(cadence.rrule).get("BYDAY")
-        if byday:
-            names = {d.lstrip("+-0123456789") for d in byday.split(",")}
-            weekdays = [ICAL_DAYS.index(n) for n in ICAL_DAYS if n in names]
+    weekdays = rule_weekdays(pair.settings.cadence)
     return [
         Candidate(zone, weekday, minute)
         for zone in zones
@@ -214,9 +208,12 @@ def candidates(pair: Pair, zones: Sequence[str]) -> list[Candidate]:
 
 
 def zone_preference(pair: Pair, programme_zone: str) -> list[str]:
+    """Zones to search in, preferred first; a fixed slot's own zone is one of them (it may be
+    neither person's nor the programme's, and candidates are ranked by their zone here)."""
     zones: list[str] = []
-    for zone in (pair.mentee.timezone, pair.mentor.timezone, programme_zone):
-        if zone not in zones:
+    fixed = pair.fixed_slot.timezone if pair.fixed_slot else None
+    for zone in (pair.mentee.timezone, pair.mentor.timezone, programme_zone, fixed):
+        if zone is not None and zone not in zones:
             zones.append(zone)
     return zones
 
@@ -296,7 +293,10 @@ def _evaluate(
     index: Mapping[str, BusyIndex],
 ) -> Slot | NoSlot:
     duration = pair.settings.duration
-    series = build_slot_series(pair, candidate, start)
+    try:
+        series = build_slot_series(pair, candidate, start)
+    except RecurrenceError as exc:  # a raw rule that gives too few sessions from this start
+        return NoSlot(f"{pair.settings.cadence.text}: {exc}")
     for occurrence in series.starts:
         for person in pair.people:
             problem = window_problem(person, pair.window_of(person), occurrence, duration)

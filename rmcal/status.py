@@ -21,7 +21,7 @@ from rmcal.invite import zone_label
 from rmcal.outbox import resolve_command, resolve_hint
 from rmcal.readings import PairReading
 from rmcal.store import MailRow, MailStatus
-from rmcal.tables import format_table, plural
+from rmcal.tables import format_table, plural, spreadsheet_safe
 
 
 def _short(moment: datetime | None, zone: ZoneInfo, with_time: bool = False) -> str:
@@ -195,6 +195,8 @@ def uncertain_text(rows: Sequence[MailRow], config_path: str) -> str:
 
 
 def _csv(fields: Sequence[str], records: Sequence[dict[str, Any]]) -> str:
+    """Records as CSV; text cells that a spreadsheet would run as a formula are neutralised."""
+    records = [{key: spreadsheet_safe(value) for key, value in r.items()} for r in records]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()

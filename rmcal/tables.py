@@ -1,4 +1,12 @@
-"""Plain-text tables and counts for terminals and cron mails (no colour codes, no box drawing).
+"""Text leaving rmcal for a person's tools: terminal tables, terminal lines, spreadsheet cells.
+
+Plain-text tables and counts for terminals and cron mails (no colour codes, no box drawing).
+Everything that reaches a terminal passes ``terminal_safe`` once, at the edge
+(``rmcal.cli.options.echo``), and every table cell passes it in ``format_table``: names, event
+titles from a calendar, headers of a form export and messages from a server are all outside
+input, and an ESC, an OSC sequence or a carriage return in them would recolour, retitle or
+overwrite the admin's terminal. CSV cells pass ``spreadsheet_safe``, so that a name such as
+``=HYPERLINK(...)`` stays text in Excel.
 
 Why display width and not ``len()``: names come from HR exports in every script. A CJK name
 such as 高橋 美咲 is five code points but eight terminal columns wide, and a name with a
@@ -12,6 +20,43 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+
+# Invisible characters that reorder text on screen (the "Trojan Source" controls).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What a spreadsheet reads as the start of a formula (OWASP's list, tab and CR included).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _unsafe(char: str, *, in_cell: bool) -> bool:
+    code = ord(char)
+    if code < 0x20:
+        return in_cell or char not in "\n\t"
+    return code == 0x7F or 0x80 <= code <= 0x9F or char in _BIDI or 0xD800 <= code <= 0xDFFF
+
+
+def terminal_safe(text: str, *, in_cell: bool = False) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``).
+
+    Line breaks and tabs survive in running text; inside a table cell (``in_cell``) they are
+    escaped too, as they would break the table's rows and columns.
+    """
+    if text.isprintable() and not any(char in _BIDI for char in text):
+        return text  # the common case, at C speed
+    return "".join(_escape(c) if _unsafe(c, in_cell=in_cell) else c for c in text)
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula: text starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return gets a leading apostrophe (OWASP's advice);
+    numbers and everything else pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def char_width(char: str) -> int:
@@ -40,7 +85,9 @@ def format_table(
     headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  "
 ) -> str:
     """Left-aligned columns sized to their widest cell; trailing blanks trimmed per line."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[terminal_safe(str(h), in_cell=True) for h in headers]] + [
+        ["" if c is None else terminal_safe(str(c), in_cell=True) for c in r] for r in rows
+    ]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for number, row in enumerate(cells):

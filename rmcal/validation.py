@@ -21,7 +21,14 @@ from rmcal.messages import render_sample
 from rmcal.model import Config, Pair
 from rmcal.plan import Unschedulable, make_plan
 from rmcal.provider import Provider, Series
-from rmcal.recurrence import first_start, series_times
+from rmcal.recurrence import (
+    RecurrenceError,
+    SeriesTimes,
+    build_rrule,
+    first_rule_day,
+    first_start,
+    series_times,
+)
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
 
@@ -29,13 +36,25 @@ SAMPLE_MINUTE = 10 * 60  # sample sessions start at 10:00 in the mentee's zone
 
 
 def sample_slot(pair: Pair, start: date) -> Slot:
-    """A plausible slot for rendering and recurrence checks: the cohort's first day, 10:00."""
-    first = first_start(start, weekday=start.weekday(), minute=SAMPLE_MINUTE, zone=pair.mentee.zone)
-    return Slot.from_series(
-        series_times(pair.settings, first),
-        timezone=pair.mentee.timezone,
-        duration=pair.settings.duration,
-    )
+    """A plausible slot for rendering and recurrence checks: the cohort's first day, 10:00.
+
+    The first day a raw rule's BYDAY allows, where the config loader proved the cadence gives
+    its sessions; should it give none even so, the slot keeps its single first start, which is
+    enough to render a template with.
+    """
+    day = first_rule_day(pair.settings.cadence, start)
+    first = first_start(day, weekday=day.weekday(), minute=SAMPLE_MINUTE, zone=pair.mentee.zone)
+    try:
+        series = series_times(pair.settings, first)
+    except RecurrenceError:
+        rule = build_rrule(
+            pair.settings.cadence,
+            first,
+            sessions=pair.settings.sessions,
+            end_date=pair.settings.end_date,
+        )
+        series = SeriesTimes(first=first, rrule=rule, starts=(first,))
+    return Slot.from_series(series, timezone=pair.mentee.timezone, duration=pair.settings.duration)
 
 
 def check_recurrences(config: Config, provider: Provider) -> None:

@@ -322,7 +322,8 @@ def test_validate_rejects_a_cadence_the_provider_cannot_express_offline(
             "auth": "secret",
             "client_secret_env": "RMCAL_TEST_SECRET",
         }
-        data["cohorts"][1]["pairs"][2]["settings"]["cadence"] = "RRULE:FREQ=MONTHLY;BYSETPOS=5"
+        quarterly = "RRULE:FREQ=MONTHLY;BYMONTH=1,4,7,10"  # Graph has no monthly BYMONTH
+        data["cohorts"][1]["pairs"][2]["settings"]["cadence"] = quarterly
 
     edit(programme, to_microsoft)
     code, out = rmcal("validate", "-c", str(programme), "--now", NOW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rmcal.feedback import (
 )
 from rmcal.model import Config
 from rmcal.store import Mode, Store
+from tests.deadline import deadline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feedback"
 CONFIG = """\
@@ -195,3 +197,63 @@ def test_ratings_average_and_recommend_share_count_each_respondent_once() -> Non
     assert (figures.responses, figures.average) == (3, 4.0)
     assert (figures.respondents, figures.recommend_share) == (2, 0.5)
     assert ratings([]).empty
+
+
+# -- a form export is outside input: bounded, regular, clean (issue 10) ---------------------------
+
+
+def import_cli(config_path: Path, csv_file: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["feedback", "import", str(csv_file), "-c", str(config_path)])
+    return result.exit_code, result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_an_export_that_is_a_fifo_is_refused_and_leaves_no_state_file(
+    config_path: Path, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "answers.csv"
+    os.mkfifo(fifo)
+    with deadline():
+        code, output = import_cli(config_path, fifo)
+    assert (code, output) == (
+        2,
+        f"rmcal: error: {fifo}: the file is a FIFO (named pipe), not a regular file\n",
+    )
+    assert not (tmp_path / "state.db").exists()
+
+
+def test_an_export_over_the_size_cap_is_refused_unread(config_path: Path, tmp_path: Path) -> None:
+    huge = tmp_path / "answers.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(60 * 1024 * 1024)
+    assert import_cli(config_path, huge) == (
+        2,
+        f"rmcal: error: {huge}: the file is 60 MB, more than the 20 MB limit; "
+        "see 'Input limits' in the README\n",
+    )
+
+
+def test_a_control_character_in_an_export_names_its_line(config_path: Path, tmp_path: Path) -> None:
+    lines = (FIXTURES / "google-forms.csv").read_text().splitlines()
+    bad = tmp_path / "answers.csv"
+    bad.write_text("\n".join([lines[0], lines[1].replace(",", ",\x1b[2J", 1)]) + "\n")
+    code, output = import_cli(config_path, bad)
+    assert code == 2
+    assert output.startswith(f"rmcal: error: {bad}:2: the character U+001B (ESCAPE) at column ")
+
+
+def test_a_field_the_csv_module_cannot_hold_is_one_line(config: Config) -> None:
+    text = "Timestamp,Pair,Session,What is working?\n" + f'x,{ANA_RAJ},1,"{"y" * 200_000}"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_feedback(text, "big.csv", config.pairs)
+    assert str(caught.value) == (
+        "big.csv:2: malformed CSV: field larger than field limit (131072); "
+        "export the form's answers again, as CSV"
+    )
+
+
+def test_an_overlong_answer_refuses_its_row(config: Config) -> None:
+    text = "Timestamp,Pair,Session,What is working?\n" + f"x,{ANA_RAJ},1,{'y' * 5001}\n"
+    result = parse_feedback(text, "long.csv", config.pairs)
+    assert result.rows == []
+    assert result.bad == [BadRow(2, "an answer of 5,001 characters is longer than 5,000")]

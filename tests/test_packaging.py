@@ -41,7 +41,15 @@ def _names(requirements: list[str]) -> set[str]:
 
 def test_the_core_install_carries_no_cloud_client_library() -> None:
     core = _names(PYPROJECT["dependencies"])
-    assert core == {"click", "jinja2", "icalendar", "python-dateutil", "pyyaml", "tzdata"}
+    assert core == {
+        "click",
+        "jinja2",
+        "icalendar",
+        "python-dateutil",
+        "pyyaml",
+        "email-validator",
+        "tzdata",
+    }
     assert "icalendar>=6.1,<8" in PYPROJECT["dependencies"]
 
 

@@ -137,3 +137,95 @@ def test_series_times_with_an_end_date_stops_on_that_day():
     series = series_times(settings(end_date=date(2027, 2, 3)), first)
     assert "UNTIL=" in series.rrule and "COUNT" not in series.rrule
     assert [s.day for s in series.starts] == [13, 20, 27, 3]
+
+
+# -- raw rules that look fine and would never occur, or reach decades ahead (issue 10) -------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=WEEKLY;INTERVAL=0", "INTERVAL=0 is not between 1 and 52"),
+        ("FREQ=YEARLY;INTERVAL=9999", "INTERVAL=9999 is not between 1 and 1"),
+        ("FREQ=DAILY;INTERVAL=367", "INTERVAL=367 is not between 1 and 366"),
+        ("FREQ=MONTHLY;INTERVAL=1e3", "INTERVAL=1E3 is not between 1 and 12"),
+        ("FREQ=YEARLY;BYMONTH=13", "BYMONTH=13 is not a month (1 to 12)"),
+        ("FREQ=YEARLY;BYMONTH=-1", "BYMONTH=-1 is not a month (1 to 12)"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY=32 is not a day of the month"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY=0 is not a day of the month"),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=400", "BYSETPOS=400 is not a position in the period"),
+        ("FREQ=MONTHLY;BYDAY=6MO", "BYDAY=6MO: the number must be between 1 and 5"),
+        ("FREQ=WEEKLY;BYDAY=2MO", "BYDAY=2MO: a numbered weekday needs FREQ=MONTHLY or YEARLY"),
+        ("FREQ=WEEKLY;BYDAY=MON", "BYDAY=MON is not a weekday such as MO, 2WE or -1FR"),
+        ("FREQ=WEEKLY;WKST=XX", "WKST=XX is not a weekday (MO to SU)"),
+    ],
+)
+def test_check_raw_rejects_values_that_cannot_occur_or_reach_too_far(rule, message):
+    with pytest.raises(RecurrenceError) as error:
+        check_raw(rule)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=YEARLY;BYMONTH=1,4,7,10;BYDAY=1MO",
+        "FREQ=DAILY;INTERVAL=10",
+        "FREQ=WEEKLY;INTERVAL=52;BYDAY=MO,TH",
+    ],
+)
+def test_check_raw_accepts_rules_people_write(rule):
+    check_raw(rule)
+
+
+def test_the_first_start_is_the_rules_first_occurrence_not_a_phantom():
+    """A calendar shows DTSTART as a session whatever the rule says; the 15th of each month
+    from Monday 11 January must start on the 15th, not on the 11th plus the 15ths."""
+    monthly = Cadence("rrule", 1, "FREQ=MONTHLY;BYMONTHDAY=15", "RRULE:FREQ=MONTHLY;BYMONTHDAY=15")
+    first = datetime(2027, 1, 11, 10, 0, tzinfo=tz(LONDON))
+    series = series_times(settings(cadence=monthly, sessions=3), first)
+    assert series.first == datetime(2027, 1, 15, 10, 0, tzinfo=tz(LONDON))
+    assert [s.date() for s in series.starts] == [
+        date(2027, 1, 15),
+        date(2027, 2, 15),
+        date(2027, 3, 15),
+    ]
+    assert series.starts == tuple(expand(series.rrule, series.first))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",  # dateutil alone spins to the year 9999 on this
+        "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
+    ],
+)
+def test_a_rule_that_never_occurs_is_an_error_not_an_empty_series(rule):
+    never = Cadence("rrule", 1, rule, rule)
+    first = datetime(2027, 1, 11, 10, 0, tzinfo=tz(LONDON))
+    with pytest.raises(RecurrenceError) as error:
+        series_times(settings(cadence=never, sessions=4), first)
+    assert str(error.value) == "the rule gives no session within 5 years of 2027-01-11"
+
+
+def test_sessions_beyond_the_horizon_are_an_error():
+    first = datetime(2027, 1, 11, 10, 0, tzinfo=tz(LONDON))
+    with pytest.raises(RecurrenceError) as error:
+        series_times(settings(cadence=Cadence("monthly", 12), sessions=7), first)
+    assert str(error.value) == (
+        "7 sessions do not fit within 5 years of 2027-01-11 "
+        "(the last one that fits is session 5, on 2031-01-13)"
+    )
+
+
+def test_expansion_far_from_today_keeps_dates_weekdays_and_leap_days():
+    """Rules expand 400 years later (same calendar) to bound the search: the dates must not
+    notice. 29 February 2028 and 2032 are Tuesday and Sunday; yearly from 2028 gives both."""
+    leap = Cadence("rrule", 1, "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "leap days")
+    first = datetime(2028, 2, 29, 9, 0, tzinfo=tz(SYDNEY))
+    series = series_times(settings(cadence=leap, sessions=2), first)
+    assert series.starts == (first, datetime(2032, 2, 29, 9, 0, tzinfo=tz(SYDNEY)))
+    assert [s.strftime("%a") for s in series.starts] == ["Tue", "Sun"]

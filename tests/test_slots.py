@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmcal.model import FixedSlot
+from rmcal.model import Cadence, FixedSlot
 from rmcal.slots import NoSlot, Slot, find_slot, window_problem
 from tests.builders import pair, person, window
 from tests.zones import KATHMANDU, KOLKATA, LONDON, NEW_YORK, SAO_PAULO, SYDNEY, TOKYO, tz
@@ -158,6 +158,40 @@ def test_fixed_slot_is_validated_not_searched():
     slot = find_slot(p, date(2027, 1, 11), {}, programme_zone=LONDON)
     assert isinstance(slot, Slot)
     assert slot.describe() == "Wed 10:00 Europe/London"
+
+
+def test_a_fixed_slot_in_a_zone_of_neither_person_nor_the_programme():
+    """Documented and valid: ``slot: Wed 10:00 Asia/Tokyo`` for a London/Kolkata pair (this
+    crashed with "'Asia/Tokyo' is not in list" while ranking candidates by zone)."""
+    p = pair(
+        person("mentor", KOLKATA, window("06:00", "20:00")),
+        person("mentee", LONDON, window("00:00", "12:00")),
+        fixed=FixedSlot(2, 10 * 60, TOKYO),
+    )
+    slot = find_slot(p, date(2027, 1, 11), {}, programme_zone=LONDON)
+    assert isinstance(slot, Slot)
+    assert slot.describe() == "Wed 10:00 Asia/Tokyo"
+    assert slot.first == datetime(2027, 1, 13, 10, 0, tzinfo=tz(TOKYO))
+
+
+def test_a_raw_rule_that_gives_no_session_from_a_candidate_is_no_slot_not_a_phantom():
+    """``FREQ=YEARLY;BYMONTH=2`` takes the day of the month from the first session: from
+    Saturday 30 January it means 30 February, which never comes. Before, this was a series of
+    zero sessions whose DTSTART every calendar shows as a phantom first session."""
+    yearly = Cadence("rrule", 1, "FREQ=YEARLY;BYMONTH=2", "RRULE:FREQ=YEARLY;BYMONTH=2")
+    everyday = window("00:00", "24:00", range(7))
+    p = pair(
+        person("mentor", LONDON, everyday),
+        person("mentee", LONDON, everyday),
+        cadence=yearly,
+        sessions=3,
+        fixed=FixedSlot(5, 10 * 60),
+    )
+    result = find_slot(p, date(2027, 1, 25), {}, programme_zone=LONDON)
+    assert result == NoSlot(
+        "fixed slot Sat 10:00: RRULE:FREQ=YEARLY;BYMONTH=2: "
+        "the rule gives no session within 5 years of 2027-01-30"
+    )
 
 
 def test_same_input_same_slot():

@@ -213,3 +213,23 @@ def test_sessions_goes_with_csv(config_path: Path) -> None:
     result = CliRunner().invoke(main, ["status", "-c", str(config_path), "--sessions"])
     assert result.exit_code == 2
     assert "--sessions goes with --csv" in result.output
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised() -> None:
+    """OWASP's CSV injection advice: a leading =, +, -, @, tab or CR makes Excel run a formula."""
+    hostile = reading("=HYPERLINK(x) Smith", "@SUM(A1) Jones", set(), set())
+    rows = list(csv.DictReader(io.StringIO(as_csv([hostile]))))
+    assert rows[0]["mentor"] == "'=HYPERLINK(x) Smith"
+    assert rows[0]["mentee"] == "'@SUM(A1) Jones"
+    assert rows[0]["mentor_email"] == "=hyperlink(x)@example.org".replace("=", "'=", 1)
+    assert rows[0]["sessions_held"] == "3"  # numbers untouched
+    sessions = list(csv.DictReader(io.StringIO(as_sessions_csv([hostile]))))
+    assert {row["mentor"] for row in sessions} == {"'=HYPERLINK(x) Smith"}
+
+
+def test_names_with_terminal_controls_cannot_rewrite_the_table() -> None:
+    """A calendar or an old state file can still hold such a name; the table shows it escaped."""
+    sneaky = reading("Ana\x1b]0;pwned\x07 Silva", "Raj\r\nPatel", set(), set())
+    text = as_text([sneaky], "Europe/London")
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "Ana\\x1b]0;pwned\\x07 Silva / Raj\\x0d\\x0aPatel  on track" in text

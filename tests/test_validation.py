@@ -37,3 +37,25 @@ def test_sample_slot_and_slot_finder_expand_a_series_the_same_way():
     )
     first = first_start(start, weekday=2, minute=10 * 60, zone=tz(LONDON))
     assert series_times(fixed.settings, first).starts == sampled.starts
+
+
+def test_sample_slot_starts_on_the_first_day_a_raw_rule_allows():
+    """Every Tuesday (DAILY, seven days apart) from a Monday start: sampled from the Tuesday,
+    as the slot finder would place it; from the Monday itself the rule would never occur."""
+    tuesdays = Cadence("rrule", 7, "FREQ=DAILY;INTERVAL=7;BYDAY=TU", "tuesdays")
+    slot = sample_slot(
+        pair(person("ana", KOLKATA), person("bob", LONDON), cadence=tuesdays), date(2027, 1, 11)
+    )
+    assert slot.first == datetime(2027, 1, 12, 10, 0, tzinfo=tz(LONDON))
+    assert len(slot.starts) == 6
+
+
+def test_a_pair_built_in_code_with_a_rule_that_never_occurs_still_gets_a_sample():
+    """The config loader refuses such a rule; a library caller can still build the pair, and
+    validate then needs one start to render the invitation with, not a traceback."""
+    never = Cadence("rrule", 1, "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "never")
+    slot = sample_slot(
+        pair(person("ana", KOLKATA), person("bob", LONDON), cadence=never), date(2027, 1, 11)
+    )
+    assert slot.starts == (datetime(2027, 1, 11, 10, 0, tzinfo=tz(LONDON)),)
+    assert slot.rrule == "FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=2;COUNT=6"

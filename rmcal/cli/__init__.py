@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from rmcal.cli.options import Options
+from rmcal.cli.options import Options, echo
 from rmcal.errors import PartialFailure, ProviderError, RmcalError
 
 # Every command: its name and where it lives (module, attribute), loaded on first use.
@@ -68,7 +68,7 @@ class RmcalGroup(click.Group):
                 message += f" ({exc.detail})"
             # Partial success is an outcome the run reports (exit 3), not a failure of rmcal.
             label = "rmcal: " if isinstance(exc, PartialFailure) else "rmcal: error: "
-            click.echo(label + message, err=True)
+            echo(label + message, err=True)
             ctx.exit(exc.exit_code)
 
 

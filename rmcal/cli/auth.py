@@ -11,6 +11,7 @@ import click
 from rmcal.cli.options import (
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -44,16 +45,16 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
         provider = run.provider
         checks = provider.check()
     if as_json:
-        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+        echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:
         for item in checks:
             mark = "FAIL" if not item.ok else ("warn" if item.warn else "ok  ")
             line = f"{mark} {item.name}"
             if item.detail:
                 line += f": {item.detail}"
-            click.echo(line)
+            echo(line)
             if item.remedy and (not item.ok or item.warn):
-                click.echo(f"     {'fix' if not item.ok else 'check'}: {item.remedy}")
+                echo(f"     {'fix' if not item.ok else 'check'}: {item.remedy}")
     failed = [c.name for c in checks if not c.ok]
     if failed:
         raise PermissionDenied(
@@ -65,7 +66,7 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
     if not as_json:
         warned = sum(c.warn for c in checks)
         tail = f" ({warned} to confirm, see 'check:' above)" if warned else ""
-        click.echo(f"All {len(checks)} checks passed for provider {provider.name}{tail}.")
+        echo(f"All {len(checks)} checks passed for provider {provider.name}{tail}.")
 
 
 @auth.command("login")
@@ -86,7 +87,7 @@ def login(options: Options, config_path: Path, kind: str | None) -> None:
             key="provider.kind",
             hint="edit the config or drop --provider",
         )
-    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, echo=click.echo) as run:
+    with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, echo=echo) as run:
         provider = run.provider
         if not isinstance(provider, InteractiveLogin):
             raise ConfigError(
@@ -96,7 +97,7 @@ def login(options: Options, config_path: Path, kind: str | None) -> None:
                 hint="it uses the credentials named in its settings",
             )
         who = provider.login()
-    click.echo(f"Signed in as {who}; the token is stored next to the state file.")
+    echo(f"Signed in as {who}; the token is stored next to the state file.")
 
 
 COMMANDS = (auth,)

@@ -23,6 +23,7 @@ from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -114,12 +115,12 @@ def status(
             if row.pair_id in shown or (lead_key and row.key.startswith(lead_key))
         ]
     if as_json:
-        click.echo(status_json(readings, now, uncertain=doubtful, config_path=str(config_path)))
+        echo(status_json(readings, now, uncertain=doubtful, config_path=str(config_path)))
     elif as_csv_:
-        click.echo((as_sessions_csv if sessions else as_csv)(readings), nl=False)
+        echo((as_sessions_csv if sessions else as_csv)(readings), nl=False)
     else:
-        click.echo(as_text(readings, zone=zone), nl=False)
-        click.echo(uncertain_text(doubtful, str(config_path)), nl=False)
+        echo(as_text(readings, zone=zone), nl=False)
+        echo(uncertain_text(doubtful, str(config_path)), nl=False)
 
 
 def _zone_option(zone: str) -> str:
@@ -197,12 +198,12 @@ def tick(
             on_start=bar.start,
         )
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        echo(json.dumps(result.as_dict(), indent=2))
     else:
         # A baseline run is rare and deliberate: list everything it recorded as done.
         listed = options.verbose or baseline
         report = render_tick(result, config_path=str(config_path), verbose=listed, quiet=quiet)
-        click.echo(report, nl=False)
+        echo(report, nl=False)
     if result.undone:
         raise PartialFailure(undone_message(result), result.undone)
 
@@ -253,16 +254,15 @@ def digest(
         report = lead_digest(the_lead, readings, now, run.store)
         builder = MessageBuilder(config)
         if preview is not None:
-            preview.parent.mkdir(parents=True, exist_ok=True)
-            preview.write_text(builder.digest_html(report), encoding="utf-8")
-            click.echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
+            _write_preview(preview, builder.digest_html(report))
+            echo(f"wrote {the_lead.name}'s digest ({report.summary}) to {preview}")
         if to is None:
             return
         outbox = Outbox(run.provider, run.store)
         delivery = send_digest_copy(outbox, builder, report, to, now)
     match delivery.status:
         case MailStatus.SENT:
-            click.echo(f"sent {the_lead.name}'s digest to {to}")
+            echo(f"sent {the_lead.name}'s digest to {to}")
         case MailStatus.UNCERTAIN:
             raise PartialFailure(
                 f"the digest to {to} may or may not have been sent: {delivery.detail}; "
@@ -275,6 +275,20 @@ def digest(
             )
 
 
+def _write_preview(path: Path, html: str) -> None:
+    """The digest's HTML at ``path``; a path the system refuses is one line, not a traceback."""
+    from rmcal.config.files import check_path
+
+    check_path(str(path), file=None, key="--preview")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}", key="--preview"
+        ) from None
+
+
 # -- feedback import ---------------------------------------------------------------------------
 
 
@@ -285,7 +299,7 @@ def feedback() -> None:
 
 @feedback.command("import")
 @config_option
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv")
+@click.argument("csv_file", type=click.Path(path_type=Path), metavar="FILE.csv")
 @wait_option
 @pass_options
 def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
@@ -299,7 +313,8 @@ def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: f
     from rmcal.store import Mode
 
     config = load_running(config_path)
-    with session(config, mode=Mode.LOCKED, wait=wait) as run:
+    # A bad export (a ConfigError) leaves no state file behind when this run created it.
+    with session(config, mode=Mode.LOCKED, wait=wait, discard_new_state=True) as run:
         result = import_feedback(csv_file, config.pairs, run.store)
     mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
     stored = result.stored
@@ -307,14 +322,14 @@ def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: f
     if stored.updated:
         counts.append(f"{stored.updated} updated")
     counts.append(f"{stored.unchanged} already imported")
-    click.echo(
+    echo(
         f"{csv_file}: {result.layout} layout; {plural(len(result.rows), 'answer')}: "
         + ", ".join(counts)
         + (f"; refused {plural(len(result.bad), 'row')}" if result.bad else "")
     )
-    click.echo(f"  columns: {mapped}")
+    echo(f"  columns: {mapped}")
     for bad in result.bad:
-        click.echo(f"  {csv_file}:{bad.line}: {bad.message}")
+        echo(f"  {csv_file}:{bad.line}: {bad.message}")
     if result.bad:
         raise PartialFailure(
             f"{plural(len(result.bad), 'row')} refused (listed above); fix them and import again",
@@ -349,7 +364,7 @@ def demo(options: Options, folder: Path | None, weeks: int) -> None:
     """
     from rmcal.demo import run_demo
 
-    run_demo(folder, weeks=weeks, echo=click.echo)
+    run_demo(folder, weeks=weeks, echo=echo)
 
 
 COMMANDS = (status, tick, digest, feedback, demo)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rmcal.cli.options import Options, config_option, json_option, pass_options
+from rmcal.cli.options import Options, config_option, echo, json_option, pass_options
 from rmcal.errors import ConfigError
 from rmcal.tables import format_table
 
@@ -92,9 +92,9 @@ def match(
         write_pairs(result, target, shown=_shown(target), force=force)
         written = _shown(target)
     if as_json:
-        click.echo(json.dumps(result_json(result, written=written), indent=2))
+        echo(json.dumps(result_json(result, written=written), indent=2))
     else:
-        click.echo(render(config, result, written=written, config_path=config_path))
+        echo(render(config, result, written=written, config_path=config_path))
 
 
 COMMANDS = (match,)

@@ -17,11 +17,14 @@ import click
 from click.core import ParameterSource
 
 from rmcal.errors import ConfigError
+from rmcal.tables import terminal_safe
 
 if TYPE_CHECKING:
     from rmcal.model import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The years --now may pretend to be in: calendars, horizons and look-aheads add years to it.
+EARLIEST_NOW, LATEST_NOW = 2000, 2999
 
 
 @dataclass
@@ -30,6 +33,13 @@ class Options:
 
     verbose: bool = False
     debug: bool = False
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print for a person: the one way commands write text, so that every line passes
+    ``terminal_safe`` (a name, an event title or a server's message may carry ESC, OSC or CR,
+    which would rewrite the admin's terminal) exactly once, here."""
+    click.echo(terminal_safe(text), err=err, nl=nl)
 
 
 # Hands a command the ``Options`` of the ``rmcal`` group (defaults when invoked on its own).
@@ -58,12 +68,16 @@ def _config_path(ctx: click.Context, param: click.Parameter, value: Path) -> Pat
 
 
 def config_option(func: F) -> F:
-    """``--config`` (or ``RMCAL_CONFIG``), shared by every command that reads a programme."""
+    """``--config`` (or ``RMCAL_CONFIG``), shared by every command that reads a programme.
+
+    A plain path: the loader opens it (never blocking on a FIFO, refusing folders, devices and
+    oversized files) and reports any problem as one ``file: what is wrong`` line, exit 2.
+    """
     return click.option(
         "-c",
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         envvar="RMCAL_CONFIG",
         default=CONFIG_NAME,
         show_default=True,
@@ -78,7 +92,14 @@ def now_option(func: F) -> F:
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
         from rmcal.runtime import parse_now
 
-        return parse_now(value)
+        moment = parse_now(value)
+        if not EARLIEST_NOW <= moment.year <= LATEST_NOW:
+            raise ConfigError(
+                f"{value!r} is not between the years {EARLIEST_NOW} and {LATEST_NOW}",
+                key="--now",
+                hint="check the year",
+            )
+        return moment
 
     return click.option(
         "--now",

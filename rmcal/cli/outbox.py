@@ -20,6 +20,7 @@ import click
 from rmcal.cli.options import (
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -67,18 +68,18 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
     with session(config, mode=Mode.READ_ONLY) as run:
         rows = run.store.mail_rows(None if wanted == "all" else MailStatus(wanted))
     if as_json:
-        click.echo(json.dumps([mail_record(row, str(config_path)) for row in rows], indent=2))
+        echo(json.dumps([mail_record(row, str(config_path)) for row in rows], indent=2))
         return
     if wanted == str(MailStatus.UNCERTAIN):
         text = uncertain_text(rows, str(config_path)).lstrip("\n") or "No uncertain sends.\n"
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     for row in rows:
-        click.echo(f"{row.status:<10} {row.kind:<9} {row.key}")
-        click.echo(f"{'':21}to {row.recipients or '?'}: {row.subject} ({row.updated_at})")
+        echo(f"{row.status:<10} {row.kind:<9} {row.key}")
+        echo(f"{'':21}to {row.recipients or '?'}: {row.subject} ({row.updated_at})")
         if row.error:
-            click.echo(f"{'':21}{row.error}")
-    click.echo(f"{plural(len(rows), 'row')}.")
+            echo(f"{'':21}{row.error}")
+    echo(f"{plural(len(rows), 'row')}.")
 
 
 @outbox.command("resolve")
@@ -129,9 +130,9 @@ def resolve(
         else:
             delivery = Outbox(run.provider, run.store).resend_by_hand(key, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(_as_dict(delivery, dry_run), indent=2))
+        echo(json.dumps(_as_dict(delivery, dry_run), indent=2))
     else:
-        click.echo(_describe(delivery, dry_run))
+        echo(_describe(delivery, dry_run))
     if dry_run:
         return
     if delivery.status is MailStatus.UNCERTAIN:

@@ -17,6 +17,7 @@ from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -53,9 +54,9 @@ def validate(
     with session(config, mode=Mode.MEMORY, clock=clock_from(now)) as run:
         report = validate_all(config, run.provider, TemplateEngine(config.templates_dir), now=now)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
     else:
-        click.echo(render_validation(config, config_path, report))
+        echo(render_validation(config, config_path, report))
     if report["unplaceable"]:
         count = len(report["unplaceable"])
         raise PartialFailure(
@@ -141,9 +142,9 @@ def schedule(
             allow_duplicate_pair=allow_duplicate_pair,
         )
     if as_json:
-        click.echo(json.dumps(result_json(config, provider, result), indent=2))
+        echo(json.dumps(result_json(config, provider, result), indent=2))
     else:
-        click.echo(render_result(config, provider, result))
+        echo(render_result(config, provider, result))
     # A dry run exits as the real run would: 3 when pairs would be left undone.
     if result.undone:
         raise PartialFailure(undone_message(result), result.undone)

@@ -13,6 +13,7 @@ import click
 from rmcal.cli.options import (
     Options,
     config_option,
+    echo,
     json_option,
     load_running,
     now_option,
@@ -75,7 +76,7 @@ def backup(options: Options, config_path: Path, target: Path, overwrite: bool) -
         raise StateError(f"there is no state file at {config.state_path} yet: nothing to back up")
     with session(config, mode=Mode.READ_ONLY) as run:
         done = backup_state(run.store, target, overwrite=overwrite)
-    click.echo(
+    echo(
         f"Backed up {config.state_path} to {done.target} ({done.size} bytes, schema "
         f"{done.schema}: {_counts(done.rows)} rows)."
     )
@@ -116,10 +117,10 @@ def export(
         found = erasure.find(run.store, subject, run.provider.find_all_series())
     text = json.dumps(erasure.export(found), indent=2, default=str) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     write_private(output, text.encode("utf-8"))
-    click.echo(f"Wrote what rmcal keeps about {subject.label} to {output} (owner-only).")
+    echo(f"Wrote what rmcal keeps about {subject.label} to {output} (owner-only).")
 
 
 @click.command()
@@ -196,10 +197,10 @@ def forget(
             ],
             "still_running": [e.series.key for e in running],
         }
-        click.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
     else:
         verb = "Would delete" if dry_run else "Deleted"
-        click.echo(
+        echo(
             f"{verb} what rmcal keeps about {subject.label} "
             f"({plural(len(found.pair_ids), 'pair')}): "
             f"{_counts(counts)} rows."
@@ -217,13 +218,13 @@ def forget(
                 if dry_run
                 else (f"failed: {ended.failed[key]}" if key in ended.failed else done)
             )
-            click.echo(f"  {outcome}: {end.series.title} {what}")
+            echo(f"  {outcome}: {end.series.title} {what}")
         if running:
-            click.echo(
+            echo(
                 f"  {len(running)} of their series still run in the calendar (--end-series ends "
                 "them after their next session)."
             )
-        click.echo(
+        echo(
             "Past sessions stay in everyone's calendar, and sent mail in the organizer's "
             "mailbox (the local provider: its outbox folder)."
         )

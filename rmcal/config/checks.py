@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from rmcal.config.yamlsource import Node
 from rmcal.model import Pair
-from rmcal.recurrence import first_start, series_times
+from rmcal.recurrence import RecurrenceError, first_start, series_times
 
 
 @dataclass
@@ -90,7 +90,7 @@ def check_overlaps(drafts: list[PairDraft], start: date) -> None:
     for draft in drafts:
         if draft.pair.fixed_slot is None:
             continue
-        for occurrence in _fixed_slot_starts(draft.pair, start):
+        for occurrence in _fixed_slot_starts(draft, start):
             end = occurrence + draft.pair.settings.duration
             for person in draft.pair.people:
                 busy.setdefault(person.email, []).append((occurrence, end, draft))
@@ -128,9 +128,21 @@ def _slot_zone(pair: Pair) -> ZoneInfo:
     return ZoneInfo(slot.timezone if slot and slot.timezone else pair.mentee.timezone)
 
 
-def _fixed_slot_starts(pair: Pair, start: date) -> list[datetime]:
-    """Every start of a fixed-slot series in UTC, as the slot finder will expand it."""
+def _fixed_slot_starts(draft: PairDraft, start: date) -> list[datetime]:
+    """Every start of a fixed-slot series in UTC, as the slot finder will expand it.
+
+    A raw cadence rule can give fewer sessions from this slot's day than from the cohort's
+    start (``FREQ=YEARLY;BYMONTH=2`` from the 30th never occurs); that is this slot's fault.
+    """
+    pair = draft.pair
     slot = pair.fixed_slot
-    assert slot is not None
+    assert slot is not None and draft.slot_node is not None
     first = first_start(start, weekday=slot.weekday, minute=slot.minute, zone=_slot_zone(pair))
-    return [moment.astimezone(UTC) for moment in series_times(pair.settings, first).starts]
+    try:
+        series = series_times(pair.settings, first)
+    except RecurrenceError as exc:
+        draft.slot_node.fail(
+            f"{slot.describe()} with cadence {pair.settings.cadence.text!r}: {exc}",
+            hint="choose another slot or cadence, or drop slot: to let rmcal search",
+        )
+    return [moment.astimezone(UTC) for moment in series.starts]

@@ -15,8 +15,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from rmcal.config.values import parse_text, suggest
-from rmcal.config.yamlsource import Node, decode
+from rmcal.config.files import CSV_LIMIT, decode_text, read_source
+from rmcal.config.text import (
+    parse_text,
+    suggest,
+)
+from rmcal.config.yamlsource import Node
 from rmcal.errors import ConfigError
 
 # Columns of a ``pairs_csv`` HR export. Headers match case-insensitively, and spaces or hyphens
@@ -48,11 +52,16 @@ def pair_rows(node: Node, *, path: Path, config_file: str) -> list[Node]:
     named it (``config_file`` is the config's path as given on the command line).
     """
     shown = shown_path(config_file, parse_text(node))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        node.fail(f"cannot read {shown!r}: {exc.strerror or exc}")
-    text = decode(data, file=shown)
+    data = read_source(
+        path,
+        shown=shown,
+        limit=CSV_LIMIT,
+        what=repr(shown),
+        file=node.file,
+        line=node.line,
+        key=node.path,
+    )
+    text = decode_text(data, shown=shown)
     lines = text.splitlines()
     header_line = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_line is None:

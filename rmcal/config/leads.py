@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rmcal.config.checks import PairDraft
-from rmcal.config.values import (
+from rmcal.config.text import (
     expect_list,
     expect_mapping,
     parse_email,
     parse_identifier,
+    parse_line,
     parse_text,
-    parse_timezone,
     suggest,
+)
+from rmcal.config.values import (
+    parse_timezone,
 )
 from rmcal.config.yamlsource import Node
 from rmcal.model import Cohort, Lead, Pair
@@ -67,7 +70,7 @@ def read_leads(node: Node | None, *, zone: str) -> list[LeadDraft]:
         leads.append(
             LeadDraft(
                 email=email,
-                name=parse_text(item.require("name")),
+                name=parse_line(item.require("name")),
                 timezone=parse_timezone(zone_node) if zone_node else zone,
                 node=item,
                 all_pairs=all_pairs,

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rmcal.config.checks import PairDraft, check_cohort
+from rmcal.config.files import CONFIG_LIMIT, check_path, decode_text, read_source
 from rmcal.config.hrcsv import pair_rows
 from rmcal.config.leads import LEAD_KEYS, LeadDraft, read_leads, resolve_lead
 from rmcal.config.matching import MATCHING_KEYS, WEIGHT_KEYS, read_matching
@@ -40,19 +41,24 @@ from rmcal.config.settings import (
     settings_block,
     window_block,
 )
-from rmcal.config.values import (
-    COHORT_ID,
+from rmcal.config.text import (
+    MAX_LINE,
+    MAX_TEXT,
     expect_list,
     expect_mapping,
     parse_email,
     parse_identifier,
-    parse_slot,
-    parse_start,
+    parse_line,
     parse_text,
-    parse_timezone,
     suggest,
 )
-from rmcal.config.yamlsource import Node, decode, load_yaml
+from rmcal.config.values import (
+    COHORT_ID,
+    parse_slot,
+    parse_start,
+    parse_timezone,
+)
+from rmcal.config.yamlsource import Node, load_yaml
 from rmcal.errors import ConfigError
 from rmcal.model import (
     Cohort,
@@ -65,6 +71,7 @@ from rmcal.model import (
     Settings,
     Source,
 )
+from rmcal.recurrence import HORIZON_TEXT, MAX_HORIZON
 
 TOP_KEYS = ("programme", "provider", "state", "defaults", "cohorts", "matching")
 PROGRAMME_KEYS = ("name", "purpose", "organizer", "timezone", "templates", "leads")
@@ -108,6 +115,9 @@ SECRET_KEYS = frozenset(
     }
 )
 FORCE_HINT = "use --force to schedule a cohort that already started"
+# The years a cohort may start in: an earlier or later one is a typo, and five years of
+# sessions and look-aheads must still fit in Python's calendar (which ends in 9999).
+EARLIEST_START_YEAR, LATEST_START_YEAR = 2000, 2999
 
 
 def load_config(
@@ -128,14 +138,10 @@ def load_config(
     admin typed the command.
     """
     file = str(path)
+    check_path(file, file=file)
     absolute = Path(os.path.abspath(path))
-    try:
-        data = absolute.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the config file: {exc.strerror or exc}", file=file
-        ) from None
-    root = load_yaml(decode(data, file=file), file)
+    data = read_source(absolute, shown=file, limit=CONFIG_LIMIT, what="the config file")
+    root = load_yaml(decode_text(data, shown=file), file)
     if root is None:
         raise ConfigError("the file is empty", file=file, hint="start from config.example.yaml")
     moment = now or datetime.now(UTC)
@@ -193,8 +199,8 @@ class _Loader:
         root.check_keys(TOP_KEYS, moved={k: "settings go under defaults:" for k in SETTINGS_KEYS})
         programme_node = expect_mapping(root.require("programme"))
         programme_node.check_keys(PROGRAMME_KEYS)
-        name = parse_text(programme_node.require("name"))
-        purpose = parse_text(programme_node.require("purpose"))
+        name = parse_line(programme_node.require("name"))
+        purpose = parse_text(programme_node.require("purpose"), limit=MAX_TEXT)
         organizer = self._organizer(programme_node, name)
         zone = parse_timezone(programme_node.require("timezone"))
         templates_node = programme_node.get("templates")
@@ -244,7 +250,7 @@ class _Loader:
         node.check_keys(ORGANIZER_KEYS)
         email = parse_email(node.require("email"))
         name_node = node.get("name")
-        return Organizer(email=email, name=parse_text(name_node) if name_node else programme_name)
+        return Organizer(email=email, name=parse_line(name_node) if name_node else programme_name)
 
     # -- provider -----------------------------------------------------------------------------
 
@@ -292,6 +298,18 @@ class _Loader:
         start, relative_start = parse_start(start_node, today)
         if start < today and not self.force:
             start_node.fail(f"start date {start} is in the past (today is {today})", FORCE_HINT)
+        latest = today + min(MAX_HORIZON, date.max - today)
+        if start > latest:
+            start_node.fail(
+                f"start date {start} is more than {HORIZON_TEXT} away (today is {today})",
+                hint="check the year",
+            )
+        if not EARLIEST_START_YEAR <= start.year <= LATEST_START_YEAR:
+            start_node.fail(
+                f"start date {start} is not between the years {EARLIEST_START_YEAR} and "
+                f"{LATEST_START_YEAR}",
+                "check the year",
+            )
         settings_node = node.get("settings")
         own = settings_block(expect_mapping(settings_node)) if settings_node else {}
         partial = merge(defaults, own)
@@ -376,7 +394,7 @@ class _Loader:
             mentor=mentor,
             mentee=mentee,
             settings=settings,
-            focus=parse_text(focus_node) if focus_node else None,
+            focus=parse_line(focus_node, limit=MAX_LINE) if focus_node else None,
             fixed_slot=parse_slot(slot_node) if slot_node else None,
             lead=lead,
             source=source,
@@ -397,7 +415,7 @@ class _Loader:
             moved={"days": "put days under window:", "hours": "put hours under window:"},
         )
         email = parse_email(node.require("email"))
-        name = parse_text(node.require("name"))
+        name = parse_line(node.require("name"))
         zone_node = node.get("timezone")
         window = None
         window_node = node.get("window")
@@ -434,7 +452,9 @@ class _Loader:
         path = Path(text)
         if not path.is_absolute():
             path = self.base / path
-        return Path(os.path.normpath(path))
+        path = Path(os.path.normpath(path))
+        check_path(str(path), file=node.file, line=node.line, key=node.path)
+        return path
 
     def _folder(self, node: Node) -> Path:
         path = self._path(node)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rmcal.config.values import expect_mapping, parse_duration, parse_integer
+from rmcal.config.text import expect_mapping
+from rmcal.config.values import parse_duration, parse_integer
 from rmcal.config.yamlsource import Node
 from rmcal.model import MatchRules, MatchWeights
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
-from rmcal.config.values import (
+from rmcal.config.text import (
     expect_mapping,
+    parse_url_template,
+)
+from rmcal.config.values import (
     parse_cadence,
     parse_clock,
     parse_date,
@@ -24,13 +28,20 @@ from rmcal.config.values import (
     parse_hours,
     parse_integer,
     parse_share,
-    parse_url_template,
     parse_video,
     parse_weekday,
     show_duration,
 )
 from rmcal.config.yamlsource import Node
-from rmcal.model import Settings, Thresholds, Window
+from rmcal.model import Cadence, Settings, Thresholds, Window
+from rmcal.recurrence import (
+    HORIZON_TEXT,
+    MAX_HORIZON,
+    RecurrenceError,
+    TooFewSessions,
+    first_rule_day,
+    series_times,
+)
 
 SETTINGS_KEYS = (
     "cadence",
@@ -162,7 +173,62 @@ def check_window_fits(partial: Partial, window: Window, duration: timedelta) -> 
 
 
 def build_settings(partial: Partial, *, start: date | None = None) -> Settings:
-    """One level's effective settings; the model's defaults fill what no level set."""
+    """One level's effective settings; the model's defaults fill what no level set.
+
+    With ``start`` (a cohort's first day) the series these settings give is checked too: it
+    must have its sessions, and end, within ``MAX_HORIZON`` of the start.
+    """
+    settings = _build(partial, start)
+    if start is not None:
+        _check_series(partial, settings, start)
+    return settings
+
+
+def _check_series(partial: Partial, settings: Settings, start: date) -> None:
+    """The series fits the horizon and its rule really occurs, or fail at the setting to fix."""
+    end = partial.get("end_date")
+    if end is not None and end.value - start > MAX_HORIZON:
+        end.node.fail(
+            f"end date {end.value} is more than {HORIZON_TEXT} after the cohort starts ({start})",
+            hint="split a longer programme into cohorts",
+        )
+    problem = series_problem(settings.cadence, settings.sessions, settings.end_date, start)
+    if problem is None:
+        return
+    cadence = settings.cadence
+    if isinstance(problem, TooFewSessions):
+        order = ("sessions", "cadence", "end_date")
+        message = f"{problem}, with cadence {cadence.text!r}"
+        hint = "choose fewer sessions or a shorter cadence"
+    else:
+        order = ("cadence", "end_date", "sessions")
+        message = f"{cadence.text!r} is not a usable cadence: {problem}"
+        hint = "check the rule's BYMONTH, BYMONTHDAY, BYDAY and BYSETPOS, or the end date"
+    # The built-in cadence and session count fit from any start the loader accepts, so one of
+    # these keys was set somewhere in the cascade.
+    where = next(partial[key] for key in order if key in partial)
+    where.node.fail(message, hint=hint)
+
+
+@lru_cache(maxsize=256)
+def series_problem(
+    cadence: Cadence, sessions: int | None, end_date: date | None, start: date
+) -> RecurrenceError | None:
+    """Why a series with this cadence and length, begun on ``start``, cannot be scheduled.
+
+    Expanded from the first day on or after ``start`` that a raw rule's BYDAY allows (where
+    the slot finder will look), at noon; cached, as most pairs share their cohort's settings.
+    """
+    first = datetime.combine(first_rule_day(cadence, start), time(12, 0), UTC)
+    settings = Settings(cadence=cadence, sessions=sessions, end_date=end_date)
+    try:
+        series_times(settings, first)
+    except RecurrenceError as exc:
+        return exc
+    return None
+
+
+def _build(partial: Partial, start: date | None) -> Settings:
     base = Settings()
     kwargs: dict[str, Any] = {}
     for key in ("cadence", "duration", "video", "agenda_lead", "feedback_delay"):

@@ -1,5 +1,8 @@
 """The value grammar of the config: what an admin may write for one value, and what it means.
 
+Time zones, dates, numbers, durations, cadences, days, hours and slots live here; the text values
+that reach headers and links (names, e-mail addresses, URLs) live next door in ``text``.
+
 Why apart from the loader: every value is read the same way wherever it appears (``defaults``,
 a cohort's or a pair's ``settings``, a person, a CSV cell), so each parser takes one ``Node`` and
 either returns the typed value or fails at that node with a message that quotes what was written
@@ -11,22 +14,20 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import string
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Literal
 from zoneinfo import available_timezones
 
+from rmcal.config.text import parse_text
 from rmcal.config.yamlsource import Node
 from rmcal.model import Cadence, FixedSlot
 from rmcal.recurrence import RecurrenceError, check_raw, normalize
 
-URL_PLACEHOLDERS = ("pair", "session", "cohort")
 COHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-)
+# Zone files the tz database ships that are not places: the machine's own setting, the
+# template for POSIX rules, and "Factory" (no offset, an abbreviation of "-00").
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Abbreviations people write instead of a zone; most are ambiguous or ignore daylight saving.
 ZONE_ABBREVIATIONS = {
@@ -53,64 +54,7 @@ START_HINT = "write a date YYYY-MM-DD (e.g. 2027-01-11) or next Monday (any week
 DAYS_HINT = "use Mon, Tue, Wed, Thu, Fri, Sat, Sun, a range such as Mon-Fri, or a list [Mon, Wed]"
 
 
-# -- shapes and text ------------------------------------------------------------------------------
-
-
-def expect_mapping(node: Node) -> Node:
-    if not node.is_map:
-        node.fail(f"expected a mapping (key: value lines), got {node.describe()}")
-    return node
-
-
-def expect_list(node: Node) -> Node:
-    if not node.is_list:
-        node.fail(f"expected a list, got {node.describe()}", hint="write [a, b] or '- ' lines")
-    return node
-
-
-def parse_text(node: Node) -> str:
-    if not isinstance(node.value, str):
-        hint = "put it in quotes" if not (node.is_map or node.is_list) else None
-        node.fail(f"expected text, got {node.describe()}", hint)
-    text = node.value.strip()
-    if not text:
-        node.fail("must not be empty")
-    return text
-
-
-def parse_identifier(node: Node) -> str:
-    """Ids may be written bare (``2027``, ``2027-01-11``); they are text all the same."""
-    if isinstance(node.value, int | date) and not isinstance(node.value, bool):
-        return node.text_of()
-    return parse_text(node)
-
-
-def parse_email(node: Node) -> str:
-    """A bare address, lower-cased: it is a person's identity everywhere downstream."""
-    text = parse_text(node)
-    if not EMAIL.fullmatch(text):
-        hint = None
-        bare = re.search(r"<([^<>]+)>", text)
-        if bare and EMAIL.fullmatch(bare.group(1).strip()):
-            hint = f"give the bare address, {bare.group(1).strip().lower()!r}"
-        node.fail(f"{text!r} is not an e-mail address", hint)
-    return text.lower()
-
-
-def parse_url_template(node: Node) -> str:
-    """An http(s) URL whose ``{placeholders}`` are ones rmcal fills in for each e-mail."""
-    text = parse_text(node)
-    if not re.match(r"https?://[^\s/]+", text):
-        node.fail(f"{text!r} is not an http(s) URL")
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        node.fail(f"{text!r} is not a valid template: {exc}", "write a literal brace as {{ or }}")
-    for name in fields:
-        if name not in URL_PLACEHOLDERS:
-            hint = suggest(name, list(URL_PLACEHOLDERS), None) or "use {pair}, {session}, {cohort}"
-            node.fail(f"unknown placeholder {{{name}}}", hint)
-    return text
+# -- settings words -------------------------------------------------------------------------------
 
 
 def parse_video(node: Node) -> Literal["auto", "none"]:
@@ -128,7 +72,7 @@ def parse_video(node: Node) -> Literal["auto", "none"]:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_ZONES
 
 
 @cache
@@ -151,7 +95,9 @@ def zone_problem(text: str) -> tuple[str, str] | None:
         return None
     hint = None
     lower = text.lower()
-    if lower in _zones_by_lower():
+    if text in NOT_ZONES:
+        hint = "name the zone itself, e.g. 'Europe/London'; it must not depend on the machine"
+    elif lower in _zones_by_lower():
         hint = f"did you mean {_zones_by_lower()[lower]!r}? (names are case-sensitive)"
     elif lower in ZONE_ABBREVIATIONS:
         hint = (
@@ -447,18 +393,3 @@ def parse_slot(node: Node) -> FixedSlot:
         zone_node = Node(node.file, node.line, node.path, match.group(4), raw=match.group(4))
         zone = parse_timezone(zone_node)
     return FixedSlot(weekday=day, minute=minute, timezone=zone)
-
-
-# -- suggestions ----------------------------------------------------------------------------------
-
-
-def suggest(word: str, choices: list[str], plural: str | None) -> str | None:
-    """A did-you-mean for ``word``, else the known ``plural`` (when named), else nothing."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    if plural and choices:
-        return f"known {plural}: " + ", ".join(choices)
-    if plural:
-        return f"no {plural} are declared"
-    return None

@@ -6,11 +6,21 @@ parsing: ``compose`` gives the node graph with marks (anchors, aliases and ``<<`
 resolved the YAML way) and ``SafeLoader`` constructs each scalar, so ``6`` is an int and
 ``2027-01-11`` a date exactly as ``safe_load`` would have it. CSV rows from an HR export are
 wrapped in the same ``Node`` type, so one validator serves both sources.
+
+A config is input from outside, so parsing is bounded: values nest at most ``MAX_DEPTH`` levels
+(PyYAML's composer recurses and would crash on a deeply nested flow collection), a document
+holds at most ``MAX_VALUES`` values once anchors, aliases and ``<<`` merges are expanded, and
+aliases may add at most ``ALIAS_RATIO`` times the values written (or ``ALIAS_FLOOR``, whichever
+is more): a few hundred bytes of aliases can otherwise expand to gigabytes, and the ratio stops
+such a bomb after a few thousand values, not a hundred thousand. Every text value is free of control
+characters and lone surrogates, which a double-quoted YAML escape (``"\\x1b"``, ``"\\ud800"``)
+can produce even when the file's bytes are clean.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +28,14 @@ from typing import Any, NoReturn
 
 import yaml
 
+from rmcal.config.files import describe_char, first_forbidden
 from rmcal.errors import ConfigError
+
+MAX_DEPTH = 50  # a real config nests six levels; PyYAML's composer recurses twice per level
+MAX_VALUES = 100_000  # a 5,000-pair config holds about 60,000 values
+ALIAS_RATIO = 4  # values added by aliases, per value written (an alias per pair stays far below)
+ALIAS_FLOOR = 10_000
+MERGE = "tag:yaml.org,2002:merge"
 
 
 @dataclass(eq=False)
@@ -84,9 +101,14 @@ class Node:
     # -- errors ------------------------------------------------------------------------------
 
     def error(self, message: str, hint: str | None = None) -> ConfigError:
-        """A ConfigError pointing at this value (the caller raises it)."""
+        """A ConfigError pointing at this value (the caller raises it); a long quoted value is
+        shortened, so that a 10,000-character name makes a readable line, not a wall."""
         return ConfigError(
-            message, file=self.file, line=self.line, key=self.path or None, hint=hint
+            abbreviate(message),
+            file=self.file,
+            line=self.line,
+            key=self.path or None,
+            hint=abbreviate(hint) if hint else None,
         )
 
     def fail(self, message: str, hint: str | None = None) -> NoReturn:
@@ -176,27 +198,32 @@ class Node:
         return out
 
 
-def decode(data: bytes, *, file: str) -> str:
-    """A source file's bytes as text: UTF-8, a byte-order mark allowed (as Excel writes CSV)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"the file is not UTF-8 text (byte {exc.start})",
-            file=file,
-            hint="save it as UTF-8",
-        ) from None
+_QUOTE_SHOWN = 60
+_LONG_QUOTE = re.compile("'[^'\\n]{80,}'|\"[^\"\\n]{80,}\"")
+
+
+def abbreviate(message: str) -> str:
+    """Shorten every quoted run in ``message`` of 80 characters or more to its start and length."""
+
+    def short(match: re.Match[str]) -> str:
+        quoted = match.group(0)
+        inner = quoted[1:-1]
+        return f"{quoted[0]}{inner[:_QUOTE_SHOWN]}...{quoted[0]} ({len(inner):,} characters)"
+
+    return _LONG_QUOTE.sub(short, message)
 
 
 def load_yaml(text: str, file: str) -> Node | None:
     """Parse one YAML document into a ``Node`` tree; ``None`` for an empty document.
 
     Raises ``ConfigError`` for syntax errors (with the line PyYAML reports), duplicate keys,
-    non-text keys, unsafe tags and recursive aliases.
+    non-text keys, unsafe tags, recursive aliases, nesting deeper than ``MAX_DEPTH``, more than
+    ``MAX_VALUES`` values, and control characters or surrogates in text.
     """
-    loader = yaml.SafeLoader(text)
+    loader: _BoundedLoader | None = None
     try:
         try:
+            loader = _BoundedLoader(text, file)
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             raise _syntax_error(exc, file) from None
@@ -206,7 +233,41 @@ def load_yaml(text: str, file: str) -> Node | None:
             return None
         return _Builder(loader, file).build(root, "", None)
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a depth limit and a value count on the composer."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self.file = file
+        self.depth = 0
+        self.composed = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        mark = self.peek_event().start_mark
+        self.depth += 1
+        self.composed += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ConfigError(
+                    f"values are nested more than {MAX_DEPTH} levels deep",
+                    file=self.file,
+                    line=mark.line + 1,
+                    hint="a config needs a handful of levels; check the brackets",
+                )
+            if self.composed > MAX_VALUES:
+                raise ConfigError(
+                    f"the file holds more than {MAX_VALUES:,} values",
+                    file=self.file,
+                    line=mark.line + 1,
+                    hint="list many pairs in an HR export (pairs_csv:) instead",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ConfigError:
@@ -231,16 +292,51 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ConfigError:
 
 
 class _Builder:
-    """Turns composed PyYAML nodes into ``Node``s, constructing scalars with SafeLoader."""
+    """Turns composed PyYAML nodes into ``Node``s, constructing scalars with SafeLoader.
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    Aliases are expanded here (each use becomes its own ``Node``, with its own key path), so
+    this is where the alias budget is kept: every ``Node`` built counts towards ``MAX_VALUES``,
+    every one built again (through an alias) towards the alias budget, and nesting through
+    aliases counts towards ``MAX_DEPTH``.
+    """
+
+    def __init__(self, loader: _BoundedLoader, file: str) -> None:
         self.loader = loader
         self.file = file
+        self.seen: set[int] = set()  # nodes built once; building one again is an alias's doing
+        self.repeated = 0
+        self.alias_budget = max(ALIAS_FLOOR, ALIAS_RATIO * loader.composed)
         self.active: set[int] = set()  # collection nodes on the current path (alias cycles)
         self.flattened: set[int] = set()  # mappings already checked and merged (aliases)
+        self.merging: set[int] = set()  # mappings whose merge keys are being resolved
+        self.scalars: dict[int, Any] = {}  # scalar values by node (immutable), for aliases
+        self.built = 0
+        self.depth = 0
 
     def build(self, node: yaml.Node, path: str, key_line: int | None) -> Node:
         line = node.start_mark.line + 1
+        self.built += 1
+        if id(node) in self.seen:
+            self.repeated += 1
+        else:
+            self.seen.add(id(node))
+        if self.repeated > self.alias_budget:
+            raise ConfigError(
+                f"aliases expand the file by more than {self.alias_budget:,} values",
+                file=self.file,
+                line=line,
+                key=path or None,
+                hint="an alias is for a small shared block, such as a window; use fewer",
+            )
+        if self.built > MAX_VALUES:
+            raise ConfigError(
+                f"the file expands to more than {MAX_VALUES:,} values "
+                "(each use of an alias counts again)",
+                file=self.file,
+                line=line,
+                key=path or None,
+                hint="use fewer aliases, or list many pairs in an HR export (pairs_csv:)",
+            )
         if isinstance(node, yaml.ScalarNode):
             return Node(self.file, line, path, self._scalar(node, path, line), raw=node.value)
         if id(node) in self.active:
@@ -250,8 +346,16 @@ class _Builder:
                 line=line,
                 key=path or None,
             )
+        if self.depth >= MAX_DEPTH:
+            raise ConfigError(
+                f"values are nested more than {MAX_DEPTH} levels deep (aliases included)",
+                file=self.file,
+                line=line,
+                key=path or None,
+            )
         assert isinstance(node, yaml.CollectionNode)  # the only other kind besides scalars
         self.active.add(id(node))
+        self.depth += 1
         try:
             # A block collection starts on the line after its key; point at the key instead.
             line = key_line if key_line is not None and node.flow_style is not True else line
@@ -263,11 +367,14 @@ class _Builder:
             assert isinstance(node, yaml.MappingNode)
             return self._mapping(node, path, line)
         finally:
+            self.depth -= 1
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode, path: str, line: int) -> Any:
+        if id(node) in self.scalars:  # an alias of a scalar already read and checked
+            return self.scalars[id(node)]
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             raise ConfigError(
@@ -285,11 +392,26 @@ class _Builder:
                 line=line,
                 key=path or None,
             ) from None
+        if isinstance(value, str):
+            self._check_text(value, line=line, path=path)
+        self.scalars[id(node)] = value
+        return value
+
+    def _check_text(self, text: str, *, line: int, path: str) -> None:
+        """Refuse a control character or lone surrogate written as a YAML escape."""
+        index = first_forbidden(text)
+        if index is not None:
+            bad = text[index]
+            raise ConfigError(
+                f"the character {describe_char(bad)} is not allowed in text: {text[:40]!r}",
+                file=self.file,
+                line=line,
+                key=path or None,
+                hint="remove the escape; text values may hold tabs and line breaks only",
+            )
 
     def _mapping(self, node: yaml.MappingNode, path: str, line: int) -> Node:
-        if id(node) not in self.flattened:
-            self._check_and_merge(node, path)
-            self.flattened.add(id(node))
+        self._flatten(node, path)
         children: dict[str, Node] = {}
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -299,28 +421,71 @@ class _Builder:
             key_lines[key] = key_line
         return Node(self.file, line, path, children, key_lines=key_lines)
 
-    def _check_and_merge(self, node: yaml.MappingNode, path: str) -> None:
-        """Reject keys given twice (PyYAML keeps the last silently), then apply ``<<``."""
-        seen: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self._key(key_node, path)
-            key_line = key_node.start_mark.line + 1
-            if key in seen:
-                raise ConfigError(
-                    f"duplicate key {key!r} (first given on line {seen[key]})",
-                    file=self.file,
-                    line=key_line,
-                    key=_join(path, key) or None,
-                    hint="give each key once",
-                )
-            seen[key] = key_line
+    def _flatten(self, node: yaml.MappingNode, path: str) -> None:
+        """Reject keys given twice (PyYAML keeps the last silently), then apply ``<<``.
+
+        Merge keys are resolved here rather than by PyYAML's ``flatten_mapping``: its older
+        releases copy every merged entry each time a mapping is merged, so a chain of mappings
+        that each merge the previous one twice doubles per link. Here each key is kept once,
+        with the YAML precedence (the mapping's own keys, then the merged mappings in the
+        order listed), so a mapping never holds more entries than it has distinct keys.
+        """
+        if id(node) in self.flattened:
+            return
+        if id(node) in self.merging or len(self.merging) >= MAX_DEPTH:
+            raise ConfigError(
+                "merge keys (<<) refer back to the mapping that uses them, or nest too deeply",
+                file=self.file,
+                line=node.start_mark.line + 1,
+                key=path or None,
+            )
+        self.merging.add(id(node))
         try:
-            # ``<<: *anchor`` merge keys, resolved exactly as SafeLoader resolves them.
-            self.loader.flatten_mapping(node)
-        except yaml.MarkedYAMLError as exc:
-            raise _syntax_error(exc, self.file) from None
+            own: list[tuple[yaml.Node, yaml.Node]] = []
+            merged: list[yaml.MappingNode] = []
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE:
+                    merged.extend(self._merge_sources(node, value_node))
+                    continue
+                key = self._key(key_node, path)
+                key_line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise ConfigError(
+                        f"duplicate key {key!r} (first given on line {seen[key]})",
+                        file=self.file,
+                        line=key_line,
+                        key=_join(path, key) or None,
+                        hint="give each key once",
+                    )
+                seen[key] = key_line
+                own.append((key_node, value_node))
+            entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+            for source in merged:
+                self._flatten(source, path)
+                for key_node, value_node in source.value:
+                    entries.setdefault(self._key(key_node, path), (key_node, value_node))
+            for key_node, value_node in own:
+                entries[self._key(key_node, path)] = (key_node, value_node)
+            if merged:
+                node.value = list(entries.values())
+        finally:
+            self.merging.discard(id(node))
+        self.flattened.add(id(node))
+
+    def _merge_sources(self, node: yaml.MappingNode, value: yaml.Node) -> list[yaml.MappingNode]:
+        """The mappings a ``<<`` key names: one mapping, or a list of mappings."""
+        if isinstance(value, yaml.MappingNode):
+            return [value]
+        if isinstance(value, yaml.SequenceNode) and all(
+            isinstance(item, yaml.MappingNode) for item in value.value
+        ):
+            return list(value.value)
+        raise ConfigError(
+            "a merge key (<<) needs a mapping or a list of mappings",
+            file=self.file,
+            line=value.start_mark.line + 1,
+        )
 
     def _key(self, key_node: yaml.Node, path: str) -> str:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -330,7 +495,9 @@ class _Builder:
                 line=key_node.start_mark.line + 1,
                 key=path or None,
             )
-        return str(key_node.value)
+        key = str(key_node.value)
+        self._check_text(key, line=key_node.start_mark.line + 1, path=path)
+        return key
 
 
 def _join(path: str, key: str) -> str:

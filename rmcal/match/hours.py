@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from rmcal.model import Pair, Person, Settings, Window
-from rmcal.recurrence import first_start, series_times
+from rmcal.recurrence import RecurrenceError, first_start, series_times
 from rmcal.slots import STEP_MINUTES, Candidate, candidates, ends_same_day, starts_inside
 
 BLOCK = timedelta(minutes=STEP_MINUTES)
@@ -92,11 +92,16 @@ class _Series:
 
         Expanded once per weekday by ``recurrence.series_times``: a cadence repeats in wall
         time, so its dates do not depend on the zone or the time of day (a test holds this
-        against ``series_times`` for every candidate).
+        against ``series_times`` for every candidate). A series that gives too few sessions from
+        that weekday (``RecurrenceError``: a raw rule, or an end date before its first day) has
+        no dates, and no place fits it: the slot finder finds no slot there either.
         """
         if weekday not in self._dates:
             first = first_start(self.start, weekday=weekday, minute=0, zone=UTC)
-            starts = series_times(self.settings, first).starts
+            try:
+                starts = series_times(self.settings, first).starts
+            except RecurrenceError:
+                starts = ()
             self._dates[weekday] = tuple(moment.date() for moment in starts)
         return self._dates[weekday]
 
@@ -152,7 +157,10 @@ def _fits_every(
     local: list[datetime],
     ends: dict[tuple[int, timedelta], datetime],
 ) -> bool:
-    """``fits_window`` for every start, reusing the local times in ``local`` and ``ends``."""
+    """``fits_window`` for every start, reusing the local times in ``local`` and ``ends``; a
+    series without a start fits nothing (the slot finder's ``NoSlot``)."""
+    if not starts:
+        return False
     for number, moment in enumerate(starts):
         if number == len(local):
             local.append(moment.astimezone(tz))

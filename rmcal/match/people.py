@@ -6,8 +6,9 @@ problem names the file, the row and the column, with the same did-you-mean hints
 need the whole file (an e-mail given twice, a management cycle) run here too, so that the
 matcher only ever sees a population that makes sense. Columns: docs/match.md.
 
-The reader is deliberately small: the file is read whole (as the HR-export reader does) and
-decoded by the config's UTF-8 reader, so whatever limits that reader gains apply here too.
+The reader is deliberately small: the file is read whole (as the HR-export reader does), through
+``rmcal.config.files`` (a regular file within ``CSV_LIMIT``; CSV decoded as UTF-8 without control
+characters), so the people file has the same input limits as the config and the HR export.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rmcal.config.files import CSV_LIMIT, decode_text, read_source
 from rmcal.config.hrcsv import read_header
 from rmcal.config.settings import check_window_fits, window_block
-from rmcal.config.values import parse_email, parse_text, parse_timezone
-from rmcal.config.yamlsource import Node, decode
+from rmcal.config.text import parse_email, parse_line, parse_text
+from rmcal.config.values import parse_timezone
+from rmcal.config.yamlsource import Node
 from rmcal.errors import ConfigError, RmcalError
 from rmcal.model import Cohort, Window
 
@@ -145,15 +148,10 @@ def read_people(path: Path, *, shown: str, cohort: Cohort, programme_zone: str) 
 
 def _records(path: Path, shown: str) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every non-blank row, the header first, from CSV or XLSX."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the people file: {exc.strerror or exc}", file=shown
-        ) from None
+    data = read_source(path, shown=shown, limit=CSV_LIMIT, what="the people file")
     if path.suffix.lower() in {".xlsx", ".xlsm"} or data[:2] == b"PK":
         return _xlsx_records(data, shown)
-    return _csv_records(decode(data, file=shown), shown)
+    return _csv_records(decode_text(data, shown=shown), shown)
 
 
 def _csv_records(text: str, shown: str) -> Iterator[tuple[int, list[str]]]:
@@ -258,7 +256,7 @@ def _participant(row: Row, *, cohort: Cohort, zone: str) -> Participant:
         name_node = row.cell("name")
         return Participant(
             email=email,
-            name=parse_text(name_node) if name_node else email,
+            name=parse_line(name_node) if name_node else email,
             role=role,
             timezone=zone,
             window=cohort.settings.window,
@@ -271,7 +269,7 @@ def _participant(row: Row, *, cohort: Cohort, zone: str) -> Participant:
     department = row.cell("department")
     return Participant(
         email=email,
-        name=parse_text(row.require("name")),
+        name=parse_line(row.require("name")),
         role=role,
         timezone=parse_timezone(zone_node) if zone_node else zone,
         window=window,

@@ -89,6 +89,17 @@ ERRORS: dict[str, list[tuple[str, str]]] = {
             "unset_env_path.yaml",
             "unset_env_path.yaml:8: state: environment variable RMCAL_DATA is not set",
         ),
+        # hostile input (issue 10)
+        (
+            "start_far_future.yaml",
+            "start_far_future.yaml:10: cohorts[0].start: start date 9999-12-31 is more than "
+            "5 years away (today is 2026-11-23); check the year",
+        ),
+        (
+            "long_path_component.yaml",
+            "long_path_component.yaml:6: state: the path component "
+            "'state-state-state-state-...' is 303 bytes long, more than 255",
+        ),
     ],
     # YAML itself: syntax, tabs, duplicate keys, scalars YAML cannot construct
     "yamlsource": [
@@ -111,6 +122,45 @@ ERRORS: dict[str, list[tuple[str, str]]] = {
             "bad_date.yaml",
             "bad_date.yaml:10: cohorts[0].start: '2027-02-30' is not a valid date "
             "(day is out of range for month)",
+        ),
+        # hostile input (issue 10)
+        (
+            "yaml_control_char.yaml",
+            "yaml_control_char.yaml:2: the character U+0007 (BEL) at column 13 is not "
+            "allowed; remove it; only tabs and line breaks may appear in the file",
+        ),
+        (
+            "yaml_nul.yaml",
+            "yaml_nul.yaml:3: the character U+0000 (NUL) at column 19 is not allowed; remove "
+            "it; only tabs and line breaks may appear in the file",
+        ),
+        (
+            "yaml_escape_control.yaml",
+            "yaml_escape_control.yaml:13: cohorts[0].pairs[0].mentee.name: the character "
+            "U+001B (ESCAPE) is not allowed in text: 'Bob\\x1b]8;;https://x.example\\x07'; "
+            "remove the escape; text values may hold tabs and line breaks only",
+        ),
+        (
+            "yaml_surrogate.yaml",
+            "yaml_surrogate.yaml:12: cohorts[0].pairs[0].mentor.name: the character U+D83D "
+            "(half of a surrogate pair, not a character) is not allowed in text: 'Ana "
+            "\\ud83d'; remove the escape; text values may hold tabs and line breaks only",
+        ),
+        (
+            "yaml_deep_nesting.yaml",
+            "yaml_deep_nesting.yaml:8: values are nested more than 50 levels deep; a config "
+            "needs a handful of levels; check the brackets",
+        ),
+        (
+            "yaml_alias_bomb.yaml",
+            "yaml_alias_bomb.yaml:9: provider.l4[5][3][0]: aliases expand the file by more "
+            "than 10,000 values; an alias is for a small shared block, such as a window; "
+            "use fewer",
+        ),
+        (
+            "yaml_merge_cycle.yaml",
+            "yaml_merge_cycle.yaml:6: provider: merge keys (<<) refer back to the mapping "
+            "that uses them, or nest too deeply",
         ),
     ],
     # one value: types, time zones, e-mails, durations, cadences, slots, windows, URLs
@@ -219,6 +269,76 @@ ERRORS: dict[str, list[tuple[str, str]]] = {
             "bad_video.yaml",
             "bad_video.yaml:9: defaults.video: 'teams' is not a video setting; use auto or none",
         ),
+        # hostile input (issue 10)
+        (
+            "name_line_break.yaml",
+            "name_line_break.yaml:13: cohorts[0].pairs[0].mentee.name: 'Bob\\nBcc: "
+            "all@northwind.example' contains the control character U+000A (LINE FEED); write "
+            "it on one line, without control characters",
+        ),
+        (
+            "name_too_long.yaml",
+            "name_too_long.yaml:12: cohorts[0].pairs[0].mentor.name: is 239 characters long, "
+            "more than 200; shorten it",
+        ),
+        (
+            "name_bidi_override.yaml",
+            "name_bidi_override.yaml:13: cohorts[0].pairs[0].mentee.name: 'Bob "
+            "\\u202egnp.exe' contains the control character U+202E (RIGHT-TO-LEFT OVERRIDE); "
+            "write it on one line, without control characters",
+        ),
+        (
+            "bad_email_double_dot.yaml",
+            "bad_email_double_dot.yaml:12: cohorts[0].pairs[0].mentor.email: "
+            "'ana..lee@northwind.example' is not an e-mail address; an email address cannot "
+            "have two periods in a row",
+        ),
+        (
+            "bad_email_special_domain.yaml",
+            "bad_email_special_domain.yaml:4: programme.organizer.email: "
+            "'rm@northwind.local' is not an e-mail address; the part after the @-sign is a "
+            "special-use or reserved name that cannot be used with email",
+        ),
+        (
+            "bad_timezone_localtime.yaml",
+            "bad_timezone_localtime.yaml:5: programme.timezone: 'localtime' is not an IANA "
+            "time zone; name the zone itself, e.g. 'Europe/London'; it must not depend on "
+            "the machine",
+        ),
+        (
+            "bad_feedback_url_format.yaml",
+            "bad_feedback_url_format.yaml:9: defaults.feedback_form_url: placeholder "
+            "{pair!r} has a format; write just {pair}",
+        ),
+        (
+            "bad_feedback_url_space.yaml",
+            "bad_feedback_url_space.yaml:9: defaults.feedback_form_url: "
+            "'https://forms.northwind.example/f?pair={pair}&note=see you' contains a space "
+            "or control character; write a space as %20",
+        ),
+        (
+            "bad_rrule_interval.yaml",
+            "bad_rrule_interval.yaml:9: defaults.cadence: 'RRULE:FREQ=WEEKLY;INTERVAL=9999' "
+            "is not a usable RRULE: INTERVAL=9999 is not between 1 and 52 (at most a year "
+            "between sessions with FREQ=WEEKLY)",
+        ),
+        (
+            "bad_rrule_interval_zero.yaml",
+            "bad_rrule_interval_zero.yaml:9: defaults.cadence: "
+            "'RRULE:FREQ=MONTHLY;INTERVAL=0' is not a usable RRULE: INTERVAL=0 is not "
+            "between 1 and 12 (at most a year between sessions with FREQ=MONTHLY)",
+        ),
+        (
+            "bad_rrule_bymonth.yaml",
+            "bad_rrule_bymonth.yaml:9: defaults.cadence: 'RRULE:FREQ=YEARLY;BYMONTH=13' is "
+            "not a usable RRULE: BYMONTH=13 is not a month (1 to 12)",
+        ),
+        (
+            "bad_rrule_bymonthday.yaml",
+            "bad_rrule_bymonthday.yaml:9: defaults.cadence: "
+            "'RRULE:FREQ=MONTHLY;BYMONTHDAY=32' is not a usable RRULE: BYMONTHDAY=32 is not "
+            "a day of the month (1 to 31, or -1 to -31 from the end)",
+        ),
     ],
     # the settings cascade: sessions vs end date, windows shorter than a session, thresholds
     "settings": [
@@ -241,6 +361,27 @@ ERRORS: dict[str, list[tuple[str, str]]] = {
             "thresholds_conflict.yaml",
             "thresholds_conflict.yaml:9: defaults.thresholds.at_risk_missed: off_track_missed (2) "
             "must be at least at_risk_missed (3)",
+        ),
+        # hostile input (issue 10)
+        (
+            "rrule_never.yaml",
+            "rrule_never.yaml:9: defaults.cadence: "
+            "'RRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30' is not a usable cadence: the rule "
+            "gives no session within 5 years of 2027-01-11; check the rule's BYMONTH, "
+            "BYMONTHDAY, BYDAY and BYSETPOS, or the end date",
+        ),
+        (
+            "end_date_too_far.yaml",
+            "end_date_too_far.yaml:9: defaults.end_date: end date 2200-01-01 is more than 5 "
+            "years after the cohort starts (2027-01-11); split a longer programme into "
+            "cohorts",
+        ),
+        (
+            "sessions_beyond_horizon.yaml",
+            "sessions_beyond_horizon.yaml:10: defaults.sessions: 200 sessions do not fit "
+            "within 5 years of 2027-01-11 (the last one that fits is session 5, on "
+            "2031-01-13), with cadence 'every 12 months'; choose fewer sessions or a shorter "
+            "cadence",
         ),
     ],
     # leads and their scopes
@@ -321,6 +462,13 @@ ERRORS: dict[str, list[tuple[str, str]]] = {
             "timezone_conflict.yaml:14: cohorts[0].pairs[1].mentor.timezone: ana@northwind.example "
             "is in Asia/Singapore here but in Asia/Kolkata at cohorts[0].pairs[0] (line 12); give "
             "this person the same timezone everywhere in a cohort",
+        ),
+        # hostile input (issue 10)
+        (
+            "slot_rule_never.yaml",
+            "slot_rule_never.yaml:17: cohorts[0].pairs[0].slot: Sat 10:00 with cadence "
+            "'RRULE:FREQ=YEARLY;BYMONTH=2': the rule gives no session within 5 years of "
+            "2027-01-30; choose another slot or cadence, or drop slot: to let rmcal search",
         ),
         (
             "csv_duplicate_pair.yaml",

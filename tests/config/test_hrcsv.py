@@ -56,4 +56,6 @@ def test_an_export_that_is_not_utf8_names_the_csv(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         load(config_file)
-    assert str(caught.value) == f"{export}: the file is not UTF-8 text (byte 65); save it as UTF-8"
+    assert str(caught.value) == (
+        f"{export}:2: the file is not UTF-8 text (byte 65, column 16); save it as UTF-8"
+    )

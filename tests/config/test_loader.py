@@ -187,3 +187,23 @@ def test_example_config_schedules_every_pair() -> None:
         for pair in cohort.pairs:
             found = find_slot(pair, cohort.start, {}, programme_zone=config.programme.timezone)
             assert not isinstance(found, NoSlot), (pair.id, found)
+
+
+@pytest.mark.parametrize(
+    ("start", "now"),
+    [("1999-12-31", NOW), ("9999-12-20", datetime(9999, 12, 1, tzinfo=UTC))],
+    ids=["before-2000", "year-9999"],
+)
+def test_a_start_outside_the_years_rmcal_counts_in(
+    start: str, now: datetime, tmp_path: Path
+) -> None:
+    """Even with --force (a running cohort) and an extreme clock from a library caller: five
+    years of sessions from 9999 would run off the end of the calendar."""
+    path = tmp_path / "c.yaml"
+    path.write_text((FIXTURES / "valid_minimal.yaml").read_text().replace("2027-01-11", start))
+    with pytest.raises(ConfigError) as caught:
+        load(path, now=now, force=True)
+    assert str(caught.value) == (
+        f"{path}:10: cohorts[0].start: start date {start} is not between the years 2000 and "
+        "2999; check the year"
+    )

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from rmcal.errors import ConfigError
 from rmcal.model import Cadence, FixedSlot, Window
-from tests.config.helpers import MON_FRI, assert_one_line, defaults_with, error_cases
+from tests.config.helpers import (
+    MON_FRI,
+    TEMPLATE,
+    assert_one_line,
+    defaults_with,
+    error_cases,
+    load,
+)
 
 
 @error_cases("values")
@@ -74,3 +82,39 @@ def test_window_days(tmp_path: Path, text: str, days: frozenset[int]) -> None:
 def test_fixed_slots(tmp_path: Path, text: str, slot: FixedSlot) -> None:
     config = defaults_with(tmp_path, "video", "auto", pair_extra=f"slot: {text}")
     assert config.pairs[0].fixed_slot == slot
+
+
+def test_a_long_value_is_quoted_short_in_its_message(tmp_path: Path) -> None:
+    """A 10,000-character address makes a readable error line, not a 10,000-character one."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        TEMPLATE.format(key="video", value="auto", pair_extra="").replace(
+            "ana@northwind.example", "a" * 10_000 + "@northwind.example"
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f"{path}:14: cohorts[0].pairs[0].mentor.email: '{'a' * 60}...' (10,018 characters) "
+        "is not an e-mail address; the email address is too long before the @-sign "
+        "(9936 characters too many)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("Ana.Lee@Northwind.Example", "ana.lee@northwind.example"),
+        ("ana@münchen.example", "ana@xn--mnchen-3ya.example"),
+        ("o'brien+rm@northwind.example", "o'brien+rm@northwind.example"),
+    ],
+    ids=["case", "idn-domain", "atext"],
+)
+def test_addresses_are_stored_lower_case_and_ascii(tmp_path: Path, written: str, stored: str):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        TEMPLATE.format(key="video", value="auto", pair_extra="").replace(
+            "ana@northwind.example", f'"{written}"'
+        )
+    )
+    assert load(path).pairs[0].mentor.email == stored

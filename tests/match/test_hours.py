@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from rmcal.match.hours import BLOCK, Place, _Series, shared_time
 from rmcal.model import Cadence, Pair, Person, Settings, Window
-from rmcal.recurrence import series_times
+from rmcal.recurrence import RecurrenceError, series_times
 from rmcal.slots import Slot, candidate_start, candidates, find_slot, fits_window
 from tests.zones import KATHMANDU, KOLKATA, LONDON, NEW_YORK, SAO_PAULO, SYDNEY, tz
 
@@ -121,8 +121,23 @@ def test_candidate_series_are_the_slot_finders_series(
     probe = Pair("c", Person("", "", zone), Person("", "", zone), cohort)
     options = candidates(probe, [zone])
     for index in range(pick % 7, len(options), 23):  # a spread of weekdays and times
-        expected = series_times(cohort, candidate_start(options[index], start)).starts
+        try:
+            expected = series_times(cohort, candidate_start(options[index], start)).starts
+        except RecurrenceError:  # no session from this weekday: the slot finder's NoSlot
+            expected = ()
         assert series.starts(zone)[index] == expected
+
+
+def test_a_weekday_past_the_end_date_has_no_series_and_fits_no_place() -> None:
+    """Starting Wed 15 Dec with an end date of Mon 20 Dec, a Tuesday series has no session:
+    ``series_times`` says so (``NoSessions``), the slot finder has no slot, nor has the mask."""
+    ending = Settings(cadence=Cadence("weekly"), sessions=None, end_date=date(2027, 12, 20))
+    series = _Series(ending, date(2027, 12, 15))
+    assert series.dates(1) == () and series.dates(0) == (date(2027, 12, 20),)
+    masks = series.masks([Place(LONDON, Window(frozenset(range(7)), 0, 24 * 60))], LONDON, [BLOCK])
+    probe = Pair("c", Person("", "", LONDON), Person("", "", LONDON), ending)
+    tuesdays = [i for i, c in enumerate(candidates(probe, [LONDON])) if c.weekday == 1]
+    assert tuesdays and all(not (masks[next(iter(masks))] >> i) & 1 for i in tuesdays)
 
 
 WINDOWS = st.builds(

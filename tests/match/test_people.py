@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import openpyxl
@@ -83,7 +84,10 @@ ERRORS = [
     ),
     ("repeated_column.csv", "repeated_column.csv:1: email: column 'email' appears twice"),
     ("unclosed_quote.csv", "unclosed_quote.csv:2: malformed CSV: unexpected end of data"),
-    ("not_utf8.csv", "not_utf8.csv: the file is not UTF-8 text (byte 0); save it as UTF-8"),
+    (
+        "not_utf8.csv",
+        "not_utf8.csv:1: the file is not UTF-8 text (byte 0, column 1); save it as UTF-8",
+    ),
     (
         "empty.csv",
         "empty.csv: the file is empty; the first row names the columns: email, name, role, "
@@ -107,6 +111,27 @@ def test_bad_people_file_gives_one_line_with_the_row(fixture: str, message: str)
     assert caught.value.one_line() == message
     assert str(caught.value) == message
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_people_file_is_read_within_the_input_limits(tmp_path: Path) -> None:
+    """The people file goes through the config's safe reader: a FIFO is refused, not waited on,
+    and a name with a control character is refused like one in the config."""
+    fifo = tmp_path / "people.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as caught:
+        read(fifo)
+    assert (
+        caught.value.one_line()
+        == "people.csv: the people file is a FIFO (named pipe), not a regular file"
+    )
+    named = tmp_path / "named.csv"
+    named.write_text('email,name,role\nana@northwind.example,"Ana\u202eSilva",mentor\n')
+    with pytest.raises(ConfigError) as caught:
+        read(named)
+    assert caught.value.one_line().startswith(
+        "named.csv:2: name: 'Ana\\u202eSilva' contains the control character U+202E"
+    )
 
 
 def test_every_fixture_is_a_case() -> None:
