@@ -1,4 +1,5 @@
-"""The leads' weekly digest, as data: heatmap, pairs needing attention, wins, feedback figures.
+"""The leads' weekly digest, as data: heatmap, pairs needing attention, sessions booked over,
+wins, feedback figures.
 
 Why data first and markup later: what a lead may see is a privacy rule ("a lead never sees
 another lead's pairs"), so it is decided here, in one pure function that filters with
@@ -7,7 +8,9 @@ another lead's pairs"), so it is decided here, in one pure function that filters
 Wins are what happened since the previous digest (the seven days before ``now``): a pair's
 first held session, reaching half of its planned sessions, holding every planned session, a
 pair back on track after a miss; plus the longest current streak among the lead's pairs.
-Feedback figures come from imported form answers: average rating (1-5) and the share of
+Sessions booked over are the clash watch's findings on this run (``rmcal.clashes``): each
+upcoming session someone has another commitment during, and whether the pair was offered free
+times. Feedback figures come from imported form answers: average rating (1-5) and the share of
 participants who would recommend the programme (each respondent's latest answer counts once).
 
 ``lead_digest`` is the one way a digest is built for sending or previewing (``tick``, ``rmcal
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from rmcal.clashes import SessionClash
 from rmcal.feedback import FeedbackRow
 from rmcal.health import STATE_ORDER, State, summary_line
 from rmcal.model import Lead
@@ -65,6 +69,18 @@ class Attention:
 
 
 @dataclass(frozen=True)
+class BookedOver:
+    """A session ahead that clashes with someone's other commitment (a heads-up went out)."""
+
+    pair_id: str
+    label: str
+    session: int
+    start: datetime
+    who: str  # the name of the person whose calendar has the other commitment
+    free: int  # free times the heads-up offered
+
+
+@dataclass(frozen=True)
 class Win:
     pair_id: str
     label: str
@@ -94,6 +110,7 @@ class Digest:
     columns: int  # heatmap width (the most periods any pair has)
     heatmap: tuple[HeatRow, ...]
     attention: tuple[Attention, ...]
+    booked_over: tuple[BookedOver, ...]
     wins: tuple[Win, ...]
     ratings: Ratings  # over the lead's pairs
     programme_ratings: Ratings | None  # over every pair, when the lead does not see them all
@@ -135,6 +152,16 @@ class Digest:
                     "next_session": a.next_session,
                 }
                 for a in self.attention
+            ],
+            "booked_over": [
+                {
+                    "label": b.label,
+                    "session": b.session,
+                    "start": b.start,
+                    "who": b.who,
+                    "free": b.free,
+                }
+                for b in self.booked_over
             ],
             "wins": [{"label": w.label, "text": w.text} for w in self.wins],
             "ratings": _ratings_context(self.ratings),
@@ -252,11 +279,13 @@ def build_digest(
     *,
     feedback: Sequence[FeedbackRow] = (),
     previous: Mapping[str, Mapping[str, Any]] | None = None,
+    clashes: Sequence[SessionClash] = (),
 ) -> Digest:
     """The digest for ``lead`` at ``now``: only the pairs ``lead.sees``.
 
     ``previous`` maps pair id to the stored reading from a week ago (for trends and "back on
-    track"); ``feedback`` is every imported answer (filtered here as well).
+    track"); ``feedback`` is every imported answer and ``clashes`` the clash watch's findings
+    (both filtered here as well).
     """
     previous = previous or {}
     mine = [r for r in readings if lead.sees(r.pair)]
@@ -287,6 +316,18 @@ def build_digest(
             )
             for r in attention
         ),
+        booked_over=tuple(
+            BookedOver(
+                pair_id=c.pair_id,
+                label=c.reading.label,
+                session=c.session.number,
+                start=c.session.start,
+                who=c.person.name,
+                free=len(c.free),
+            )
+            for c in sorted(clashes, key=lambda c: (c.session.start, c.reading.label))
+            if c.pair_id in my_ids
+        ),
         wins=tuple(_wins(mine, previous, now)),
         ratings=ratings([f for f in feedback if f.pair_id in my_ids]),
         programme_ratings=(
@@ -308,7 +349,12 @@ class History(Protocol):
 
 
 def lead_digest(
-    lead: Lead, readings: Sequence[PairReading], now: datetime, history: History
+    lead: Lead,
+    readings: Sequence[PairReading],
+    now: datetime,
+    history: History,
+    *,
+    clashes: Sequence[SessionClash] = (),
 ) -> Digest:
     """``lead``'s digest at ``now``, compared with the readings stored a week earlier."""
     return build_digest(
@@ -317,4 +363,5 @@ def lead_digest(
         now,
         feedback=history.feedback(),
         previous=history.latest_snapshots(before=now - WINDOW),
+        clashes=clashes,
     )

@@ -25,6 +25,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from rmcal.model import Pair, Person
+from rmcal.templating import duration_text
 
 UTC = ZoneInfo("UTC")
 _T = TypeVar("_T")
@@ -72,7 +73,7 @@ def why_no_slot(pair: Pair, best: Trial | None, *, start: date, last: date, fixe
     duration = pair.settings.duration
     weeks = weekly_overlap(pair, start, last)
     enough = [w for w in weeks if w.shared >= duration]
-    length = _span(duration)
+    length = duration_text(duration)
     if not enough:
         most = max((w.shared for w in weeks), default=timedelta(0))
         mentor, mentee = _describe(pair, "mentor"), _describe(pair, "mentee")
@@ -80,7 +81,7 @@ def why_no_slot(pair: Pair, best: Trial | None, *, start: date, last: date, fixe
         if len(weeks) > 1:
             head += f" in any of the {len(weeks)} weeks of the series"
         if most > timedelta(0):
-            head += f" (at most {_span(most)} in a week)"
+            head += f" (at most {duration_text(most)} in a week)"
         return head
     total = len(best.starts)
     sessions = f"all {total} sessions" if total > 1 else "the session"
@@ -157,10 +158,10 @@ def _clocks(pair: Pair, good: Sequence[Week], bad: Sequence[Week]) -> str:
     other = sorted({w.apart for w in bad})
     if usual in other:
         return ""
-    apart = " or ".join(_span(abs(a)) for a in other)
+    apart = " or ".join(duration_text(abs(a)) for a in other)
     return (
         f", while {pair.mentor.timezone} and {pair.mentee.timezone} are {apart} apart instead "
-        f"of {_span(abs(usual))}"
+        f"of {duration_text(abs(usual))}"
     )
 
 
@@ -223,12 +224,3 @@ def _dates(first: date, last: date) -> str:
     if first.year == last.year:
         return f"{first.day} {first:%b}-{last.day} {last:%b %Y}"
     return f"{first.day} {first:%b %Y}-{last.day} {last:%b %Y}"
-
-
-def _span(length: timedelta) -> str:
-    """``45 minutes``, ``2 h``, ``5 h 45 min``."""
-    minutes = int(length.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"{rest} minutes"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"

@@ -234,8 +234,22 @@ class Provider(Protocol):
     name: str
     capabilities: Capabilities
 
-    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
-        """Busy intervals per person over [start, end); batches and splits as its API needs."""
+    def busy(
+        self,
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        zones: Mapping[str, str] | None = None,
+    ) -> BusyMap:
+        """Busy intervals per person over [start, end); batches and splits as its API needs.
+
+        Sorted, one interval per event where the platform reports events (not merged with a
+        neighbour), so that a clash check can tell a session from a meeting that touches it.
+        ``zones`` maps e-mail to that person's IANA zone, for calendars that hold floating or
+        all-day times without saying whose zone they are in (the local provider's busy files);
+        platforms that know each mailbox's zone ignore it.
+        """
         ...
 
     def find_series(self, cohort_id: str) -> list[Series]:

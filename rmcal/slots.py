@@ -20,7 +20,8 @@ the earliest local time.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -183,14 +184,32 @@ def busy_index(
     pair: Pair,
     busy: BusyMap,
     reserved: Mapping[str, Sequence[Interval]],
-    ignore: frozenset[Interval] = frozenset(),
+    ignore: Collection[Interval] = frozenset(),
 ) -> dict[str, BusyIndex]:
     """Per person of the pair: provider busy time (minus ``ignore``) plus rmcal's reservations."""
-    out = {}
-    for person in pair.people:
-        found = [i for i in (busy.get(person.email) or ()) if i not in ignore]
-        found.extend(reserved.get(person.email, ()))
-        out[person.email] = BusyIndex(found)
+    return {
+        person.email: BusyIndex(
+            [*without_own(busy.get(person.email) or (), ignore), *reserved.get(person.email, ())]
+        )
+        for person in pair.people
+    }
+
+
+def without_own(intervals: Sequence[Interval], own: Collection[Interval]) -> list[Interval]:
+    """``intervals`` less one copy of each of the pair's own sessions (``own``).
+
+    Free/busy names no event, so a session shows in its attendees' busy time exactly as it
+    is: one interval equal to it, removed once. A second interval of the same times is
+    another commitment and stays; so does a longer one that covers the session. This needs
+    the provider's intervals per event, not merged (``Provider.busy``).
+    """
+    left = Counter(own)
+    out = []
+    for interval in intervals:
+        if left[interval]:
+            left[interval] -= 1
+        else:
+            out.append(interval)
     return out
 
 
@@ -269,7 +288,7 @@ def find_slot(
     *,
     programme_zone: str,
     reserved: Mapping[str, Sequence[Interval]] | None = None,
-    ignore: frozenset[Interval] = frozenset(),
+    ignore: Collection[Interval] = frozenset(),
     prefer: FixedSlot | None = None,
 ) -> Slot | NoSlot:
     """The best slot for ``pair`` starting on or after ``start``, or why there is none.

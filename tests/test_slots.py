@@ -63,7 +63,7 @@ def test_southern_hemisphere_dst_shrinks_the_overlap_to_nothing():
     assert isinstance(result, NoSlot)
     # True and specific: they do overlap, in the first five weeks; the slot it speaks of is named.
     assert result.reason == (
-        "no weekly time holds for all 8 sessions: the windows overlap for 45 minutes in only 5 "
+        "no weekly time holds for all 8 sessions: the windows overlap for 45 min in only 5 "
         "of 8 weeks (not in the weeks of 5 Apr-25 Apr 2027, while Europe/London and "
         "Australia/Sydney are 9 h apart instead of 11 h); the best time, Mon 21:00 "
         "Europe/London, holds for 5 of 8 sessions and breaks on 5 Apr-19 Apr 2027 (3 sessions): "
@@ -104,7 +104,7 @@ def test_never_overlapping_windows_are_explained():
     result = find_slot(p, date(2027, 1, 11), {}, programme_zone=LONDON)
     assert result == NoSlot(
         "mentor Europe/London Mon,Tue,Wed,Thu,Fri 10:00-16:00 and mentee Asia/Tokyo "
-        "Mon,Tue,Wed,Thu,Fri 10:00-16:00 never overlap for 45 minutes in any of the 6 weeks "
+        "Mon,Tue,Wed,Thu,Fri 10:00-16:00 never overlap for 45 min in any of the 6 weeks "
         "of the series"
     )
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from rmcal.clashes import read_watch
 from rmcal.cli.options import (
     LazyProgress,
     Options,
@@ -38,7 +39,7 @@ from rmcal.runtime import check_cohorts, clock_from, session
 from rmcal.status import as_csv, as_text
 from rmcal.status import as_json as status_json
 from rmcal.store import MailStatus, Mode
-from rmcal.tick import Line, TickResult, run_tick, send_digest_copy
+from rmcal.tick import Line, TickResult, headsup_key, run_tick, send_digest_copy
 
 
 def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lead | None:
@@ -125,6 +126,7 @@ def render_tick(result: TickResult) -> str:
     ]
     for status, items in replies + messages:
         lines.extend(_format_line(status, item) for item in items)
+    lines.extend(_watch_lines(result))
     counts = [
         f"{len(items)} {'reply' if len(items) == 1 else 'replies'} "
         + ("unread" if status == "FAILED" else status)
@@ -135,6 +137,31 @@ def render_tick(result: TickResult) -> str:
     head = f"tick at {result.now.isoformat()}{' (dry run)' if result.dry_run else ''}: "
     lines.append(head + (", ".join(counts) if counts else "nothing due"))
     return "\n".join(lines) + "\n"
+
+
+def _watch_lines(result: TickResult) -> list[str]:
+    """What the clash watch read and found, in one or two lines."""
+    if result.watch_failed is not None:
+        return [f"  FAILED     clash watch: {result.watch_failed}"]
+    watch = result.watch
+    if watch.window is None:
+        return []
+    clashes = len(watch.clashes)
+    found = f"{clashes} clash{'es' if clashes != 1 else ''}" if clashes else "no clash"
+    this_run = {line.key for line in result.would_send + result.sent + result.failed}
+    this_run |= {line.key for line in result.uncertain + result.skipped}
+    earlier = sum(headsup_key(c) not in this_run for c in watch.clashes)
+    if earlier:
+        found += f" ({earlier} told on an earlier run)" if earlier < clashes else ", told earlier"
+    sessions = f"{watch.sessions} session{'s' if watch.sessions != 1 else ''}"
+    pairs = f"{watch.pairs} pair{'s' if watch.pairs != 1 else ''}"
+    lines = [
+        f"  clash watch: {sessions} of {pairs} (free/busy of {watch.people} people until "
+        f"{watch.window[1]:%Y-%m-%d}): {found}"
+    ]
+    if watch.unknown:
+        lines.append(f"{'':13}free/busy unknown (not checked): {', '.join(watch.unknown)}")
+    return lines
 
 
 @click.command()
@@ -158,10 +185,11 @@ def tick(
     wait: float,
     as_json: bool,
 ) -> None:
-    """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
+    """Send what is due now (agenda, feedback, nudges, heads-ups, digests), each exactly once.
 
     Run it from cron every few minutes; running it late catches up on what is still useful
-    and records the rest as skipped.
+    and records the rest as skipped. Each run also reads free/busy for the sessions of the
+    next clash_watch_days and sends a heads-up for each session someone has booked over.
     """
     config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
@@ -190,6 +218,8 @@ def tick(
             )
         if result.replies_failed is not None:
             problems.append("replies could not be read")
+        if result.watch_failed is not None:
+            problems.append("free/busy for the clash watch could not be read")
         retry = "retry the failed ones" if result.failed or result.uncertain else "read them again"
         raise PartialFailure(
             " and ".join(problems) + f" (listed above); re-run tick to {retry}", result.undone
@@ -231,7 +261,8 @@ def digest(
     mode = Mode.READ_ONLY if to is None else Mode.LOCKED
     with session(config, mode=mode, clock=clock_from(now)) as run:
         readings = read_programme(config, run.provider, now)
-        report = lead_digest(the_lead, readings, now, run.store)
+        watch = read_watch(run.provider, select(readings, lead=the_lead), now)
+        report = lead_digest(the_lead, readings, now, run.store, clashes=watch.clashes)
         builder = MessageBuilder(config)
         if preview is not None:
             preview.parent.mkdir(parents=True, exist_ok=True)
