@@ -151,7 +151,8 @@ def free_times(
 ) -> tuple[datetime, ...]:
     """Up to three starts in the session's week when both are free and inside their hours.
 
-    Nearest to the session first, one a day before a second on the same day (a choice of days
+    Nearest to the session first (its own day, then the days around it, each at the time of
+    day closest to the session's), one a day before a second on the same day (a choice of days
     helps more than three neighbouring quarter hours); returned in time order.
     """
     length = session.end - session.start
@@ -160,22 +161,28 @@ def free_times(
     options = []
     moment = begin
     while moment + length <= end:
-        if (
-            moment >= earliest
-            and not (moment < session.end and moment + length > session.start)
-            and all(
-                fits_window(p.zone, pair.window_of(p), moment, length)
-                and not index[p.email].overlaps(moment, moment + length)
-                for p in pair.people
-            )
+        if moment >= earliest and all(
+            fits_window(p.zone, pair.window_of(p), moment, length)
+            and not index[p.email].overlaps(moment, moment + length)
+            for p in pair.people
         ):
             options.append(moment)
         moment += FREE_STEP
-    options.sort(key=lambda m: (abs(m - session.start), m))
+    zone = pair.mentee.zone
+    usual = session.start.astimezone(zone)
+
+    def nearness(moment: datetime) -> tuple[int, float, datetime]:
+        """Same day first, then the days around it; on a day, the session's time of day."""
+        local = moment.astimezone(zone)
+        days = abs((local.date() - usual.date()).days)
+        clock = abs((local - local.replace(hour=usual.hour, minute=usual.minute)).total_seconds())
+        return days, clock, moment
+
+    options.sort(key=nearness)
     chosen: list[datetime] = []
     days: set[object] = set()
     for moment in options:  # one a day first...
-        day = moment.astimezone(pair.mentee.zone).date()
+        day = moment.astimezone(zone).date()
         if day not in days and len(chosen) < FREE_TIMES:
             chosen.append(moment)
             days.add(day)

@@ -153,6 +153,11 @@ class Capabilities:
     # True when ``send`` itself drops a message whose X-Rmcal-Key it already sent, so the core
     # may re-send a message whose outcome a crash left unknown (else it reports it uncertain).
     idempotent_send: bool = False
+    # What one free/busy request may cover (people, time span), so that the core can count
+    # the round trips a read costs before making it (``schedule --check-clashes``). None:
+    # no limit, the read makes no network request (the local provider's files).
+    busy_people_per_call: int | None = None
+    busy_window: timedelta | None = None
 
 
 @dataclass(frozen=True)

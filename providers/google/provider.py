@@ -187,4 +187,6 @@ def _capabilities(settings: GoogleSettings) -> Capabilities:
         batch_size=settings.batch_size,
         sends_invitations=True,
         notes=tuple(notes),
+        busy_people_per_call=freebusy.BUSY_PEOPLE_PER_CALL,
+        busy_window=freebusy.BUSY_WINDOW,
     )

@@ -131,6 +131,8 @@ class MicrosoftProvider:
                 else "attendance: not configured (set attendance: true to read Teams reports)",
             ),
             idempotent_send=False,
+            busy_people_per_call=SCHEDULE_PEOPLE,
+            busy_window=SCHEDULE_WINDOW,
         )
 
     def _backoff(self) -> Backoff:

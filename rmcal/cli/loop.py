@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from rmcal.clashes import read_watch
+from rmcal.clashes import NOTHING, read_watch
 from rmcal.cli.options import (
     LazyProgress,
     Options,
@@ -29,7 +29,7 @@ from rmcal.cli.options import (
     wait_option,
 )
 from rmcal.digest import lead_digest
-from rmcal.errors import ConfigError, PartialFailure
+from rmcal.errors import ConfigError, PartialFailure, ProviderError
 from rmcal.feedback import import_feedback
 from rmcal.messages import MessageBuilder
 from rmcal.model import Config, Lead
@@ -261,7 +261,11 @@ def digest(
     mode = Mode.READ_ONLY if to is None else Mode.LOCKED
     with session(config, mode=mode, clock=clock_from(now)) as run:
         readings = read_programme(config, run.provider, now)
-        watch = read_watch(run.provider, select(readings, lead=the_lead), now)
+        try:
+            watch = read_watch(run.provider, select(readings, lead=the_lead), now)
+        except ProviderError as exc:  # the digest without its clashes beats no digest
+            click.echo(f"note: no clash watch in this digest: {exc.one_line()}", err=True)
+            watch = NOTHING
         report = lead_digest(the_lead, readings, now, run.store, clashes=watch.clashes)
         builder = MessageBuilder(config)
         if preview is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from rmcal.model import Config
 from rmcal.plan import Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
 from rmcal.provider import Provider
 from rmcal.runtime import check_cohorts, clock_from, session
-from rmcal.schedule import ScheduleResult, run_schedule
+from rmcal.schedule import CLASH_CHECK_BUDGET, ScheduleResult, run_schedule
+from rmcal.slots import Clash
 from rmcal.store import Mode
 from rmcal.tables import format_table
 from rmcal.templating import TemplateEngine
@@ -86,6 +88,12 @@ def validate(
     is_flag=True,
     help="Give a pair a new series even though the two already meet under another cohort id.",
 )
+@click.option(
+    "--check-clashes/--no-check-clashes",
+    default=None,
+    help="Read free/busy for unchanged series too and report their sessions that now clash "
+    f"(default: when that takes at most {CLASH_CHECK_BUDGET} free/busy round trips).",
+)
 @wait_option
 @json_option
 @pass_options
@@ -99,6 +107,7 @@ def schedule(
     recreate: bool,
     end_orphans: bool,
     allow_duplicate_pair: bool,
+    check_clashes: bool | None,
     wait: float,
     as_json: bool,
 ) -> None:
@@ -108,7 +117,8 @@ def schedule(
     removed ones end after their next session (never deleted). Re-running changes nothing.
     Series of a cohort that left the config (renamed or removed) are reported as orphaned
     and left running unless --end-orphans; two people who already meet under another cohort
-    id get no second series unless --allow-duplicate-pair.
+    id get no second series unless --allow-duplicate-pair. A re-run also reports the sessions
+    of unchanged series that someone has booked over since (--check-clashes).
     """
     # The start-date check needs the calendar (a running cohort is fine): run_schedule does it.
     config = load_running(config_path, now)
@@ -134,6 +144,7 @@ def schedule(
             recreate=recreate,
             end_orphans=end_orphans,
             allow_duplicate_pair=allow_duplicate_pair,
+            check_clashes=check_clashes,
         )
     if as_json:
         click.echo(json.dumps(result_json(config, provider, result), indent=2))
@@ -175,7 +186,7 @@ def _slot_text(item: Item) -> tuple[str, str, str]:
     return slot.describe(), slot.first.strftime("%Y-%m-%d"), str(len(slot.starts))
 
 
-def _note(item: Item) -> str:
+def _note(item: Item, kept: Mapping[str, tuple[Clash, ...]]) -> str:
     if isinstance(item, Unschedulable):
         return item.reason
     if isinstance(item, Update):
@@ -186,10 +197,18 @@ def _note(item: Item) -> str:
         return f"{item.reason}; next session {item.next_start:%Y-%m-%d %H:%M %Z}"
     if isinstance(item, Keep | Create) and item.note:
         return item.note
-    slot = getattr(item, "slot", None)
-    if slot is not None and slot.clashes:
-        return f"{len(slot.clashes)} clashing session(s), see below"
+    clashes = _clashes(item, kept)
+    if clashes:
+        return f"{len(clashes)} clashing session(s), see below"
     return ""
+
+
+def _clashes(item: Item, kept: Mapping[str, tuple[Clash, ...]]) -> tuple[Clash, ...]:
+    """The clashes to report for a plan row: an unchanged series' only from now on."""
+    if isinstance(item, Keep):
+        return kept.get(item.series.key, ())
+    slot = getattr(item, "slot", None)
+    return slot.clashes if slot is not None else ()
 
 
 def render_result(config: Config, provider: Provider, result: ScheduleResult) -> str:
@@ -202,7 +221,8 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
     for item in plan.items:
         cohort, _, names = _names(item, config)
         where, first, sessions = _slot_text(item)
-        rows.append([_action(item), cohort, names, where, first, sessions, _note(item)])
+        note = _note(item, result.kept_clashes)
+        rows.append([_action(item), cohort, names, where, first, sessions, note])
     if rows:
         lines.append(
             format_table(
@@ -212,12 +232,12 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
         )
     clash_lines = []
     for item in plan.items:
-        slot = getattr(item, "slot", None)
-        if slot is None or not slot.clashes or isinstance(item, Keep):
+        clashes = _clashes(item, result.kept_clashes)
+        if not clashes:
             continue
         _, _, names = _names(item, config)
-        clash_lines.append(f"  {names}:")
-        for clash in slot.clashes:
+        clash_lines.append(f"  {names}{' (unchanged series)' if isinstance(item, Keep) else ''}:")
+        for clash in clashes:
             clash_lines.append(
                 f"    {clash.start:%a %Y-%m-%d %H:%M %Z}: busy: {', '.join(clash.who)}"
             )
@@ -232,6 +252,8 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
             "Free/busy unknown (no mailbox or not shared), scheduled on windows only: "
             + ", ".join(unknown)
         )
+    if result.clash_check is not None:
+        lines.append(result.clash_check.describe())
     for key, why in sorted(result.failed.items()):
         lines.append(f"failed: {key}: {why}")
     lines.append(summary_line(plan, result))
@@ -262,6 +284,7 @@ def summary_line(plan: Plan, result: ScheduleResult) -> str:
 
 
 def result_json(config: Config, provider: Provider, result: ScheduleResult) -> dict[str, Any]:
+    check = result.clash_check
     items = []
     for item in result.plan.items:
         cohort, pair_id, names = _names(item, config)
@@ -287,7 +310,10 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
                 first=slot.first.isoformat(),
                 sessions=len(slot.starts),
                 rrule=slot.rrule,
-                clashes=[{"start": c.start.isoformat(), "busy": list(c.who)} for c in slot.clashes],
+                clashes=[
+                    {"start": c.start.isoformat(), "busy": list(c.who)}
+                    for c in _clashes(item, result.kept_clashes)
+                ],
             )
         if isinstance(item, Unschedulable):
             entry["reason"] = item.reason
@@ -307,6 +333,7 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
         "counts": result.plan.counts(),
         "failed": result.failed,
         "undone": result.undone if not result.dry_run else [],
+        "clash_check": None if check is None else asdict(check),
         "items": items,
         "summary": summary_line(result.plan, result),
     }
