@@ -16,9 +16,10 @@ times that week inside both people's hours, and one line in the lead's digest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from rmcal.attendance import Session
 from rmcal.model import Pair, Person
@@ -60,8 +61,27 @@ class Watch:
     clashes: tuple[SessionClash, ...] = ()
     unknown: tuple[str, ...] = ()  # people whose free/busy the provider could not read
 
-    def of(self, pair_id: str) -> list[SessionClash]:
-        return [c for c in self.clashes if c.pair_id == pair_id]
+    def as_dict(self, key: Callable[[SessionClash], str]) -> dict[str, Any]:
+        """For ``tick --json``; ``key`` names each clash as the ledger does."""
+        window = self.window
+        return {
+            "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+            "pairs": self.pairs,
+            "people": self.people,
+            "sessions": self.sessions,
+            "unknown": list(self.unknown),
+            "clashes": [
+                {
+                    "key": key(c),
+                    "pair": c.pair_id,
+                    "session": c.session.number,
+                    "start": c.session.start.isoformat(),
+                    "busy": c.person.email,
+                    "free": [moment.isoformat() for moment in c.free],
+                }
+                for c in self.clashes
+            ],
+        }
 
 
 NOTHING = Watch(window=None, people=0, sessions=0, pairs=0)

@@ -106,11 +106,11 @@ def _holds(trial: Trial) -> str:
     broken = [i for i, problem in enumerate(trial.problems) if problem is not None]
     if not broken:
         return f"holds for all {total} sessions"
-    if trial.fits:
-        held = f"holds for {trial.fits} of {total} sessions and breaks on"
-    else:
-        held = "breaks on every session:" if total > 1 else "breaks on its session,"
-    return f"{held} {_session_runs(trial, broken)}: {trial.problems[broken[0]]}"
+    first = trial.problems[broken[0]]
+    if not trial.fits:
+        return f"breaks on all {total} sessions: {first}" if total > 1 else f"breaks: {first}"
+    held = f"holds for {trial.fits} of {total} sessions and breaks on"
+    return f"{held} {_session_runs(trial, broken)}: {first}"
 
 
 def _session_runs(trial: Trial, broken: Sequence[int]) -> str:

@@ -353,31 +353,9 @@ class TickResult:
             "snapshots": self.snapshots,
             "replies": None if self.replies is None else _replies_dict(self.replies),
             "replies_failed": self.replies_failed,
-            "clash_watch": _watch_dict(self.watch),
+            "clash_watch": self.watch.as_dict(headsup_key),
             "clash_watch_failed": self.watch_failed,
         }
-
-
-def _watch_dict(watch: Watch) -> dict[str, Any]:
-    window = watch.window
-    return {
-        "window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
-        "pairs": watch.pairs,
-        "people": watch.people,
-        "sessions": watch.sessions,
-        "unknown": list(watch.unknown),
-        "clashes": [
-            {
-                "key": headsup_key(c),
-                "pair": c.pair_id,
-                "session": c.session.number,
-                "start": c.session.start.isoformat(),
-                "busy": c.person.email,
-                "free": [moment.isoformat() for moment in c.free],
-            }
-            for c in watch.clashes
-        ],
-    }
 
 
 def _outcome_dict(outcome: ReplyOutcome) -> dict[str, Any]:

@@ -51,6 +51,20 @@ def test_nine_oclock_would_fail_in_the_dst_gap_week():
     )
 
 
+def test_a_fixed_slot_outside_a_window_says_it_breaks_every_session():
+    p = pair(
+        person("mentor", LONDON, window("14:00", "17:00")),
+        person("mentee", NEW_YORK, window("09:00", "12:00")),
+        sessions=12,
+        fixed=FixedSlot(0, 7 * 60, NEW_YORK),
+    )
+    result = find_slot(p, date(2027, 2, 1), {}, programme_zone=LONDON)
+    assert result == NoSlot(
+        "fixed slot Mon 07:00 America/New_York breaks on all 12 sessions: Mon 2027-02-01 12:00 "
+        "Europe/London is outside mentor@example.com's window Mon,Tue,Wed,Thu,Fri 14:00-17:00"
+    )
+
+
 def test_southern_hemisphere_dst_shrinks_the_overlap_to_nothing():
     # London evenings meet Sydney mornings; as London springs forward (28 Mar) and Sydney falls
     # back (4 Apr 2027) the offset goes from 11 h to 9 h and no single time survives both.
@@ -70,6 +84,27 @@ def test_southern_hemisphere_dst_shrinks_the_overlap_to_nothing():
         "Tue 2027-04-06 06:00 Australia/Sydney is outside mentee@example.com's window "
         "Mon,Tue,Wed,Thu,Fri 07:00-10:00; widen a window, shorten the sessions or set a fixed "
         "slot"
+    )
+
+
+def test_the_reason_counts_the_weeks_that_break_and_says_the_clocks_are_why():
+    # 45 minutes inside New York 09:00-10:15 and London 14:00-17:00 hold all year, except in
+    # the weeks when only one country is on summer time: then the zones are 4 h apart, not 5.
+    p = pair(
+        person("mentor", LONDON, window("14:00", "17:00")),
+        person("mentee", NEW_YORK, window("09:00", "10:15")),
+        sessions=40,
+    )
+    result = find_slot(p, date(2027, 3, 1), {}, programme_zone=LONDON)
+    assert isinstance(result, NoSlot)
+    assert result.reason == (
+        "no weekly time holds for all 40 sessions: the windows overlap for 45 min in only 37 of "
+        "40 weeks (not in the weeks of 15 Mar-28 Mar 2027, 1 Nov-7 Nov 2027, while "
+        "Europe/London and America/New_York are 4 h apart instead of 5 h); the best time, Mon "
+        "09:00 America/New_York, holds for 37 of 40 sessions and breaks on 15 Mar-22 Mar 2027 "
+        "(2 sessions), Mon 1 Nov 2027: Mon 2027-03-15 13:00 Europe/London is outside "
+        "mentor@example.com's window Mon,Tue,Wed,Thu,Fri 14:00-17:00; widen a window, shorten "
+        "the sessions or set a fixed slot"
     )
 
 
