@@ -132,6 +132,25 @@ def test_a_commitment_at_exactly_the_sessions_time_is_a_clash(world: World) -> N
     assert [(c.person.email, c.session.number) for c in result.watch.clashes] == [(TOM, 2)]
 
 
+def test_a_floating_time_is_read_in_the_zone_of_the_person_whose_calendar_it_is(
+    world: World,
+) -> None:
+    # Li's calendar app (in Singapore) exports "17:00-18:00" without a zone: that is 09:00 UTC,
+    # the time of Li and Tom's session, not 17:00 in the programme's London.
+    folder = world.folder / "local" / "busy"
+    folder.mkdir(parents=True)
+    (folder / "li@tick.example.org.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:school-run@li\r\nDTSTAMP:20270101T000000Z\r\n"
+        "DTSTART:20270121T170000\r\nDTEND:20270121T180000\r\nSUMMARY:School run\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = world.tick(S1 + timedelta(hours=3))
+    assert [(c.person.email, c.session.start) for c in result.watch.clashes] == [
+        ("li@tick.example.org", TOM_SESSION)
+    ]
+
+
 def test_a_session_moved_onto_another_commitment_is_a_new_clash(world: World) -> None:
     book(world, RAJ, (SESSION_2 - timedelta(minutes=30), SESSION_2 + timedelta(minutes=30)))
     world.tick(S1 + timedelta(hours=3))
