@@ -1,4 +1,5 @@
-"""The leads' weekly digest, as data: heatmap, pairs needing attention, wins, feedback figures.
+"""The leads' weekly digest, as data: heatmap, pairs needing attention, sessions booked over,
+wins, feedback figures.
 
 Why data first and markup later: what a lead may see is a privacy rule ("a lead never sees
 another lead's pairs"), so it is decided here, in one pure function that filters with
@@ -11,6 +12,9 @@ every planned period held, a run of held periods reaching 3, 5, 10, 15... when i
 longest yet, a pair back on track after a miss. Sessions held with a caveat in those seven days
 (outside someone's hours, by a delegate) are listed as such; finished pairs say how they
 finished (completed with k of n held, ended early, never started).
+Sessions booked over are the clash watch's findings on this run (``rmcal.clashes``): each
+upcoming session someone has another commitment during, and whether the pair was offered free
+times.
 Feedback figures come from imported form answers: average rating (1-5) and the share of
 participants who would recommend the programme (each respondent's latest answer counts once).
 
@@ -29,6 +33,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Outcome
+from rmcal.clashes import SessionClash
 from rmcal.feedback import FeedbackRow
 from rmcal.health import STATE_ORDER, PairHealth, State, summary_of
 from rmcal.model import Lead
@@ -78,6 +83,18 @@ class Starting:
     pair_id: str
     label: str
     first_session: datetime
+
+
+@dataclass(frozen=True)
+class BookedOver:
+    """A session ahead that clashes with someone's other commitment (a heads-up went out)."""
+
+    pair_id: str
+    label: str
+    session: int
+    start: datetime
+    who: str  # the name of the person whose calendar has the other commitment
+    free: int  # free times the heads-up offered
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,7 @@ class Digest:
     period_word: str  # what one column is: "week" when every pair meets weekly
     heatmap: tuple[HeatRow, ...]
     attention: tuple[Attention, ...]
+    booked_over: tuple[BookedOver, ...]
     wins: tuple[Win, ...]
     caveats: tuple[Caveat, ...]
     finished: tuple[Finish, ...]
@@ -192,6 +210,16 @@ class Digest:
                     "next_session": a.next_session,
                 }
                 for a in self.attention
+            ],
+            "booked_over": [
+                {
+                    "label": b.label,
+                    "session": b.session,
+                    "start": b.start,
+                    "who": b.who,
+                    "free": b.free,
+                }
+                for b in self.booked_over
             ],
             "wins": [{"label": w.label, "text": w.text} for w in self.wins],
             "caveats": [{"label": c.label, "start": c.start, "text": c.text} for c in self.caveats],
@@ -366,11 +394,13 @@ def build_digest(
     *,
     feedback: Sequence[FeedbackRow] = (),
     previous: Mapping[str, Mapping[str, Any]] | None = None,
+    clashes: Sequence[SessionClash] = (),
 ) -> Digest:
     """The digest for ``lead`` at ``now``: only the pairs ``lead.sees``.
 
     ``previous`` maps pair id to the stored reading from a week ago (for trends and "back on
-    track"); ``feedback`` is every imported answer (filtered here as well).
+    track"); ``feedback`` is every imported answer and ``clashes`` the clash watch's findings
+    (both filtered here as well).
     """
     previous = previous or {}
     mine = [r for r in readings if lead.sees(r.pair)]
@@ -401,6 +431,18 @@ def build_digest(
                 next_session=r.health.next_session.start if r.health.next_session else None,
             )
             for r in attention
+        ),
+        booked_over=tuple(
+            BookedOver(
+                pair_id=c.pair_id,
+                label=c.reading.label,
+                session=c.session.number,
+                start=c.session.start,
+                who=c.person.name,
+                free=len(c.free),
+            )
+            for c in sorted(clashes, key=lambda c: (c.session.start, c.reading.label))
+            if c.pair_id in my_ids
         ),
         wins=tuple(_wins(mine, previous, now)),
         caveats=tuple(_caveats(mine, now)),
@@ -435,7 +477,12 @@ class History(Protocol):
 
 
 def lead_digest(
-    lead: Lead, readings: Sequence[PairReading], now: datetime, history: History
+    lead: Lead,
+    readings: Sequence[PairReading],
+    now: datetime,
+    history: History,
+    *,
+    clashes: Sequence[SessionClash] = (),
 ) -> Digest:
     """``lead``'s digest at ``now``, compared with the readings stored a week earlier."""
     return build_digest(
@@ -444,4 +491,5 @@ def lead_digest(
         now,
         feedback=history.feedback(),
         previous=history.latest_snapshots(before=now - WINDOW),
+        clashes=clashes,
     )

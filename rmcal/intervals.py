@@ -29,6 +29,27 @@ def merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(out)
 
 
+def join_at(intervals: Iterable[Interval], cuts: Iterable[datetime]) -> tuple[Interval, ...]:
+    """Sorted, with the two pieces of anything a request window cut in two joined again.
+
+    Only pieces that meet exactly at a cut are joined: two events that merely touch elsewhere
+    stay two intervals, so a clash check can still tell them apart (``merge`` would join them).
+    """
+    at = set(cuts)
+    out: list[Interval] = []
+    ending: dict[datetime, int] = {}  # a cut -> the piece that ends there, waiting for its rest
+    for begin, end in sorted(intervals):
+        index = ending.pop(begin, None) if begin in at else None
+        if index is None:
+            out.append((begin, end))
+            index = len(out) - 1
+        else:
+            out[index] = (out[index][0], end)
+        if end in at:
+            ending[end] = index
+    return tuple(sorted(out))
+
+
 def chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
     """``items`` in consecutive lists of at most ``size`` (the last one may be shorter)."""
     if size < 1:

@@ -1,4 +1,4 @@
-"""The four session-loop e-mails: agenda, feedback, nudge and the leads' digest.
+"""The session-loop e-mails: agenda, feedback, nudge, heads-up and the leads' digest.
 
 Why a module of its own: deciding *that* a message is due (``tick``) and deciding *what it says*
 (here) change for different reasons. This module builds each message's template context from a
@@ -10,7 +10,7 @@ Who gets what:
 
 * agenda: to the mentee (who owns the agenda), the mentor in copy, replies to the mentor (the
   text asks the mentee to send the mentor their questions);
-* feedback and nudge: to both;
+* feedback, nudge and heads-up (a session someone booked over): to both;
 * digest: to one lead (or to ``--to`` for a preview).
 """
 
@@ -27,6 +27,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
+from rmcal.clashes import SessionClash
 from rmcal.digest import Digest, build_digest
 from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
@@ -37,7 +38,7 @@ from rmcal.provider import Occurrence, Response, Series
 from rmcal.readings import PairReading
 from rmcal.templating import TemplateEngine
 
-KINDS = ("agenda", "feedback", "nudge", "digest")
+KINDS = ("agenda", "feedback", "nudge", "headsup", "digest")
 
 
 def utc_key_time(moment: datetime) -> str:
@@ -245,6 +246,25 @@ class MessageBuilder:
             date=now,
         )
 
+    def headsup(self, clash: SessionClash, key: str, now: datetime) -> EmailMessage:
+        """A session someone booked over: whose commitment, and three free times that week."""
+        reading = clash.reading
+        context = self._base(reading)
+        role = "mentor" if clash.person.email == reading.pair.mentor.email else "mentee"
+        context.update(
+            session=_session(clash.session),
+            busy={**_person(clash.person), "role": role},
+            free=list(clash.free),
+        )
+        mentor, mentee = self._people(reading)
+        return compose(
+            key=key,
+            sender=self.sender,
+            to=[mentor, mentee],
+            rendered=self._render("headsup", context),
+            date=now,
+        )
+
     def digest_context(self, digest: Digest) -> dict[str, Any]:
         programme = self.config.programme
         context = digest.context()
@@ -359,6 +379,12 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
         builder.feedback(reading, sessions[0], session_key(name, "sample", sessions[0]), now)
         bare = replace(reading, pair=replace(reading.pair, settings=Settings()))
         builder.feedback(bare, sessions[0], session_key(name, "sample", sessions[0]), now)
+    elif name == "headsup":
+        session = sessions[4]
+        free = (session.start + timedelta(days=1), session.start + timedelta(days=2))
+        for offered in (free, ()):
+            clash = SessionClash(reading, session, reading.pair.mentee, offered)
+            builder.headsup(clash, "headsup:sample", now)
     elif name == "nudge":
         builder.nudge(reading, "nudge:sample", now)
         last = replace(reading, health=replace(reading.health, next_session=None, missed_run=1))
@@ -381,7 +407,8 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
                 source="s",
             )
         ]
-        digest = build_digest(lead, [reading], now, feedback=feedback)
+        clash = SessionClash(reading, sessions[4], reading.pair.mentor, (sessions[4].start,))
+        digest = build_digest(lead, [reading], now, feedback=feedback, clashes=[clash])
         builder.digest(digest, "digest:sample", now)
         # Every session decided: how the pair finished, and a held session with a caveat.
         done, end = sample_reading(config, timedelta(weeks=6))

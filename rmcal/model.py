@@ -124,6 +124,7 @@ class Settings:
     agenda_lead: timedelta = timedelta(hours=24)
     feedback_delay: timedelta = timedelta(hours=1)
     feedback_form_url: str | None = None  # a template: {pair}, {session}, {cohort}
+    clash_watch_days: int = 14  # days ahead ``tick`` checks sessions against free/busy; 0: off
     digest_weekday: int = 0  # Monday
     digest_time: time = time(8, 0)
     thresholds: Thresholds = field(default_factory=Thresholds)

@@ -11,6 +11,7 @@ when Graph or Google express the same rule differently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -425,10 +426,14 @@ def _after_other_series(
 
 def generation_of(series: Series, cohort_id: str, pair: str) -> int | None:
     """Which generation of a pair's series key this is (None: not one of rmcal's keys)."""
-    for generation in range(1, MAX_GENERATIONS + 1):
-        if series_key(cohort_id, pair, generation) == series.key:
-            return generation
-    return None
+    return generations(cohort_id, pair).get(series.key)
+
+
+@functools.lru_cache(maxsize=4096)
+def generations(cohort_id: str, pair: str) -> dict[str, int]:
+    """Every key a pair's series can have, to its generation: made once per pair, so that
+    matching a calendar's series to the config's pairs costs a lookup, not a hash each."""
+    return {series_key(cohort_id, pair, g): g for g in range(1, MAX_GENERATIONS + 1)}
 
 
 def _current(pair: Pair, found: Sequence[Series]) -> tuple[Series | None, int, list[Series]]:
@@ -437,9 +442,8 @@ def _current(pair: Pair, found: Sequence[Series]) -> tuple[Series | None, int, l
     A series deleted in the calendar stays visible on some platforms (Google keeps the event,
     and its id, for ever), so re-creating a pair needs the next generation's key.
     """
-    mine = sorted(
-        (g, s) for s in found if (g := generation_of(s, pair.cohort_id, pair.id)) is not None
-    )
+    keys = generations(pair.cohort_id, pair.id)
+    mine = sorted((g, s) for s in found if (g := keys.get(s.key)) is not None)
     live = [(g, s) for g, s in mine if not s.cancelled]
     if live:
         generation, series = live[-1]

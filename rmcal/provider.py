@@ -191,6 +191,11 @@ class Capabilities:
     # True when the provider implements ``SentMailLookup`` and its settings switched it on (the
     # permission to read the organizer's mail is then the admin's choice, see the docs).
     sent_lookup: bool = False
+    # What one free/busy request may cover (people, time span), so that the core can count
+    # the round trips a read costs before making it (``schedule --check-clashes``). None:
+    # no limit, the read makes no network request (the local provider's files).
+    busy_people_per_call: int | None = None
+    busy_window: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -272,8 +277,22 @@ class Provider(Protocol):
     name: str
     capabilities: Capabilities
 
-    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
-        """Busy intervals per person over [start, end); batches and splits as its API needs."""
+    def busy(
+        self,
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        zones: Mapping[str, str] | None = None,
+    ) -> BusyMap:
+        """Busy intervals per person over [start, end); batches and splits as its API needs.
+
+        Sorted, one interval per event where the platform reports events (not merged with a
+        neighbour), so that a clash check can tell a session from a meeting that touches it.
+        ``zones`` maps e-mail to that person's IANA zone, for calendars that hold floating or
+        all-day times without saying whose zone they are in (the local provider's busy files);
+        platforms that know each mailbox's zone ignore it.
+        """
         ...
 
     def find_series(self, cohort_id: str) -> list[Series]:

@@ -16,15 +16,48 @@ from zoneinfo import ZoneInfo
 
 from rmcal.config import FORCE_HINT
 from rmcal.errors import ConfigError
+from rmcal.intervals import busy_requests
 from rmcal.invite import EndingRenderer, InviteRenderer
 from rmcal.model import Cohort, Config
 from rmcal.plan import Cancel, Create, End, Keep, Plan, Unschedulable, Update, make_plan
 from rmcal.provider import BusyMap, ItemFailure, Provider, Series, SeriesEnd
+from rmcal.slots import Clash
 from rmcal.store import SeriesRow, Store
 from rmcal.templating import TemplateEngine
 
 # Slack around the estimated series horizon, so that free/busy covers every possible slot.
 HORIZON_SLACK = timedelta(days=21)
+# ``--check-clashes`` is on by default while reading free/busy for the unchanged series costs
+# at most this many extra round trips (200 pairs over 40 weeks on Graph: 100; on Google: 32;
+# the local provider's files: none).
+CLASH_CHECK_BUDGET = 100
+
+
+@dataclass(frozen=True)
+class ClashCheck:
+    """Whether a re-run read free/busy for its unchanged series, and why (or why not)."""
+
+    checked: bool
+    series: int  # unchanged series whose sessions from now on were, or would be, checked
+    people: int  # people whose free/busy that takes (beyond those read for the slot search)
+    calls: int  # free/busy round trips it takes (0: the provider reads no network)
+    asked: bool | None  # --check-clashes / --no-check-clashes; None: decided by the budget
+
+    def describe(self) -> str:
+        """One line for the admin: what was checked, or how to check it."""
+        trips = f"{self.calls} free/busy round trip{'s' if self.calls != 1 else ''}"
+        if self.checked:
+            cost = f", {trips}" if self.calls else ""
+            return (
+                f"Clashes checked for {self.series} unchanged series from now on "
+                f"(free/busy of {self.people} people{cost})."
+            )
+        if self.asked is False:
+            return "Clashes of unchanged series not checked (--no-check-clashes)."
+        return (
+            f"Clashes of {self.series} unchanged series not checked: it would take {trips}, "
+            f"more than {CLASH_CHECK_BUDGET}; pass --check-clashes to check them anyway."
+        )
 
 
 @dataclass
@@ -35,6 +68,9 @@ class ScheduleResult:
     failed: dict[str, str] = field(default_factory=dict)  # series key -> why
     busy_window: tuple[datetime, datetime] | None = None
     people: int = 0
+    clash_check: ClashCheck | None = None  # None: no unchanged series to check
+    # Sessions from now on of each unchanged series that clash with someone's free/busy.
+    kept_clashes: dict[str, tuple[Clash, ...]] = field(default_factory=dict)
 
     @property
     def undone(self) -> list[str]:
@@ -103,8 +139,13 @@ def run_schedule(
     recreate: bool = False,
     end_orphans: bool = False,
     allow_duplicate_pair: bool = False,
+    check_clashes: bool | None = None,
 ) -> ScheduleResult:
     """Reconcile the calendar with the config; ``on_plan`` sees the plan before any write.
+
+    ``check_clashes`` reads free/busy for the unchanged series too, from now to their end, and
+    reports their sessions that now clash (None: when that costs at most
+    ``CLASH_CHECK_BUDGET`` round trips, counted from the provider's free/busy limits).
 
     A cohort whose start date has passed is refused unless ``force`` or the calendar already
     holds its series: a running cohort can be re-scheduled (pairs added, removed, changed)
@@ -158,14 +199,62 @@ def run_schedule(
         }
     )
     window = busy_horizon(config, now, cohorts)
-    plan = plan_with(provider.busy(emails, *window)) if emails else draft
-    result = ScheduleResult(plan, dry_run, busy_window=window, people=len(emails))
+    zones = {p.email: p.timezone for pair in config.pairs for p in pair.people}
+    busy: BusyMap = {}
+    if emails:
+        busy.update(provider.busy(emails, *window, zones=zones))
+    kept = [i for i in draft.of(Keep) if i.slot is not None]
+    check = clash_check(kept, set(emails), provider, now, window[1], check_clashes)
+    if check is not None and check.checked:
+        others = sorted({p.email for k in kept for p in k.pair.people} - set(emails))
+        if others:
+            busy.update(provider.busy(others, now, window[1], zones=zones))
+    plan = plan_with(busy) if busy else draft
+    result = ScheduleResult(
+        plan, dry_run, busy_window=window, people=len(emails), clash_check=check
+    )
+    if check is not None and check.checked:
+        result.kept_clashes = {
+            k.series.key: tuple(c for c in k.slot.clashes if c.start >= now)
+            for k in plan.of(Keep)
+            if k.slot is not None
+        }
     if on_plan is not None:
         on_plan(plan)
     if dry_run:
         return result
     _apply(plan, provider, store, result, progress)
     return result
+
+
+def clash_check(
+    kept: Sequence[Keep],
+    read: set[str],
+    provider: Provider,
+    now: datetime,
+    end: datetime,
+    asked: bool | None,
+) -> ClashCheck | None:
+    """Whether to read free/busy for the unchanged series, and what it costs (None: none)."""
+    if not kept:
+        return None
+    people = sorted({p.email for k in kept for p in k.pair.people} - read)
+    caps = provider.capabilities
+    calls = 0
+    if people and caps.busy_people_per_call is not None:
+        calls = len(
+            busy_requests(
+                people,
+                now,
+                end,
+                people_per_call=caps.busy_people_per_call,
+                window=caps.busy_window,
+            )
+        )
+    checked = asked if asked is not None else calls <= CLASH_CHECK_BUDGET
+    return ClashCheck(
+        checked=checked, series=len(kept), people=len(people), calls=calls, asked=asked
+    )
 
 
 def apply_plan(

@@ -6,6 +6,12 @@ series by the same RRULE the calendar will hold, and each occurrence is checked 
 own zone against their window (DST in either zone included) and against free/busy for the whole
 horizon. The search is pure and deterministic: the same inputs give the same slot.
 
+Candidates lie on a quarter-hour grid of the candidate's zone, and also on every start that a
+person's clock makes round there (``candidate_minutes``): a Kathmandu (+05:45) window that opens
+at 13:00 is 08:15 in London, and a window that opens at 09:10 is a start of its own. So a slot
+that a brute force over a 15-minute grid finds, this search finds (a property test holds it to
+one), and when none exists ``rmcal.noslot`` says which sessions break the best time, and why.
+
 Order of preference: no window violation (required), then fewest clashing occurrences, then the
 earliest first session, then the mentee's zone (the senior leader's calendar stays stable), then
 the earliest local time.
@@ -14,15 +20,18 @@ the earliest local time.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from rmcal.intervals import Interval, merge
 from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
+from rmcal.noslot import Trial, why_no_slot
 from rmcal.provider import BusyMap
 from rmcal.recurrence import (
+    UTC,
     RecurrenceError,
     SeriesTimes,
     first_day,
@@ -31,7 +40,11 @@ from rmcal.recurrence import (
     series_times,
 )
 
-STEP_MINUTES = 30
+# The grid every zone's candidates lie on; starts off it come from the people's own clocks.
+STEP_MINUTES = 15
+# How far ahead the people's UTC offsets are sampled for starts their clocks make round: a
+# year sees every DST state a zone has.
+OFFSET_SAMPLE_WEEKS = 53
 
 
 @dataclass(frozen=True)
@@ -171,14 +184,32 @@ def busy_index(
     pair: Pair,
     busy: BusyMap,
     reserved: Mapping[str, Sequence[Interval]],
-    ignore: frozenset[Interval] = frozenset(),
+    ignore: Collection[Interval] = frozenset(),
 ) -> dict[str, BusyIndex]:
     """Per person of the pair: provider busy time (minus ``ignore``) plus rmcal's reservations."""
-    out = {}
-    for person in pair.people:
-        found = [i for i in (busy.get(person.email) or ()) if i not in ignore]
-        found.extend(reserved.get(person.email, ()))
-        out[person.email] = BusyIndex(found)
+    return {
+        person.email: BusyIndex(
+            [*without_own(busy.get(person.email) or (), ignore), *reserved.get(person.email, ())]
+        )
+        for person in pair.people
+    }
+
+
+def without_own(intervals: Sequence[Interval], own: Collection[Interval]) -> list[Interval]:
+    """``intervals`` less one copy of each of the pair's own sessions (``own``).
+
+    Free/busy names no event, so a session shows in its attendees' busy time exactly as it
+    is: one interval equal to it, removed once. A second interval of the same times is
+    another commitment and stays; so does a longer one that covers the session. This needs
+    the provider's intervals per event, not merged (``Provider.busy``).
+    """
+    left = Counter(own)
+    out = []
+    for interval in intervals:
+        if left[interval]:
+            left[interval] -= 1
+        else:
+            out.append(interval)
     return out
 
 
@@ -193,18 +224,47 @@ def count_clashes(
     return tuple(clashes)
 
 
-def candidates(pair: Pair, zones: Sequence[str]) -> list[Candidate]:
-    """Every (zone, weekday, time) worth trying, honouring a fixed slot or a raw rule's BYDAY."""
+def candidates(pair: Pair, zones: Sequence[str], start: date | None = None) -> list[Candidate]:
+    """Every (zone, weekday, time) worth trying, honouring a fixed slot or a raw rule's BYDAY.
+
+    Times per zone are ``candidate_minutes`` (the quarter-hour grid, plus the starts the people's
+    clocks make round when ``start`` says from when to read their offsets).
+    """
     fixed = pair.fixed_slot
     if fixed is not None:
         return [Candidate(fixed.timezone or pair.mentee.timezone, fixed.weekday, fixed.minute)]
     weekdays = rule_weekdays(pair.settings.cadence)
-    return [
-        Candidate(zone, weekday, minute)
-        for zone in zones
-        for weekday in weekdays
-        for minute in range(0, 24 * 60, STEP_MINUTES)
-    ]
+    out = []
+    for zone in zones:
+        minutes = candidate_minutes(pair, zone, start)
+        out += [Candidate(zone, weekday, minute) for weekday in weekdays for minute in minutes]
+    return out
+
+
+def candidate_minutes(pair: Pair, zone: str, start: date | None = None) -> list[int]:
+    """Minutes of the day in ``zone`` worth trying: the quarter-hour grid, and every start that
+    lies on a person's grid or at a person's window opening in that person's own clock.
+
+    Why the window openings: the earliest start that holds for every session is always some
+    person's window opening in some week, read in ``zone``; trying each of those (at every UTC
+    offset the two zones take over a year from ``start``) means no valid start is skipped, even
+    for windows like 09:10-09:55 or zones whose offsets are not whole quarter hours.
+    """
+    residues = {0}
+    if start is not None:
+        here = ZoneInfo(zone)
+        for week in range(OFFSET_SAMPLE_WEEKS):
+            moment = datetime.combine(start + timedelta(weeks=week), time(12), UTC)
+            for person in pair.people:
+                apart = _offset_minutes(here, moment) - _offset_minutes(person.zone, moment)
+                residues.add(apart % STEP_MINUTES)
+                residues.add((pair.window_of(person).start_minute + apart) % STEP_MINUTES)
+    return [m for m in range(24 * 60) if m % STEP_MINUTES in residues]
+
+
+def _offset_minutes(zone: tzinfo, moment: datetime) -> int:
+    offset = moment.astimezone(zone).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 60)
 
 
 def zone_preference(pair: Pair, programme_zone: str) -> list[str]:
@@ -225,7 +285,7 @@ def find_slot(
     *,
     programme_zone: str,
     reserved: Mapping[str, Sequence[Interval]] | None = None,
-    ignore: frozenset[Interval] = frozenset(),
+    ignore: Collection[Interval] = frozenset(),
     prefer: FixedSlot | None = None,
 ) -> Slot | NoSlot:
     """The best slot for ``pair`` starting on or after ``start``, or why there is none.
@@ -244,23 +304,21 @@ def find_slot(
         if isinstance(kept, Slot):
             return kept
     best: tuple[tuple[int, date, int, int], Slot] | None = None
-    failures: list[str] = []
     # Visit candidates in the order of the tie-breakers (first date, zone preference, minute):
     # then the first clash-free slot is the best there is and the search can stop.
     ordered = sorted(
-        candidates(pair, zones),
+        candidates(pair, zones, start),
         key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
     )
     for candidate in ordered:
         # Cheap pre-check on the first occurrence before expanding the whole series.
         first = candidate_start(candidate, start)
         if pair.fixed_slot is None and any(
-            window_problem(p, pair.window_of(p), first, duration) for p in pair.people
+            not fits_window(p.zone, pair.window_of(p), first, duration) for p in pair.people
         ):
             continue
         result = _evaluate(pair, candidate, start, busy, index)
-        if isinstance(result, NoSlot):
-            failures.append(result.reason)
+        if result is None:
             continue
         score = (
             len(result.clashes),
@@ -274,15 +332,8 @@ def find_slot(
             break
     if best is not None:
         return best[1]
-    if pair.fixed_slot is not None:
-        return NoSlot(f"fixed slot {pair.fixed_slot.describe()}: {failures[0]}")
-    if failures:
-        return NoSlot(
-            "the windows overlap, but no weekly time holds for every session: "
-            + failures[0]
-            + " (often a DST change in one zone; widen a window or set a fixed slot)"
-        )
-    return NoSlot(_never_overlap(pair))
+    # Nothing holds for every session: the slow path, only now, says why in true words.
+    return _no_slot(pair, ordered, start)
 
 
 def _evaluate(
@@ -291,17 +342,17 @@ def _evaluate(
     start: date,
     busy: BusyMap,
     index: Mapping[str, BusyIndex],
-) -> Slot | NoSlot:
+) -> Slot | None:
+    """The candidate as a slot with its clashes, or None when a session leaves a window."""
     duration = pair.settings.duration
     try:
         series = build_slot_series(pair, candidate, start)
-    except RecurrenceError as exc:  # a raw rule that gives too few sessions from this start
-        return NoSlot(f"{pair.settings.cadence.text}: {exc}")
+    except RecurrenceError:  # a raw rule that gives too few sessions from this start
+        return None  # ``_no_slot`` says so, if no other candidate holds
     for occurrence in series.starts:
         for person in pair.people:
-            problem = window_problem(person, pair.window_of(person), occurrence, duration)
-            if problem:
-                return NoSlot(problem)
+            if not fits_window(person.zone, pair.window_of(person), occurrence, duration):
+                return None
     clashes = count_clashes(series.starts, duration, index)
     unknown = tuple(p.email for p in pair.people if p.email in busy and busy[p.email] is None)
     return Slot.from_series(
@@ -309,12 +360,67 @@ def _evaluate(
     )
 
 
-def _never_overlap(pair: Pair) -> str:
-    parts = []
-    for role, person in (("mentor", pair.mentor), ("mentee", pair.mentee)):
-        window = pair.window_of(person)
-        parts.append(f"{role} {person.timezone} {window.describe()}")
-    return (
-        f"{parts[0]} and {parts[1]} never overlap for "
-        f"{int(pair.settings.duration.total_seconds() // 60)} minutes"
+def _no_slot(pair: Pair, ordered: Sequence[Candidate], start: date) -> NoSlot:
+    """Why nothing in ``ordered`` holds: the candidate that holds for the most sessions (the
+    first such, in preference order), handed to ``rmcal.noslot`` with the series' last day.
+
+    Session dates depend only on the weekday (a cadence repeats in wall time), so they are
+    expanded once per weekday; a candidate is dropped as soon as it breaks more sessions
+    than the best so far, which keeps this to a fraction of a second for a year of sessions.
+    """
+    duration = pair.settings.duration
+    dates: dict[int, list[date]] = {}
+    no_sessions: RecurrenceError | None = None
+    best: tuple[int, Candidate, list[datetime]] | None = None
+    for candidate in ordered:
+        if candidate.weekday not in dates:
+            first = first_start(start, weekday=candidate.weekday, minute=0, zone=UTC)
+            try:
+                expanded = series_times(pair.settings, first).starts
+            except RecurrenceError as exc:  # a raw rule that gives too few sessions from here
+                expanded, no_sessions = (), no_sessions or exc
+            dates[candidate.weekday] = [s.date() for s in expanded]
+        if not dates[candidate.weekday]:
+            continue
+        zone = ZoneInfo(candidate.timezone)
+        clock = time(candidate.minute // 60, candidate.minute % 60)
+        starts = [datetime.combine(day, clock, zone) for day in dates[candidate.weekday]]
+        allowed = len(starts) if best is None else len(starts) - best[0] - 1
+        broken = 0
+        for moment in starts:
+            if not all(
+                fits_window(p.zone, pair.window_of(p), moment, duration) for p in pair.people
+            ):
+                broken += 1
+                if broken > allowed:
+                    break
+        else:
+            fits = len(starts) - broken
+            if best is None or fits > best[0]:
+                best = (fits, candidate, starts)
+    if best is None and no_sessions is not None:
+        # No weekday tried gives the series its sessions: that, not a window, is the reason.
+        reason = f"{pair.settings.cadence.text}: {no_sessions}"
+        if pair.fixed_slot is not None:
+            reason = f"fixed slot {pair.fixed_slot.describe()}: {reason}"
+        return NoSlot(reason)
+    if best is None:
+        return NoSlot(why_no_slot(pair, None, start=start, last=start, fixed=False))
+    _, candidate, starts = best
+    problems = tuple(_problem(pair, moment) for moment in starts)
+    slot = f"{WEEKDAYS[starts[0].weekday()]} {starts[0]:%H:%M} {candidate.timezone}"
+    trial = Trial(slot=slot, starts=tuple(starts), problems=problems)
+    last = max(days[-1] for days in dates.values() if days)
+    return NoSlot(
+        why_no_slot(pair, trial, start=start, last=last, fixed=pair.fixed_slot is not None)
     )
+
+
+def _problem(pair: Pair, moment: datetime) -> str | None:
+    """What keeps one session out of a window (the first person it does not suit), or None."""
+    duration = pair.settings.duration
+    for person in pair.people:
+        problem = window_problem(person, pair.window_of(person), moment, duration)
+        if problem:
+            return problem
+    return None

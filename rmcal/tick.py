@@ -2,10 +2,11 @@
 
 Two halves, kept apart on purpose:
 
-``due`` is pure. From the pairs' readings (what the calendar says), the ledger (what was
-already sent or skipped) and ``now`` it decides which messages are due and which have become
-stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue``,
-``NudgeDue``, ``DigestDue``), so rendering is a ``match`` and no field is optional. Its rules:
+``due`` is pure. From the pairs' readings (what the calendar says), the clash watch's findings
+(``rmcal.clashes``: free/busy read once per run), the ledger (what was already sent or skipped)
+and ``now`` it decides which messages are due and which have become stale. Each due message is
+one small type per kind (``AgendaDue``, ``FeedbackDue``, ``NudgeDue``, ``HeadsUpDue``,
+``DigestDue``), so rendering is a ``match`` and no field is optional. Its rules:
 
 * **agenda**: from ``start - agenda_lead`` until the session starts (a moved session is followed
   to its new time). Stale once the session has started. A cancelled or declined session gets no
@@ -15,16 +16,20 @@ stale. Each due message is one small type per kind (``AgendaDue``, ``FeedbackDue
   its end. Missed sessions (cancelled, declined, no-show) are recorded as skipped.
 * **nudge**: once per missed run and state: key ``nudge:<pair>:<state>:<first missed period>``.
   A pair that recovers before tick sees it is not nudged.
+* **heads-up**: once per clash (``headsup_key``: the session, where it stands, and whose
+  commitment), while the session is still ahead and will happen; a clash that is gone before
+  tick sees it is never mailed, and one that is gone after its mail is not mailed again.
 * **digest**: from the lead's weekday and time (in the lead's zone) until the ISO week ends,
   once per lead and ISO week; not sent while none of the lead's pairs has a series, nor once
   all of them finished more than a week before this week's digest time.
 
 ``run_tick`` is the run around it: settle what a crashed run left in flight, let a provider
 that learns answers by mail apply them (``ReplyReader``: the local provider's iMIP replies), read
-the calendar, store changed health snapshots; where the provider can look messages up, settle
-the sends whose outcome was unknown (re-sending only what is still due); record the skips,
-render everything, then hand the messages to the ``Outbox``, which owns the ledger protocol
-(``rmcal.outbox``). The caller holds the state file's lock (``runtime.session``).
+the calendar, read free/busy for the clash watch, store changed health snapshots; where the
+provider can look messages up, settle the sends whose outcome was unknown (re-sending only what
+is still due); record the skips, render everything, then hand the messages to the ``Outbox``,
+which owns the ledger protocol (``rmcal.outbox``). The caller holds the state file's lock
+(``runtime.session``).
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
+from rmcal.clashes import NOTHING, SessionClash, Watch, read_watch
 from rmcal.digest import Digest, History, iso_week, lead_digest
 from rmcal.errors import ProviderError
 from rmcal.health import FINISHED, NUDGED, State, snapshot_changed
 from rmcal.mail import recipients
-from rmcal.messages import MessageBuilder, session_key
+from rmcal.messages import MessageBuilder, session_key, utc_key_time
 from rmcal.model import Config, Lead
 from rmcal.outbox import Delivery, Outbox, Outgoing, settled
 from rmcal.provider import Provider, ReplyOutcome, ReplyReader, ReplyReport
@@ -93,6 +99,14 @@ class NudgeDue(_PairMail):
 
 
 @dataclass(frozen=True)
+class HeadsUpDue(_PairMail):
+    """A session someone booked over: the pair hears of it once, with three free times."""
+
+    kind: ClassVar[str] = "headsup"
+    clash: SessionClash
+
+
+@dataclass(frozen=True)
 class DigestDue:
     """A lead's weekly digest, due at the lead's weekday and time."""
 
@@ -103,7 +117,7 @@ class DigestDue:
     pair_id: ClassVar[None] = None
 
 
-Due = AgendaDue | FeedbackDue | NudgeDue | DigestDue
+Due = AgendaDue | FeedbackDue | NudgeDue | HeadsUpDue | DigestDue
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,22 @@ def nudge_key(reading: PairReading) -> str | None:
         return None
     run = health.run_start.date().isoformat()
     return f"nudge:{reading.pair.id}:{_state_slug(health.state)}:{run}"
+
+
+def headsup_key(clash: SessionClash) -> str:
+    """``headsup:<series>:<original start>:<person>``, plus ``@<start>`` once it was moved.
+
+    One clash is one person's commitment over one session where it now stands: read again,
+    the same clash keeps its key (one mail); a session moved onto another commitment is a new
+    clash. The other commitment itself is not in the key: free/busy does not name it.
+    """
+    series = clash.reading.series
+    session = clash.session
+    key = f"headsup:{series.key if series else ''}:{utc_key_time(session.original_start)}"
+    key += f":{clash.person.email}"
+    if session.occurrence.moved:
+        key += f"@{utc_key_time(session.start)}"
+    return key
 
 
 def digest_key(lead: Lead, now: datetime) -> str:
@@ -173,6 +203,7 @@ def due(
     config: Config,
     ledger: Mapping[str, MailStatus],
     now: datetime,
+    clashes: Sequence[SessionClash] = (),
 ) -> DuePlan:
     """What is due at ``now`` and what became stale; pure (see the module docstring)."""
     send: list[Due] = []
@@ -210,6 +241,11 @@ def due(
         nudge = nudge_key(reading)
         if nudge is not None and unsettled(nudge):
             send.append(NudgeDue(nudge, reading.health.run_start or now, reading))
+
+    for clash in clashes:
+        key = headsup_key(clash)
+        if unsettled(key) and clash.session.will_happen and now < clash.session.start:
+            send.append(HeadsUpDue(key, now, clash.reading, clash))
 
     for lead in config.programme.leads:
         mine = [r for r in readings if lead.sees(r.pair)]
@@ -282,12 +318,16 @@ class TickResult:
     snapshots: int = 0
     replies: ReplyReport | None = None  # answers read from the organizer's mailbox
     replies_failed: str | None = None  # why they could not be read (the run went on)
+    watch: Watch = NOTHING  # the clash watch's read and what it found
+    watch_failed: str | None = None  # why free/busy could not be read (the run went on)
 
     @property
     def undone(self) -> list[str]:
         undone = [f"{line.key}: {line.detail}" for line in self.failed + self.uncertain]
         if self.replies_failed is not None:
             undone.append(f"replies: {self.replies_failed}")
+        if self.watch_failed is not None:
+            undone.append(f"clash watch: {self.watch_failed}")
         return undone
 
     def reply_lines(self, *, applied: bool) -> list[Line]:
@@ -331,6 +371,8 @@ class TickResult:
             "snapshots": self.snapshots,
             "replies": None if self.replies is None else _replies_dict(self.replies),
             "replies_failed": self.replies_failed,
+            "clash_watch": self.watch.as_dict(headsup_key),
+            "clash_watch_failed": self.watch_failed,
         }
 
 
@@ -362,8 +404,10 @@ def build_message(
     readings: Sequence[PairReading],
     history: History,
     now: datetime,
+    clashes: Sequence[SessionClash] = (),
 ) -> EmailMessage:
-    """Render one due item into its message (the digest reads feedback and last week)."""
+    """Render one due item into its message (the digest reads feedback, last week and the
+    clash watch's findings)."""
     match item:
         case AgendaDue(key=key, reading=reading, session=session):
             return builder.agenda(reading, session, key, now)
@@ -371,8 +415,11 @@ def build_message(
             return builder.feedback(reading, session, key, now)
         case NudgeDue(key=key, reading=reading):
             return builder.nudge(reading, key, now)
+        case HeadsUpDue(key=key, clash=clash):
+            return builder.headsup(clash, key, now)
         case DigestDue(key=key, lead=lead):
-            return builder.digest(lead_digest(lead, readings, now, history), key, now)
+            digest = lead_digest(lead, readings, now, history, clashes=clashes)
+            return builder.digest(digest, key, now)
 
 
 def _store_snapshots(store: Store, readings: Sequence[PairReading], now: datetime) -> int:
@@ -430,13 +477,23 @@ def run_tick(
     readings = read_programme(config, provider, now)
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)
+
+    # Free/busy for the sessions ahead, once. Like the mailbox, a read that fails stops only
+    # the heads-ups: agendas and feedback still go out, and the run exits 3.
+    try:
+        result.watch = read_watch(provider, readings, now)
+    except ProviderError as exc:
+        result.watch_failed = exc.one_line()
+    clashes = result.watch.clashes
+
+    if not dry_run:
         # An uncertain send the mailbox proves unsent goes again only while it would still be
         # due had it never been tried (an agenda whose session has started would not).
         untried = {k: s for k, s in outbox.ledger().items() if s is not MailStatus.UNCERTAIN}
-        still = {item.key for item in due(readings, config, untried, now).send}
+        still = {item.key for item in due(readings, config, untried, now, clashes).send}
         result.record(outbox.settle_uncertain(now, still_due=still.__contains__))
 
-    plan = due(readings, config, outbox.ledger(), now)
+    plan = due(readings, config, outbox.ledger(), now, clashes)
     skips = [(s.key, s.kind, s.pair_id, s.reason) for s in plan.skip]
     if baseline:
         skips += [(i.key, i.kind, i.pair_id, BASELINE) for i in plan.send]
@@ -447,7 +504,8 @@ def run_tick(
     if not baseline:
         # Render everything first: a template error stops the run before anything is sent.
         messages = [
-            (item, build_message(item, builder, readings, store, now)) for item in plan.send
+            (item, build_message(item, builder, readings, store, now, clashes))
+            for item in plan.send
         ]
         if dry_run:
             result.would_send = [Line.rendered(item, msg) for item, msg in messages]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,8 @@ class FakeProbe:
     events: Callable[[], int]  # series in the organizer's calendar
     sent: Callable[[], int]  # messages the fake accepted
     throttle: Callable[[], None]  # make the next few calls come back rate-limited
+    book: Callable[[str, datetime, datetime], None]  # someone's other commitment, in the fake
+    mail_keys: Callable[[], list[str]]  # X-Rmcal-Key of every message the fake accepted
 
 
 Run = Callable[..., tuple[int, str]]
@@ -104,10 +107,29 @@ def walk_every_command(run: Run, config: str, folder: Path, fake: FakeProbe) -> 
     assert code == 0, out
     assert len(json.loads(out)["pairs"]) == 20
 
+    # Mentor 0 books a meeting over the pair's next session, after it was scheduled.
+    code, out = run("status", "-c", config, "--now", "2027-01-12T12:00:00+00:00", "--json")
+    pair0 = json.loads(out)["pairs"][0]
+    session = datetime.fromisoformat(pair0["next_session"])
+    fake.book("mentor0@" + config_domain(config), session, session + timedelta(hours=1))
+    code, out = run("schedule", "-c", config, "--now", "2027-01-12T12:00:00+00:00")
+    assert code == 0, out
+    assert f"Mentor 0 / Mentee 0 (unchanged series):\n    {session:%a %Y-%m-%d}" in out
+
     code, out = run("tick", "-c", config, "--now", "2027-01-12T12:00:00+00:00")
     assert code == 0, out
     sent = fake.sent()
     assert sent > 0
+    headsups = [k for k in fake.mail_keys() if k.startswith("headsup:")]
+    assert len(headsups) == 1 and headsups[0].endswith(":mentor0@" + config_domain(config))
+    assert "1 clash" in out
     code, out = run("tick", "-c", config, "--now", "2027-01-12T12:05:00+00:00")
     assert code == 0, out
-    assert fake.sent() == sent  # exactly once
+    assert fake.sent() == sent  # exactly once, the heads-up included
+    assert "1 clash, told earlier" in out
+
+
+def config_domain(config: str) -> str:
+    """The mail domain of the programme written by ``write_config``."""
+    text = Path(config).read_text()
+    return text.split("email: rm@", 1)[1].split()[0]

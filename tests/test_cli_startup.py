@@ -129,3 +129,11 @@ def test_shell_completion_works_as_the_readme_says() -> None:
     assert 'eval "$(_RMCAL_COMPLETE=bash_source rmcal)"' in readme
     assert complete("rmcal sch") == ["plain,schedule"]
     assert complete("rmcal tick --qu") == ["plain,--quiet"]
+
+
+def test_the_clash_check_budget_in_the_help_is_the_planners() -> None:
+    """``--check-clashes``' help names the budget written out (the planner is not loaded)."""
+    from rmcal.cli.schedule import CLASH_CHECK_TRIPS
+    from rmcal.schedule import CLASH_CHECK_BUDGET
+
+    assert CLASH_CHECK_TRIPS == CLASH_CHECK_BUDGET

@@ -45,8 +45,23 @@ def test_nine_oclock_would_fail_in_the_dst_gap_week():
     result = find_slot(p, date(2027, 2, 1), {}, programme_zone=LONDON)
     assert isinstance(result, NoSlot)
     assert result.reason == (
-        "fixed slot Mon 09:00 America/New_York: Mon 2027-03-15 13:00 Europe/London is outside "
+        "fixed slot Mon 09:00 America/New_York holds for 10 of 12 sessions and breaks on "
+        "15 Mar-22 Mar 2027 (2 sessions): Mon 2027-03-15 13:00 Europe/London is outside "
         "mentor@example.com's window Mon,Tue,Wed,Thu,Fri 14:00-17:00"
+    )
+
+
+def test_a_fixed_slot_outside_a_window_says_it_breaks_every_session():
+    p = pair(
+        person("mentor", LONDON, window("14:00", "17:00")),
+        person("mentee", NEW_YORK, window("09:00", "12:00")),
+        sessions=12,
+        fixed=FixedSlot(0, 7 * 60, NEW_YORK),
+    )
+    result = find_slot(p, date(2027, 2, 1), {}, programme_zone=LONDON)
+    assert result == NoSlot(
+        "fixed slot Mon 07:00 America/New_York breaks on all 12 sessions: Mon 2027-02-01 12:00 "
+        "Europe/London is outside mentor@example.com's window Mon,Tue,Wed,Thu,Fri 14:00-17:00"
     )
 
 
@@ -60,8 +75,36 @@ def test_southern_hemisphere_dst_shrinks_the_overlap_to_nothing():
     )
     result = find_slot(p, date(2027, 3, 1), {}, programme_zone=LONDON)
     assert isinstance(result, NoSlot)
-    assert result.reason.startswith(
-        "the windows overlap, but no weekly time holds for every session"
+    # True and specific: they do overlap, in the first five weeks; the slot it speaks of is named.
+    assert result.reason == (
+        "no weekly time holds for all 8 sessions: the windows overlap for 45 min in only 5 "
+        "of 8 weeks (not in the weeks of 5 Apr-25 Apr 2027, while Europe/London and "
+        "Australia/Sydney are 9 h apart instead of 11 h); the best time, Mon 21:00 "
+        "Europe/London, holds for 5 of 8 sessions and breaks on 5 Apr-19 Apr 2027 (3 sessions): "
+        "Tue 2027-04-06 06:00 Australia/Sydney is outside mentee@example.com's window "
+        "Mon,Tue,Wed,Thu,Fri 07:00-10:00; widen a window, shorten the sessions or set a fixed "
+        "slot"
+    )
+
+
+def test_the_reason_counts_the_weeks_that_break_and_says_the_clocks_are_why():
+    # 45 minutes inside New York 09:00-10:15 and London 14:00-17:00 hold all year, except in
+    # the weeks when only one country is on summer time: then the zones are 4 h apart, not 5.
+    p = pair(
+        person("mentor", LONDON, window("14:00", "17:00")),
+        person("mentee", NEW_YORK, window("09:00", "10:15")),
+        sessions=40,
+    )
+    result = find_slot(p, date(2027, 3, 1), {}, programme_zone=LONDON)
+    assert isinstance(result, NoSlot)
+    assert result.reason == (
+        "no weekly time holds for all 40 sessions: the windows overlap for 45 min in only 37 of "
+        "40 weeks (not in the weeks of 15 Mar-28 Mar 2027, 1 Nov-7 Nov 2027, while "
+        "Europe/London and America/New_York are 4 h apart instead of 5 h); the best time, Mon "
+        "09:00 America/New_York, holds for 37 of 40 sessions and breaks on 15 Mar-22 Mar 2027 "
+        "(2 sessions), Mon 1 Nov 2027: Mon 2027-03-15 13:00 Europe/London is outside "
+        "mentor@example.com's window Mon,Tue,Wed,Thu,Fri 14:00-17:00; widen a window, shorten "
+        "the sessions or set a fixed slot"
     )
 
 
@@ -96,7 +139,8 @@ def test_never_overlapping_windows_are_explained():
     result = find_slot(p, date(2027, 1, 11), {}, programme_zone=LONDON)
     assert result == NoSlot(
         "mentor Europe/London Mon,Tue,Wed,Thu,Fri 10:00-16:00 and mentee Asia/Tokyo "
-        "Mon,Tue,Wed,Thu,Fri 10:00-16:00 never overlap for 45 minutes"
+        "Mon,Tue,Wed,Thu,Fri 10:00-16:00 never overlap for 45 min in any of the 6 weeks "
+        "of the series"
     )
 
 

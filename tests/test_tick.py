@@ -308,7 +308,10 @@ def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
     assert real.exit_code == 0, real.output
     check_golden("tick.txt", real.output)
     again = runner.invoke(main, args)
-    assert again.output == "tick at 2027-01-13T17:00:00+00:00: nothing due\n"
+    assert again.output == (
+        "  clash watch: 4 sessions of 2 pairs (free/busy of 4 people until 2027-02-01): no clash\n"
+        "tick at 2027-01-13T17:00:00+00:00: nothing due\n"
+    )
 
 
 def test_the_tick_report_is_json_for_scripts(world: World) -> None:

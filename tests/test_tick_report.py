@@ -80,3 +80,36 @@ def test_the_closing_line_says_what_happens_to_each_kind_of_problem() -> None:
         "re-run tick to read the replies again; tick will not send the uncertain ones again; "
         "settle each with the command shown"
     )
+
+
+def test_the_clash_watch_line_follows_the_messages_and_a_failed_read_is_a_problem() -> None:
+    """The clash watch's line comes after the messages and before the notes; --quiet drops it
+    unless free/busy could not be read, which is a problem at every level and in the exit-3
+    line."""
+    from rmcal.clashes import Watch
+
+    window = (NOW, datetime(2027, 2, 1, tzinfo=UTC))
+    tick = result(sent=[AGENDA])
+    tick.watch = Watch(window=window, people=4, sessions=3, pairs=2)
+    tick.notes = ["a note"]
+    assert render_tick(tick).splitlines() == [
+        "  sent       agenda    to tom@example.org: Session 1: set the agenda",
+        "  clash watch: 3 sessions of 2 pairs (free/busy of 4 people until 2027-02-01): no clash",
+        "note: a note",
+        "tick at 2027-01-13T17:00:00+00:00: 1 sent",
+    ]
+    assert render_tick(tick, quiet=True) == ""
+    failed = result()
+    failed.watch_failed = "graph: getSchedule: 503"
+    line = "  FAILED     clash watch: graph: getSchedule: 503"
+    assert render_tick(failed, quiet=True).splitlines()[0] == line
+    assert render_tick(failed).splitlines()[0] == line
+    assert undone_message(failed) == (
+        "free/busy for the clash watch could not be read (listed above); re-run tick to read "
+        "free/busy again"
+    )
+    failed.replies_failed = "imap: login refused"
+    assert undone_message(failed) == (
+        "replies could not be read and free/busy for the clash watch could not be read (listed "
+        "above); re-run tick to read the replies and free/busy again"
+    )

@@ -91,7 +91,9 @@ class World:
         return found
 
     def mail_keys(self) -> list[str]:
-        return [str(m["X-Rmcal-Key"]) for m in self.outbox()]
+        # A key longer than a header line is folded onto a line of its own in the file, and
+        # comes back with the fold's leading space (a heads-up key names a person).
+        return [str(m["X-Rmcal-Key"]).strip() for m in self.outbox()]
 
     def ledger(self) -> dict[str, MailStatus]:
         with Store.open(self.config.state_path, mode=Mode.READ_ONLY) as store:

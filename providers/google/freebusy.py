@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from rmcal.intervals import busy_requests, merge
+from rmcal.intervals import busy_requests, join_at
 from rmcal.provider import BusyMap, Interval
 
 from .client import GoogleClient
@@ -20,7 +20,7 @@ BUSY_WINDOW = timedelta(days=90)  # longer ranges are refused ("time range is to
 
 
 def busy(client: GoogleClient, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
-    """Busy intervals per person; a calendar Google reports an error for is None (unknown).
+    """Busy intervals per person, sorted; a calendar Google reports an error for is None.
 
     50 people per ``freebusy.query`` and windows of at most 90 days, so a long series
     horizon costs ceil(people/50) × ceil(days/90) calls.
@@ -48,4 +48,7 @@ def busy(client: GoogleClient, emails: Sequence[str], start: datetime, end: date
                 continue
             for block in entry.get("busy") or []:
                 found[email].append((parse_time(block["start"]), parse_time(block["end"])))
-    return {e: None if e in unknown else merge(found[e]) for e in people}
+    # Google cuts a block at each window's edge; only those cuts are joined again, so that busy
+    # blocks stay as Google reports them (a block that touches another is still its own).
+    cuts = {window_start for _, window_start, _ in calls}
+    return {e: None if e in unknown else join_at(found[e], cuts) for e in people}

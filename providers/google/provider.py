@@ -90,8 +90,18 @@ class GoogleProvider:
         self._open_browser = open_browser
         self.capabilities = _capabilities(self.settings)
 
-    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
-        """Busy intervals per person; None for a calendar Google reports an error for."""
+    def busy(
+        self,
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        zones: Mapping[str, str] | None = None,
+    ) -> BusyMap:
+        """Busy intervals per person; None for a calendar Google reports an error for.
+
+        ``zones`` is not needed: Google reads each calendar in its owner's zone itself.
+        """
         return freebusy.busy(self.client, emails, start, end)
 
     def find_series(self, cohort_id: str) -> list[Series]:
@@ -184,4 +194,6 @@ def _capabilities(settings: GoogleSettings) -> Capabilities:
         sends_invitations=True,
         notes=tuple(notes),
         sent_lookup=settings.sent_items_lookup,
+        busy_people_per_call=freebusy.BUSY_PEOPLE_PER_CALL,
+        busy_window=freebusy.BUSY_WINDOW,
     )

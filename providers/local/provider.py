@@ -23,7 +23,7 @@ from icalendar import Calendar, Event, vRecur, vText
 
 from rmcal import recurrence
 from rmcal.errors import ProviderError
-from rmcal.intervals import Interval, merge
+from rmcal.intervals import Interval
 from rmcal.provider import (
     MAIL_KEY_HEADER,
     TAG_COHORT,
@@ -45,7 +45,7 @@ from rmcal.provider import (
 from . import edits, ics
 from .calendars import CalendarFolder
 from .files import BUSY, CALENDARS, NAME, OUTBOX, atomic_write, secure_folders
-from .ics.values import UTC
+from .ics.values import UTC, resolve_zone
 from .imip import Change, invitation
 from .outbox import Outbox
 from .replies import ReplyInbox
@@ -110,11 +110,20 @@ class LocalProvider:
 
     # --- free/busy ------------------------------------------------------------------------------
 
-    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
+    def busy(
+        self,
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        zones: Mapping[str, str] | None = None,
+    ) -> BusyMap:
         """Busy time from ``busy/<email>.ics`` plus the person's own rmcal series (not declined).
 
         A person without a busy file is free (an empty tuple), not unknown: in the local world,
-        the folder is everything there is to know.
+        the folder is everything there is to know. A file's floating and all-day times are read
+        in its owner's zone from ``zones`` (else the programme's). One interval per event,
+        sorted, not merged (see ``ics.busy_intervals``).
         """
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("busy() needs aware datetimes")
@@ -132,7 +141,8 @@ class LocalProvider:
                 continue
             try:
                 data = path.read_bytes()
-                found[email] += ics.busy_intervals(data, start, end, self._zone)
+                owner = resolve_zone((zones or {}).get(email) or "") or self._zone
+                found[email] += ics.busy_intervals(data, start, end, owner)
             except OSError as exc:
                 raise ProviderError(NAME, f"read {path}", str(exc), retryable=True) from exc
             except (ics.IcsError, ValueError) as exc:
@@ -158,7 +168,7 @@ class LocalProvider:
                                 min(inst.end, end).astimezone(UTC),
                             )
                         )
-        return {email: merge(found[email]) for email in sorted(wanted)}
+        return {email: tuple(sorted(found[email])) for email in sorted(wanted)}
 
     # --- reading series -------------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -29,6 +29,7 @@ from .ics.values import (
     check_times,
     email_of,
     events_of,
+    own_zones,
     param_of,
     prop_time,
     prop_values,
@@ -56,6 +57,8 @@ class Answer:
     stamp: datetime  # DTSTAMP, aware UTC: orders answers of the same revision
     recurrence_id: Any | None  # the RECURRENCE-ID property; None: the whole series
     start: Any | None  # the DTSTART property: the time the attendee said yes or no to
+    # The zones the reply's own VTIMEZONE blocks define: its custom TZIDs are read with them.
+    tzids: Mapping[str, tzinfo] = field(default_factory=dict)
 
     @property
     def order(self) -> tuple[int, datetime]:
@@ -146,6 +149,7 @@ def _single(event: Any, name: str) -> Any | None:
 @reading
 def _answers(calendar: Any, senders: frozenset[str], fallback: datetime) -> list[Answer]:
     found: list[Answer] = []
+    tzids = own_zones(calendar)
     for event in events_of(calendar):
         check_times(event)  # a damaged DTSTART or RECURRENCE-ID stops here, named
         uid = str(event.get("UID", "")).strip()
@@ -171,6 +175,7 @@ def _answers(calendar: Any, senders: frozenset[str], fallback: datetime) -> list
                     stamp=stamp,
                     recurrence_id=_single(event, "RECURRENCE-ID"),
                     start=_single(event, "DTSTART"),
+                    tzids=tzids,
                 )
             )
     return found

@@ -129,7 +129,9 @@ def apply_answer(series: ics.SeriesFile, answer: Answer, senders: frozenset[str]
                 f"{who} answered this and all later sessions at once (RANGE=THISANDFUTURE), "
                 "which rmcal does not apply; nothing changed",
             )
-        original = prop_time(rid, event.zone, "RECURRENCE-ID").astimezone(event.zone)
+        original = prop_time(rid, event.zone, "RECURRENCE-ID", tzids=answer.tzids).astimezone(
+            event.zone
+        )
         if not event.is_original(original):
             return Verdict(
                 False,
@@ -150,7 +152,11 @@ def apply_answer(series: ics.SeriesFile, answer: Answer, senders: frozenset[str]
     scope = "every session" if original is None else f"the session of {when(original)}"
     sequence, start = current
     if answer.sequence < sequence:
-        said = None if answer.start is None else prop_time(answer.start, event.zone, "DTSTART")
+        said = (
+            None
+            if answer.start is None
+            else prop_time(answer.start, event.zone, "DTSTART", tzids=answer.tzids)
+        )
         if said is None or said.astimezone(UTC) != start.astimezone(UTC):
             return Verdict(
                 False,

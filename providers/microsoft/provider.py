@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from rmcal.errors import NotFound, ProviderError
-from rmcal.intervals import busy_requests, chunks, merge
+from rmcal.intervals import busy_requests, chunks
 from rmcal.provider import (
     TAG_COHORT,
     TAG_KEY,
@@ -135,6 +135,8 @@ class MicrosoftProvider:
             ),
             idempotent_send=False,
             sent_lookup=self.settings.sent_items_lookup,
+            busy_people_per_call=SCHEDULE_PEOPLE,
+            busy_window=SCHEDULE_WINDOW,
         )
 
     def _backoff(self) -> Backoff:
@@ -147,11 +149,21 @@ class MicrosoftProvider:
 
     # -- free/busy ------------------------------------------------------------------------
 
-    def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
+    def busy(
+        self,
+        emails: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        zones: Mapping[str, str] | None = None,
+    ) -> BusyMap:
         """Busy intervals per person via getSchedule: 20 people and < 62 days per call.
 
         A person Graph cannot resolve (outside the tenant, no mailbox) comes back with an
-        ``error`` instead of items; they map to None (unknown), never to "free".
+        ``error`` instead of items; they map to None (unknown), never to "free". One interval
+        per schedule item (an event), not merged: an item that spans two request windows
+        comes back whole in both and is kept once. ``zones`` is not needed: Exchange reads
+        each mailbox in its own zone.
         """
         people = list(dict.fromkeys(e.lower() for e in emails))
         found: dict[str, list[Interval]] = {p: [] for p in people}
@@ -182,9 +194,11 @@ class MicrosoftProvider:
                 if info.get("error"):
                     unknown.add(who)
                     continue
-                found[who].extend(busy_intervals(info.get("scheduleItems") or [], start, end))
+                items = busy_intervals(info.get("scheduleItems") or [], start, end)
+                # An item that began in an earlier window was kept from that window's answer.
+                found[who].extend(i for i in items if w_start == start or i[0] >= w_start)
             unknown.update(set(chunk) - seen)
-        return {p: None if p in unknown else merge(found[p]) for p in people}
+        return {p: None if p in unknown else tuple(sorted(found[p])) for p in people}
 
     # -- series -----------------------------------------------------------------------------
 

@@ -171,12 +171,13 @@ def tick(
     wait: float,
     as_json: bool,
 ) -> None:
-    """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
+    """Send what is due now (agenda, feedback, nudges, heads-ups, digests), each exactly once.
 
     Run it from cron every few minutes; running it late catches up on what is still useful
-    and records the rest as skipped. Prints one line per message sent or failed and one
-    summary line (rmcal --verbose tick also lists what was skipped and why; --quiet prints
-    only problems).
+    and records the rest as skipped. Each run also reads free/busy for the sessions of the
+    next clash_watch_days and sends a heads-up for each session someone has booked over.
+    Prints one line per message sent or failed, the clash watch's line and one summary line
+    (rmcal --verbose tick also lists what was skipped and why; --quiet prints only problems).
     """
     from rmcal.cli.tick_report import render_tick, undone_message
     from rmcal.runtime import clock_from, session
@@ -232,10 +233,12 @@ def digest(
     to: str | None,
 ) -> None:
     """Show a lead's weekly digest now, without waiting for the weekday."""
+    from rmcal.clashes import NOTHING, read_watch
     from rmcal.digest import lead_digest
+    from rmcal.errors import ProviderError
     from rmcal.messages import MessageBuilder
     from rmcal.outbox import Outbox, resolve_hint
-    from rmcal.readings import read_programme
+    from rmcal.readings import read_programme, select
     from rmcal.runtime import clock_from, session
     from rmcal.store import MailStatus, Mode
     from rmcal.tick import send_digest_copy
@@ -251,7 +254,12 @@ def digest(
     mode = Mode.READ_ONLY if to is None else Mode.LOCKED
     with session(config, mode=mode, clock=clock_from(now)) as run:
         readings = read_programme(config, run.provider, now)
-        report = lead_digest(the_lead, readings, now, run.store)
+        try:
+            watch = read_watch(run.provider, select(readings, lead=the_lead), now)
+        except ProviderError as exc:  # the digest without its clashes beats no digest
+            echo(f"note: no clash watch in this digest: {exc.one_line()}", err=True)
+            watch = NOTHING
+        report = lead_digest(the_lead, readings, now, run.store, clashes=watch.clashes)
         builder = MessageBuilder(config)
         if preview is not None:
             _write_preview(preview, builder.digest_html(report))

@@ -27,6 +27,10 @@ from rmcal.cli.options import (
 from rmcal.errors import PartialFailure
 from rmcal.tables import plural
 
+# rmcal.schedule.CLASH_CHECK_BUDGET, written out: a help screen must not load the planner
+# (tests/test_cli_startup.py holds the two equal).
+CLASH_CHECK_TRIPS = 100
+
 
 @click.command()
 @config_option
@@ -87,6 +91,12 @@ def validate(
     is_flag=True,
     help="Give a pair a new series even though the two already meet under another cohort id.",
 )
+@click.option(
+    "--check-clashes/--no-check-clashes",
+    default=None,
+    help="Read free/busy for unchanged series too and report their sessions that now clash "
+    f"(default: when that takes at most {CLASH_CHECK_TRIPS} free/busy round trips).",
+)
 @wait_option
 @json_option
 @pass_options
@@ -100,6 +110,7 @@ def schedule(
     recreate: bool,
     end_orphans: bool,
     allow_duplicate_pair: bool,
+    check_clashes: bool | None,
     wait: float,
     as_json: bool,
 ) -> None:
@@ -109,7 +120,8 @@ def schedule(
     removed ones end after their next session (never deleted). Re-running changes nothing.
     Series of a cohort that left the config (renamed or removed) are reported as orphaned
     and left running unless --end-orphans; two people who already meet under another cohort
-    id get no second series unless --allow-duplicate-pair.
+    id get no second series unless --allow-duplicate-pair. A re-run also reports the sessions
+    of unchanged series that someone has booked over since (--check-clashes).
     """
     from rmcal.cli.schedule_report import render_result, result_json, undone_message
     from rmcal.runtime import check_cohorts, clock_from, session
@@ -140,6 +152,7 @@ def schedule(
             recreate=recreate,
             end_orphans=end_orphans,
             allow_duplicate_pair=allow_duplicate_pair,
+            check_clashes=check_clashes,
         )
     if as_json:
         echo(json.dumps(result_json(config, provider, result), indent=2))

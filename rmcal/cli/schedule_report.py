@@ -8,6 +8,8 @@ that a terminal or a cron mail never wraps a row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from rmcal.plan import (
 )
 from rmcal.provider import Provider
 from rmcal.schedule import ScheduleResult
+from rmcal.slots import Clash
 from rmcal.tables import format_table, plural
 
 
@@ -66,7 +69,7 @@ def _slot_text(item: Item) -> tuple[str, str, str]:
     return slot.describe(), slot.first.strftime("%Y-%m-%d"), str(len(slot.starts))
 
 
-def _note(item: Item) -> str:
+def _note(item: Item, kept: Mapping[str, tuple[Clash, ...]]) -> str:
     if isinstance(item, Unschedulable):
         return "cannot be placed, see below"
     if isinstance(item, Update):
@@ -79,10 +82,19 @@ def _note(item: Item) -> str:
         return f"{item.reason}; next session {item.next_start:%Y-%m-%d %H:%M %Z}"
     if isinstance(item, Keep | Create) and item.note:
         return item.note
-    slot = getattr(item, "slot", None)
-    if slot is not None and slot.clashes:
-        return f"{plural(len(slot.clashes), 'clashing session')}, see below"
+    clashes = _clashes(item, kept)
+    if clashes:
+        return f"{plural(len(clashes), 'clashing session')}, see below"
     return ""
+
+
+def _clashes(item: Item, kept: Mapping[str, tuple[Clash, ...]]) -> tuple[Clash, ...]:
+    """The clashes to report for a plan row: an unchanged series' only from now on (and only
+    when the run checked them, ``--check-clashes``)."""
+    if isinstance(item, Keep):
+        return kept.get(item.series.key, ())
+    slot = getattr(item, "slot", None)
+    return slot.clashes if slot is not None else ()
 
 
 def render_result(config: Config, provider: Provider, result: ScheduleResult) -> str:
@@ -96,9 +108,8 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
     for item in plan.items:
         cohort, _, names = _names(item, config)
         where, first, sessions = _slot_text(item)
-        rows.append(
-            [_action_done(item, result), cohort, names, where, first, sessions, _note(item)]
-        )
+        note = _note(item, result.kept_clashes)
+        rows.append([_action_done(item, result), cohort, names, where, first, sessions, note])
     if rows:
         lines.append(
             format_table(
@@ -114,12 +125,12 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
             lines.append(f"  {names} ({cohort}): {item.reason}")
     clash_lines = []
     for item in plan.items:
-        slot = getattr(item, "slot", None)
-        if slot is None or not slot.clashes or isinstance(item, Keep):
+        clashes = _clashes(item, result.kept_clashes)
+        if not clashes:
             continue
         _, _, names = _names(item, config)
-        clash_lines.append(f"  {names}:")
-        for clash in slot.clashes:
+        clash_lines.append(f"  {names}{' (unchanged series)' if isinstance(item, Keep) else ''}:")
+        for clash in clashes:
             clash_lines.append(
                 f"    {clash.start:%a %Y-%m-%d %H:%M %Z}: busy: {', '.join(clash.who)}"
             )
@@ -134,6 +145,8 @@ def render_result(config: Config, provider: Provider, result: ScheduleResult) ->
             "Free/busy unknown (no mailbox or not shared), scheduled on windows only: "
             + ", ".join(unknown)
         )
+    if result.clash_check is not None:
+        lines.append(result.clash_check.describe())
     for key, why in sorted(result.failed.items()):
         lines.append(f"failed: {key}: {why}")
     lines.append(summary_line(plan, result))
@@ -188,6 +201,7 @@ def undone_message(result: ScheduleResult) -> str:
 
 
 def result_json(config: Config, provider: Provider, result: ScheduleResult) -> dict[str, Any]:
+    check = result.clash_check
     items = []
     for item in result.plan.items:
         cohort, pair_id, names = _names(item, config)
@@ -209,7 +223,10 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
                 first=slot.first.isoformat(),
                 sessions=len(slot.starts),
                 rrule=slot.rrule,
-                clashes=[{"start": c.start.isoformat(), "busy": list(c.who)} for c in slot.clashes],
+                clashes=[
+                    {"start": c.start.isoformat(), "busy": list(c.who)}
+                    for c in _clashes(item, result.kept_clashes)
+                ],
             )
         if isinstance(item, Unschedulable):
             entry["reason"] = item.reason
@@ -229,6 +246,7 @@ def result_json(config: Config, provider: Provider, result: ScheduleResult) -> d
         "counts": result.plan.counts(),
         "failed": result.failed,
         "undone": result.undone if not result.dry_run else [],
+        "clash_check": None if check is None else asdict(check),
         "items": items,
         "summary": summary_line(result.plan, result),
     }

@@ -7,8 +7,10 @@ prints nothing at all unless something failed (cron then mails only problems); t
 ``--verbose`` lists every item with its ledger key and the reason it was skipped or ignored.
 
 An uncertain send (it may or may not have gone out) is a problem at every level, and carries
-the command that settles it by hand; the notes of the run (the mailbox lookup's findings,
-earlier uncertain sends still open) follow the messages.
+the command that settles it by hand. The clash watch's line (what free/busy was read and how
+many clashes it found) follows the messages, and a free/busy read that failed is a problem at
+every level too; the notes of the run (the mailbox lookup's findings, earlier uncertain sends
+still open) come last.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import shlex
 
 from rmcal.outbox import resolve_command, resolve_hint
 from rmcal.tables import plural
-from rmcal.tick import Line, TickResult
+from rmcal.tick import Line, TickResult, headsup_key
 
 INDENT = " " * 13  # under the kind column
 
@@ -105,6 +107,10 @@ def render_tick(
                 hidden += 1
             else:
                 lines.append(_short(status, item, hint))
+    if quiet:
+        lines.extend(_watch_lines(result)[:1] if result.watch_failed is not None else [])
+    else:
+        lines.extend(_watch_lines(result))
     if quiet and not lines:
         return ""
     lines.extend(f"note: {note}" for note in result.notes)
@@ -128,6 +134,30 @@ def render_tick(
     return "\n".join(lines) + "\n"
 
 
+def _watch_lines(result: TickResult) -> list[str]:
+    """What the clash watch read and found, in one or two lines (none when it read nothing)."""
+    if result.watch_failed is not None:
+        return [f"  FAILED     clash watch: {result.watch_failed}"]
+    watch = result.watch
+    if watch.window is None:
+        return []
+    clashes = len(watch.clashes)
+    found = plural(clashes, "clash", "clashes") if clashes else "no clash"
+    this_run = {line.key for line in result.would_send + result.sent + result.failed}
+    this_run |= {line.key for line in result.uncertain + result.skipped}
+    earlier = sum(headsup_key(c) not in this_run for c in watch.clashes)
+    if earlier:
+        found += f" ({earlier} told on an earlier run)" if earlier < clashes else ", told earlier"
+    sessions, pairs = plural(watch.sessions, "session"), plural(watch.pairs, "pair")
+    lines = [
+        f"  clash watch: {sessions} of {pairs} (free/busy of {watch.people} people until "
+        f"{watch.window[1]:%Y-%m-%d}): {found}"
+    ]
+    if watch.unknown:
+        lines.append(f"{INDENT}free/busy unknown (not checked): {', '.join(watch.unknown)}")
+    return lines
+
+
 def undone_message(result: TickResult) -> str:
     """The closing line of a run that left messages or replies undone (exit 3)."""
     problems = []
@@ -138,12 +168,20 @@ def undone_message(result: TickResult) -> str:
         problems.append(f"{plural(count, 'message')} may or may not have been sent")
     if result.replies_failed is not None:
         problems.append("replies could not be read")
+    if result.watch_failed is not None:
+        problems.append("free/busy for the clash watch could not be read")
     then = []
+    unread = result.replies_failed is not None or result.watch_failed is not None
     if result.failed:
         then.append("re-run tick to retry the failed ones")
-    elif result.replies_failed is not None:
-        replies = "the replies" if result.uncertain else "them"
-        then.append(f"re-run tick to read {replies} again")
+    elif unread:
+        if result.watch_failed is None:
+            what = "the replies" if result.uncertain else "them"
+        elif result.replies_failed is None:
+            what = "free/busy"
+        else:
+            what = "the replies and free/busy"
+        then.append(f"re-run tick to read {what} again")
     if result.uncertain:
         them = "the uncertain ones" if then else "them"
         if result.lookup:

@@ -102,6 +102,12 @@ LEAVES: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
             "type": "string",
             "description": "http(s) URL; {pair}, {session} and {cohort} are filled in",
         },
+        "clash_watch_days": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 60,
+            "description": "days ahead tick checks sessions against free/busy; 0: off",
+        },
     },
     "defaults.window": {
         "days": {

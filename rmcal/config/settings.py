@@ -53,6 +53,7 @@ SETTINGS_KEYS = (
     "agenda_lead",
     "feedback_delay",
     "feedback_form_url",
+    "clash_watch_days",
     "digest",
     "thresholds",
 )
@@ -64,6 +65,7 @@ MAX_SESSION = timedelta(hours=8)
 MAX_AGENDA_LEAD = timedelta(days=14)
 MAX_FEEDBACK_DELAY = timedelta(days=7)
 MAX_SESSIONS = 200
+MAX_CLASH_WATCH_DAYS = 60  # one free/busy window on every platform (Graph: under 62 days)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ _PARSERS: dict[str, Callable[[Node], Any]] = {
     ),
     "feedback_delay": lambda n: parse_duration(n, minimum=timedelta(0), maximum=MAX_FEEDBACK_DELAY),
     "feedback_form_url": parse_url_template,
+    "clash_watch_days": lambda n: parse_integer(n, 0, MAX_CLASH_WATCH_DAYS),
 }
 
 
@@ -234,8 +237,9 @@ def _build(partial: Partial, start: date | None) -> Settings:
     for key in ("cadence", "duration", "video", "agenda_lead", "feedback_delay"):
         if key in partial:
             kwargs[key] = partial[key].value
-    if "feedback_form_url" in partial:
-        kwargs["feedback_form_url"] = partial["feedback_form_url"].value
+    for key in ("feedback_form_url", "clash_watch_days"):
+        if key in partial:
+            kwargs[key] = partial[key].value
     if "end_date" in partial:
         end = partial["end_date"]
         if start is not None and end.value < start:

@@ -1,13 +1,13 @@
 """Shared working hours of two people, judged the way ``rmcal schedule`` will judge their slot.
 
 A pair is only worth making if ``rmcal schedule`` can then place it. So this module asks the
-slot finder's own questions (``rmcal.slots``: its candidates, every 30 minutes of every weekday
+slot finder's own questions (``rmcal.slots``: its candidates, every quarter hour of every weekday
 in the mentee's zone, each expanded into the whole series by ``rmcal.recurrence``, each
 occurrence tested against each person's window in their own zone by ``fits_window``'s test),
 and counts the answers:
 
-- **shared hours a week**: the half-hour blocks of the week that lie inside both windows at
-  *every* session of the series (DST in either zone included), times half an hour;
+- **shared hours a week**: the quarter-hour blocks of the week that lie inside both windows at
+  *every* session of the series (DST in either zone included), times a quarter hour;
 - **slot**: whether a whole session fits both windows at one time of day at every session,
   which is what the slot finder looks for first (in the mentee's zone).
 

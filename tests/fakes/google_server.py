@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
@@ -564,10 +564,12 @@ class FakeGoogle:
                     "errors": [{"domain": "global", "reason": "notFound"}],
                 }
             else:
+                # One block per event, cut at the window's edges. Whether Google itself joins
+                # touching or overlapping events into one block is not confirmed.
+                mine = [(a, b) for a, b in self.busy.get(who, []) if a < end and b > start]
                 blocks = [
                     {"start": _stamp(max(a, start)), "end": _stamp(min(b, end))}
-                    for a, b in self.busy.get(who, [])
-                    if a < end and b > start
+                    for a, b in sorted(mine + self._attending(who, start, end))
                 ]
                 calendars[item["id"]] = {"busy": blocks}
         return 200, {
@@ -735,20 +737,13 @@ class FakeGoogle:
         if parent.get("status") == "cancelled":
             raise Reply(410, "deleted", "Resource has been deleted")
         show_deleted = query.get("showDeleted", ["false"])[0] == "true"
-        zone = ZoneInfo(parent["start"].get("timeZone", "UTC"))
-        first = _parse(parent["start"]["dateTime"]).astimezone(zone)
-        rule = next(line for line in parent["recurrence"] if line.startswith("RRULE:"))
-        starts = list(itertools.islice(rrulestr(rule[6:], dtstart=first), 1000))
         wanted = query.get("originalStart", [None])[0]
         low = query.get("timeMin", [None])[0]
         high = query.get("timeMax", [None])[0]
         out = []
-        for local in starts:
-            original = local.astimezone(UTC)
+        for original, instance in self._occurrences(events, parent):
             if wanted is not None and original != _parse(wanted):
                 continue
-            exception = events.get(f"{event_id}_{original:%Y%m%dT%H%M%SZ}")
-            instance = copy.deepcopy(exception) if exception else self._instance(parent, original)
             if instance.get("status") == "cancelled" and not show_deleted:
                 continue
             if low and _parse(instance["end"]["dateTime"]) < _parse(low):
@@ -761,6 +756,46 @@ class FakeGoogle:
         if token:
             answer["nextPageToken"] = token
         return 200, answer
+
+    def _occurrences(
+        self, events: dict[str, dict[str, Any]], parent: dict[str, Any]
+    ) -> Iterator[tuple[datetime, dict[str, Any]]]:
+        """(original start in UTC, the instance as events.instances shows it) of a series."""
+        zone = ZoneInfo(parent["start"].get("timeZone", "UTC"))
+        first = _parse(parent["start"]["dateTime"]).astimezone(zone)
+        rule = next(line for line in parent["recurrence"] if line.startswith("RRULE:"))
+        for local in itertools.islice(rrulestr(rule[6:], dtstart=first), 1000):
+            original = local.astimezone(UTC)
+            exception = events.get(f"{parent['id']}_{original:%Y%m%dT%H%M%SZ}")
+            yield (
+                original,
+                (copy.deepcopy(exception) if exception else self._instance(parent, original)),
+            )
+
+    def _attending(self, who: str, start: datetime, end: datetime) -> list[tuple[datetime, ...]]:
+        """The sessions of every series ``who`` is invited to and has not declined, as Google
+        shows them in that person's free/busy: the series' own events are busy time too."""
+        found = []
+        for events in self.events.values():
+            for parent in list(events.values()):
+                if parent.get("status") == "cancelled" or not parent.get("recurrence"):
+                    continue
+                if who not in {a["email"].lower() for a in parent.get("attendees", [])}:
+                    continue
+                for _, instance in self._occurrences(events, parent):
+                    answers = {
+                        a["email"].lower(): a.get("responseStatus")
+                        for a in instance.get("attendees", [])
+                    }
+                    if instance.get("status") == "cancelled" or answers.get(who) == "declined":
+                        continue
+                    a, b = (
+                        _parse(instance["start"]["dateTime"]),
+                        _parse(instance["end"]["dateTime"]),
+                    )
+                    if a < end and b > start:
+                        found.append((a, b))
+        return found
 
     # -- gmail, meet, people -----------------------------------------------------------------
 

@@ -572,8 +572,33 @@ class FakeGraph:
                 for s, e in self.busy.get(person.lower(), [])
                 if s < end and e > start
             ]
+            items += self._attending(person.lower(), start, end)
+            items.sort(key=lambda item: item["start"]["dateTime"])
             value.append({"scheduleId": person, "availabilityView": "", "scheduleItems": items})
         return 200, {"value": value}, {}
+
+    def _attending(self, who: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Schedule items for the occurrences of every series ``who`` is invited to and has not
+        declined, as Exchange puts them in the attendee's calendar (tentative until answered):
+        a session is busy time in its own attendees' free/busy."""
+        items = []
+        for event_id, event in self.events.items():
+            invited = {a["emailAddress"]["address"].lower() for a in event.get("attendees") or []}
+            if who not in invited or not event.get("recurrence") or event.get("isCancelled"):
+                continue
+            length = _parse_local(event["end"]) - _parse_local(event["start"])
+            overrides = self.overrides.get(event_id, {})
+            for original in self.expected_starts(event, end + timedelta(days=1)):
+                change = overrides.get(original.astimezone(UTC), Override())
+                answer = change.responses.get(who, "none")
+                if change.cancelled or answer == "declined":
+                    continue
+                a = change.start or original
+                b = change.end or original + length
+                if a < end and b > start:
+                    status = "busy" if answer == "accepted" else "tentative"
+                    items.append({"status": status, "start": _graph_time(a), "end": _graph_time(b)})
+        return items
 
     def _send(self, body: bytes, content_type: str) -> tuple[int, Any, dict[str, str]]:
         if content_type.startswith("text/plain"):

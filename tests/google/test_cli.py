@@ -27,6 +27,8 @@ def test_twenty_pairs_through_every_command(workspace: RunningFake, tmp_path: Pa
             events=lambda: len(fake.calendar(organizer)),
             sent=lambda: len(fake.sent),
             throttle=lambda: fake.inject(429, "rateLimitExceeded", retry_after="0", times=3),
+            book=lambda who, start, end: fake.busy.setdefault(who, []).append((start, end)),
+            mail_keys=lambda: [str(m["message"]["X-Rmcal-Key"]).strip() for m in fake.sent],
         ),
     )
     assert fake.batches == [20]

@@ -1,4 +1,4 @@
-"""Google free/busy: fifty people and ninety days per call, errors as unknown, overlaps merged."""
+"""Google free/busy: fifty people and ninety days per call, errors as unknown, blocks kept."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_busy_splits_long_horizons_into_windows_of_ninety_days(tmp_path: Path):
     ]
 
 
-def test_busy_reports_calendar_errors_as_unknown_and_merges_overlaps(tmp_path: Path):
+def test_busy_reports_calendar_errors_as_unknown_and_keeps_each_block(tmp_path: Path):
     provider, _, _ = mock_provider(tmp_path, [reply("freebusy_mixed.json")])
     start = datetime(2030, 3, 1, tzinfo=UTC)
     result = provider.busy(
@@ -56,6 +56,27 @@ def test_busy_reports_calendar_errors_as_unknown_and_merges_overlaps(tmp_path: P
     )
     assert result["ghost@example.com"] is None  # notFound: unknown, not free
     assert result["ben@example.com"] == ()
+    # Blocks stay as Google reports them: the clash watch tells a session from its neighbours.
     assert result["ana@example.com"] == (
-        (datetime(2030, 3, 4, 9, 0, tzinfo=UTC), datetime(2030, 3, 4, 11, 0, tzinfo=UTC)),
+        (datetime(2030, 3, 4, 9, 0, tzinfo=UTC), datetime(2030, 3, 4, 10, 0, tzinfo=UTC)),
+        (datetime(2030, 3, 4, 9, 30, tzinfo=UTC), datetime(2030, 3, 4, 11, 0, tzinfo=UTC)),
     )
+
+
+def test_a_block_cut_by_two_windows_is_joined_again(tmp_path: Path):
+    start = datetime(2030, 3, 1, tzinfo=UTC)
+    cut = start + timedelta(days=90)  # where the first window ends and the second begins
+
+    def answer(begin: datetime, end: datetime) -> tuple[dict[str, str], str]:
+        block = {"start": begin.isoformat(), "end": end.isoformat()}
+        return reply({"calendars": {"ana@example.com": {"busy": [block]}}})
+
+    provider, _, _ = mock_provider(
+        tmp_path,
+        [
+            answer(cut - timedelta(hours=1), cut),  # a two-hour block across the cut...
+            answer(cut, cut + timedelta(hours=1)),  # ...comes back in two pieces
+        ],
+    )
+    result = provider.busy(["ana@example.com"], start, start + timedelta(days=150))
+    assert result["ana@example.com"] == ((cut - timedelta(hours=1), cut + timedelta(hours=1)),)

@@ -54,8 +54,11 @@ def test_busy_from_vfreebusy_and_lone_exceptions(tmp_path: Path) -> None:
     got = p.busy(
         ["DAVE@example.com"], datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 20, tzinfo=UTC)
     )
+    # One interval per event or busy period, sorted and not merged: the block and the team
+    # sync that overlaps it stay two commitments (the clash watch counts them apart).
     assert got["dave@example.com"] == (
-        (datetime(2025, 3, 10, 14, 0, tzinfo=UTC), datetime(2025, 3, 10, 15, 30, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 14, 0, tzinfo=UTC), datetime(2025, 3, 10, 15, 0, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 14, 30, tzinfo=UTC), datetime(2025, 3, 10, 15, 30, tzinfo=UTC)),
         (datetime(2025, 3, 11, 9, 0, tzinfo=UTC), datetime(2025, 3, 11, 9, 30, tzinfo=UTC)),
         (datetime(2025, 3, 13, 14, 0, tzinfo=UTC), datetime(2025, 3, 13, 15, 0, tzinfo=UTC)),
         (datetime(2025, 3, 18, 16, 0, tzinfo=UTC), datetime(2025, 3, 18, 17, 0, tzinfo=UTC)),
@@ -74,3 +77,46 @@ def test_a_malformed_busy_file_is_named(tmp_path: Path) -> None:
             datetime(2025, 3, 20, tzinfo=UTC),
         )
     assert "erin@example.com.ics" in str(caught.value)
+
+
+def test_all_day_and_floating_times_are_read_in_the_zone_of_the_calendars_owner(
+    tmp_path: Path,
+) -> None:
+    # A London programme; the file (an Apple export) names no zone; its owner lives in Los
+    # Angeles. Her day of leave is a Los Angeles day, not a London one eight hours earlier.
+    p = provider(tmp_path)  # the programme's zone is Europe/London
+    busy = p.folder / "busy"
+    busy.mkdir(parents=True)
+    shutil.copy(FIXTURES / "busy_floating_and_all_day.ics", busy / "lia@example.com.ics")
+    la = tz("America/Los_Angeles")
+    start, end = datetime(2027, 3, 8, tzinfo=UTC), datetime(2027, 3, 13, tzinfo=UTC)
+    got = p.busy(["lia@example.com"], start, end, zones={"lia@example.com": "America/Los_Angeles"})
+    assert got["lia@example.com"] == (
+        (datetime(2027, 3, 9, tzinfo=la).astimezone(UTC), datetime(2027, 3, 10, tzinfo=la)),
+        (datetime(2027, 3, 11, 9, tzinfo=la).astimezone(UTC), datetime(2027, 3, 11, 10, tzinfo=la)),
+    )
+    # Without the owner's zone, the programme's zone is the only guess left (as before).
+    london = tz("Europe/London")
+    guessed = p.busy(["lia@example.com"], start, end)
+    assert guessed["lia@example.com"][0][0] == datetime(2027, 3, 9, tzinfo=london)
+
+
+def test_each_file_reads_its_custom_tzid_with_its_own_vtimezone(tmp_path: Path) -> None:
+    # Outlook names every non-standard zone "Customized Time Zone": here India in one file and
+    # US Pacific in the other. Each file's events are read with that file's own definition,
+    # whichever file is read first (the parser caches the first definition it meets).
+    p = provider(tmp_path)
+    busy = p.folder / "busy"
+    busy.mkdir(parents=True)
+    shutil.copy(FIXTURES / "busy_custom_tzid_kolkata.ics", busy / "kiran@example.com.ics")
+    shutil.copy(FIXTURES / "busy_custom_tzid_pacific.ics", busy / "pat@example.com.ics")
+    start, end = datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 15, tzinfo=UTC)
+    kiran = (datetime(2027, 3, 8, 4, 30, tzinfo=UTC), datetime(2027, 3, 8, 5, 30, tzinfo=UTC))
+    pat = (datetime(2027, 3, 8, 18, 0, tzinfo=UTC), datetime(2027, 3, 8, 19, 0, tzinfo=UTC))
+    for order in (
+        ["kiran@example.com", "pat@example.com"],
+        ["pat@example.com", "kiran@example.com"],
+    ):
+        for email in order:
+            got = p.busy([email], start, end)[email]
+            assert got == ((kiran if email.startswith("kiran") else pat),), email

@@ -64,11 +64,12 @@ def test_an_hour_that_the_dst_mismatch_week_breaks_is_not_shared() -> None:
         assert isinstance(slot, Slot) is found
 
 
-def test_half_hour_zones_count_in_half_hours() -> None:
+def test_quarter_hour_zones_count_in_quarter_hours() -> None:
     # Kathmandu (UTC+05:45) 09:00-17:00 is 03:15-11:15 UTC; Kolkata (UTC+05:30) 03:30-11:30 UTC.
-    # Blocks on Kolkata's half-hour grid inside both: 09:00 to 16:30 Kolkata, 7.5 h a day.
+    # Blocks on the slot finder's quarter-hour grid inside both: 09:00 to 16:45 Kolkata, 7.75 h
+    # a day (half-hour blocks would miss the last quarter hour).
     hours, slot = one(Place(KATHMANDU, NINE_TO_FIVE), Place(KOLKATA, NINE_TO_FIVE), WEEKLY, OCTOBER)
-    assert (hours, slot) == (37.5, True)
+    assert (hours, slot) == (38.75, True)
 
 
 def test_windows_on_different_days_share_nothing() -> None:

@@ -34,6 +34,8 @@ def test_twenty_pairs_through_every_command(fresh_graph_server: GraphServer, tmp
             events=lambda: len(fake.events),
             sent=lambda: len(fake.sent),
             throttle=lambda: fake.throttle(3, retry_after=1),
+            book=lambda who, start, end: fake.busy.setdefault(who, []).append((start, end)),
+            mail_keys=lambda: [str(m["X-Rmcal-Key"]).strip() for m in fake.sent],
         ),
     )
     assert max(fake.batch_sizes) <= 20 and fake.max_same_mailbox_in_batch <= 4

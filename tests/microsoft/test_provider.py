@@ -105,6 +105,40 @@ def test_busy_splits_long_horizons_into_windows_under_62_days(tmp_path):
     assert all(b["startTime"]["timeZone"] == "UTC" for b in bodies)
 
 
+def test_busy_keeps_one_interval_per_item_and_an_item_across_two_windows_once(tmp_path):
+    # A meeting that spans the cut between two getSchedule windows comes back whole in both;
+    # two meetings that touch stay two (a clash check must tell a session from its neighbour).
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    cut = start + timedelta(days=61)
+    items = [
+        (cut - timedelta(hours=1), cut + timedelta(hours=1)),
+        (datetime(2026, 1, 6, 9, tzinfo=UTC), datetime(2026, 1, 6, 10, tzinfo=UTC)),
+        (datetime(2026, 1, 6, 10, tzinfo=UTC), datetime(2026, 1, 6, 11, tzinfo=UTC)),
+    ]
+
+    def answer(request):
+        body = json.loads(request.body)
+        low = datetime.fromisoformat(body["startTime"]["dateTime"]).replace(tzinfo=UTC)
+        high = datetime.fromisoformat(body["endTime"]["dateTime"]).replace(tzinfo=UTC)
+        schedule = [
+            {
+                "status": "busy",
+                "start": {"dateTime": a.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+                "end": {"dateTime": b.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
+            }
+            for a, b in items
+            if a < high and b > low
+        ]
+        value = [{"scheduleId": s, "scheduleItems": schedule} for s in body["schedules"]]
+        return 200, {}, json.dumps({"value": value})
+
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add_callback(responses.POST, f"{USER}/calendar/getSchedule", callback=answer)
+        busy = provider(tmp_path).busy(["a@contoso.com"], start, start + timedelta(days=120))
+    assert busy["a@contoso.com"] == tuple(sorted(items))
+
+
 # -- create ----------------------------------------------------------------------------------
 
 

@@ -23,7 +23,13 @@ def busy_intervals(data: bytes, start: datetime, end: datetime, zone: tzinfo) ->
 
     Recurring events are expanded (with their overrides and EXDATEs); TRANSP:TRANSPARENT and
     STATUS:CANCELLED events or occurrences are free. VFREEBUSY periods count unless FBTYPE=FREE.
-    ``zone`` reads floating and all-day times when the file does not name one (X-WR-TIMEZONE).
+    Floating and all-day times are read in the zone the file names (X-WR-TIMEZONE), else in
+    ``zone``: the caller passes the zone of the person whose calendar it is, so that a Los
+    Angeles day of leave is a Los Angeles day whatever the programme's zone. Custom TZIDs are
+    read with the file's own VTIMEZONE blocks (``group_events``).
+
+    One interval per event occurrence, not merged with its neighbours: a clash check can then
+    tell the session itself from a meeting that merely touches it.
     """
     out: list[Interval] = []
     for calendar in parse_calendar(data, multiple=True):

@@ -9,7 +9,7 @@ occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TypeVar
@@ -27,6 +27,7 @@ from .values import (
     date_value,
     duration_value,
     events_of,
+    own_zones,
     prop_time,
     reading,
     revision,
@@ -70,9 +71,16 @@ class Recurring:
     """
 
     def __init__(
-        self, uid: str, master: Event | None, overrides: Iterable[Event], zone: tzinfo
+        self,
+        uid: str,
+        master: Event | None,
+        overrides: Iterable[Event],
+        zone: tzinfo,
+        tzids: Mapping[str, tzinfo] | None = None,
     ) -> None:
         self.uid = uid
+        # The zones this event's own file defines: custom TZIDs are read with them (to_time).
+        self.tzids: Mapping[str, tzinfo] = tzids or {}
         self.overrides: dict[datetime, Event] = {}
         self.override_days: dict[date, Event] = {}
         base = master
@@ -89,7 +97,7 @@ class Recurring:
         if base.get("DTSTART") is None:
             raise IcsError(f"event {uid!r} has no DTSTART")
         self.all_day = not isinstance(date_value(base["DTSTART"], "DTSTART"), datetime)
-        self.first = prop_time(base["DTSTART"], zone, "DTSTART")
+        self.first = prop_time(base["DTSTART"], zone, "DTSTART", tzids=self.tzids)
         self.zone: tzinfo = self.first.tzinfo or zone
         self.duration = self._duration(base)
         self.cancelled = str(base.get("STATUS", "")).upper() == "CANCELLED"
@@ -104,14 +112,16 @@ class Recurring:
                 recurrence.expand(self.rule, self.first, before=self.first + timedelta(days=1))
             except (ValueError, TypeError) as exc:
                 raise IcsError(f"event {uid!r}: RRULE {text!r} cannot be expanded: {exc}") from exc
-        self.rdates, _ = date_list(base, "RDATE", self.zone)
-        self.exdates, self.exdate_days = date_list(base, "EXDATE", self.zone)
+        self.rdates, _ = date_list(base, "RDATE", self.zone, tzids=self.tzids)
+        self.exdates, self.exdate_days = date_list(base, "EXDATE", self.zone, tzids=self.tzids)
         for override in overrides:
             rid = override.get("RECURRENCE-ID")
             if rid is None:
                 continue
             if isinstance(date_value(rid, "RECURRENCE-ID"), datetime):
-                moment = prop_time(rid, self.zone, "RECURRENCE-ID").astimezone(UTC)
+                moment = prop_time(rid, self.zone, "RECURRENCE-ID", tzids=self.tzids).astimezone(
+                    UTC
+                )
                 _keep_newer(self.overrides, moment, override)
             else:
                 _keep_newer(self.override_days, date_value(rid, "RECURRENCE-ID"), override)
@@ -119,8 +129,8 @@ class Recurring:
     def _duration(self, event: Event) -> timedelta:
         """DTEND - DTSTART (exact), or DURATION; RFC 5545 defaults when both are absent."""
         if event.get("DTEND") is not None:
-            start = prop_time(event["DTSTART"], self.zone, "DTSTART")
-            end = prop_time(event["DTEND"], self.zone, "DTEND")
+            start = prop_time(event["DTSTART"], self.zone, "DTSTART", tzids=self.tzids)
+            end = prop_time(event["DTEND"], self.zone, "DTEND", tzids=self.tzids)
             if self.all_day:
                 return timedelta(days=(end.date() - start.date()).days)
             return end.astimezone(UTC) - start.astimezone(UTC)
@@ -174,11 +184,11 @@ class Recurring:
         if override is not None:
             cancelled = cancelled or str(override.get("STATUS", "")).upper() == "CANCELLED"
             if override.get("DTSTART") is not None:
-                start = prop_time(override["DTSTART"], self.zone, "DTSTART")
+                start = prop_time(override["DTSTART"], self.zone, "DTSTART", tzids=self.tzids)
             if override.get("DTEND") is not None or override.get("DURATION") is not None:
                 # An override without DTEND/DURATION keeps the series length: people who move
                 # a session by hand often change DTSTART only.
-                duration = Recurring._override_duration(override, start, self.zone)
+                duration = self._override_duration(override, start)
         if self.all_day:
             wall = start.replace(tzinfo=None) + duration
             end = wall.replace(tzinfo=start.tzinfo)
@@ -186,10 +196,9 @@ class Recurring:
             end = (start.astimezone(UTC) + duration).astimezone(start.tzinfo)
         return Instance(original, start, end, cancelled, event)
 
-    @staticmethod
-    def _override_duration(override: Event, start: datetime, zone: tzinfo) -> timedelta:
+    def _override_duration(self, override: Event, start: datetime) -> timedelta:
         if override.get("DTEND") is not None:
-            end = prop_time(override["DTEND"], zone, "DTEND")
+            end = prop_time(override["DTEND"], self.zone, "DTEND", tzids=self.tzids)
             if not isinstance(date_value(override["DTEND"], "DTEND"), datetime):
                 return timedelta(days=(end.date() - start.date()).days)
             return end.astimezone(UTC) - start.astimezone(UTC)
@@ -221,7 +230,12 @@ class Recurring:
 
 
 def group_events(calendar: Component, zone: tzinfo) -> list[Recurring]:
-    """The calendar's VEVENTs grouped by UID into masters with their overrides."""
+    """The calendar's VEVENTs grouped by UID into masters with their overrides.
+
+    ``zone`` reads floating and all-day times; a TZID the calendar defines itself is read with
+    its own VTIMEZONE (``own_zones``), never with another file's block of the same name.
+    """
+    tzids = own_zones(calendar)
     masters: dict[str, Event] = {}
     overrides: dict[str, list[Event]] = {}
     order: dict[str, None] = {}  # first-seen order, without a quadratic membership test
@@ -239,11 +253,11 @@ def group_events(calendar: Component, zone: tzinfo) -> list[Recurring]:
     out: list[Recurring] = []
     for uid in order:
         if uid in masters:
-            out.append(Recurring(uid, masters[uid], overrides.get(uid, []), zone))
+            out.append(Recurring(uid, masters[uid], overrides.get(uid, []), zone, tzids))
         else:
             # Exceptions without their master (an export that only holds the instances one was
             # invited to): each is an event of its own.
-            out += [Recurring(uid, None, [item], zone) for item in overrides[uid]]
+            out += [Recurring(uid, None, [item], zone, tzids) for item in overrides[uid]]
     return out
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Component, Event, vRecur, vText
+from icalendar import Component, Event, Timezone, vRecur, vText
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from rmcal import recurrence
@@ -133,31 +133,58 @@ def revision(event: Component) -> tuple[int, datetime]:
     return sequence_of(event), moment
 
 
-def prop_time(prop: object, zone: tzinfo, what: str) -> datetime:
+def prop_time(
+    prop: object, zone: tzinfo, what: str, *, tzids: Mapping[str, tzinfo] | None = None
+) -> datetime:
     """The value of a DTSTART-like property as an aware datetime (see ``to_time``)."""
-    return to_time(date_value(prop, what), params_of(prop), zone, what)
+    return to_time(date_value(prop, what), params_of(prop), zone, what, tzids=tzids)
 
 
-def to_time(value: date, params: Mapping[str, str], zone: tzinfo, what: str) -> datetime:
+def to_time(
+    value: date,
+    params: Mapping[str, str],
+    zone: tzinfo,
+    what: str,
+    *,
+    tzids: Mapping[str, tzinfo] | None = None,
+) -> datetime:
     """A parsed time value as an aware datetime, in its IANA zone where one can be found.
 
     A custom VTIMEZONE with an IANA or Windows TZID is replaced by the IANA zone, so that
-    expansion uses the real rules rather than a block that may cover only a few years.
+    expansion uses the real rules rather than a block that may cover only a few years. Any
+    other TZID is read with ``tzids``, the zones the value's own file defines (``own_zones``),
+    and with nothing else: the parser keeps the first definition of a TZID it ever met, in any
+    file, and Outlook calls every non-standard zone "Customized Time Zone", so two files would
+    otherwise share one and the result would depend on which was read first. Callers that do
+    not know the file (``tzids`` None: rmcal's own series files, whose TZIDs are IANA) keep the
+    parser's reading.
     """
     tzid = params.get("TZID")
     if isinstance(value, datetime) and tzid:
-        if value.tzinfo is None:
-            iana = resolve_zone(tzid)
-            if iana is None:
-                raise IcsError(
-                    f"{what}: TZID {tzid!r} is neither an IANA zone nor defined by a VTIMEZONE"
-                )
+        if isinstance(value.tzinfo, ZoneInfo):
+            return value
+        iana = resolve_zone(tzid)
+        if iana is not None:
             return value.replace(tzinfo=iana)
-        if not isinstance(value.tzinfo, ZoneInfo):
-            iana = resolve_zone(tzid)
-            if iana is not None:
-                return value.replace(tzinfo=iana)
+        own = None if tzids is None else tzids.get(str(tzid))
+        if own is not None:
+            return value.replace(tzinfo=own)
+        if value.tzinfo is None or tzids is not None:
+            raise IcsError(
+                f"{what}: TZID {tzid!r} is neither an IANA zone nor defined by a VTIMEZONE "
+                "in the same file"
+            )
     return aware(value, zone)
+
+
+@reading
+def own_zones(calendar: Component) -> dict[str, tzinfo]:
+    """The zones a calendar's VTIMEZONE blocks define, by TZID, read from this calendar only."""
+    out: dict[str, tzinfo] = {}
+    for block in calendar.walk("VTIMEZONE"):
+        if isinstance(block, Timezone) and block.get("TZID") is not None:
+            out[str(block["TZID"])] = block.to_tz(lookup_tzid=False)
+    return out
 
 
 def duration_value(prop: object, what: str = "DURATION") -> timedelta:
@@ -168,7 +195,9 @@ def duration_value(prop: object, what: str = "DURATION") -> timedelta:
     return value
 
 
-def date_list(event: Component, name: str, zone: tzinfo) -> tuple[set[datetime], set[date]]:
+def date_list(
+    event: Component, name: str, zone: tzinfo, *, tzids: Mapping[str, tzinfo] | None = None
+) -> tuple[set[datetime], set[date]]:
     """EXDATE/RDATE values: instants (UTC) and, for DATE values, whole local days."""
     instants: set[datetime] = set()
     days: set[date] = set()
@@ -179,7 +208,7 @@ def date_list(event: Component, name: str, zone: tzinfo) -> tuple[set[datetime],
             if isinstance(value, tuple):  # an RDATE period: (start, end or duration)
                 value = value[0]
             if isinstance(value, datetime):
-                instants.add(to_time(value, params, zone, name).astimezone(UTC))
+                instants.add(to_time(value, params, zone, name, tzids=tzids).astimezone(UTC))
             elif isinstance(value, date):
                 days.add(value)
     return instants, days
