@@ -29,6 +29,21 @@ from rmcal.intervals import Interval
 ENTRY_POINT_GROUP = "rmcal.providers"
 MAIL_KEY_HEADER = "X-Rmcal-Key"
 
+
+def mail_key(message: EmailMessage) -> str | None:
+    """The ledger key a message carries in ``X-Rmcal-Key``, or None when it has none.
+
+    The one way a key is read back from a message. A key longer than about 66 characters does
+    not fit on the header's first line, so serialising folds it there (``X-Rmcal-Key:`` then a
+    line break and a space); a message parsed back from those bytes (a stored message re-sent
+    by the outbox, an .eml in the local outbox) reads the key with a leading space, which would
+    no longer match the ledger. So the value is unfolded and trimmed here.
+    """
+    value = message.get(MAIL_KEY_HEADER)
+    key = " ".join(str(value).split()) if value is not None else ""
+    return key or None
+
+
 # Names of the tags rmcal writes into every series it creates (ICS X-properties, Graph
 # single-value extended properties, Google private extended properties).
 TAG_KEY = "key"

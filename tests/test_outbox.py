@@ -38,7 +38,7 @@ from rmcal.outbox import (
     mark_sent_by_hand,
     settled,
 )
-from rmcal.provider import Capabilities, ItemFailure
+from rmcal.provider import Capabilities, ItemFailure, mail_key
 from rmcal.runtime import open_provider
 from rmcal.store import MailStatus, Mode, Store
 from tests.tickworld import (
@@ -204,7 +204,7 @@ class Scripted:
         self.seen: list[tuple[MailStatus | None, bool]] = []
 
     def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
-        keys = [str(m["X-Rmcal-Key"]) for m in messages]
+        keys = [mail_key(m) or "" for m in messages]  # as every provider reads it
         self.calls.append(keys)
         for key in keys:
             row = self.store.mail(key)
@@ -487,6 +487,23 @@ def test_resend_by_hand_sends_the_kept_bytes_once(early: Store) -> None:
     assert (delivery.status, delivery.resent, delivery.detail) == (SENT, True, BY_HAND_RESENT)
     assert sender.calls == [["a:1"]] and sender.seen == [(SENDING, True)]
     assert kept is not None and message_id("a:1", "example.org") in kept
+
+
+def test_a_long_key_is_read_back_whole_from_the_kept_bytes(early: Store) -> None:
+    """A key longer than ~66 characters is folded onto the header's second line when the
+    message is stored; read back from those bytes it would start with a space (and match no
+    ledger row). ``mail_key`` unfolds it, so the re-sent message is recorded under its key."""
+    key = "headsup:rmjqru2q1tvrmotitkkatrlbk1:2027-01-13T14:00:00Z:raj@tick.example.org"
+    doubtful(early, key)
+    kept = early.get(PENDING, key)
+    assert kept is not None and "X-Rmcal-Key:\n " in kept  # folded right after the name
+    stored = Outbox(Scripted(early), early).stored(early.mail(key))  # type: ignore[arg-type]
+    assert stored is not None and str(stored.message["X-Rmcal-Key"]) == " " + key
+    assert mail_key(stored.message) == key
+    sender = Scripted(early, lambda k: None)
+    delivery = Outbox(sender, early).resend_by_hand(key)
+    assert sender.calls == [[key]] and delivery.status is SENT
+    assert early.mail(key).status is SENT  # type: ignore[union-attr]
 
 
 def test_resend_by_hand_records_sent_when_the_lookup_finds_it(early: Store) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from googleapiclient.errors import HttpError
 
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
-from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
+from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress, mail_key
 
 from ..outcome import never_sent
 from .batch import NETWORK_ERRORS, explain, status_of
@@ -48,7 +48,7 @@ def send(
     gmail = client.service("gmail")
     stop: ItemFailure | None = None
     for index, message in enumerate(messages):
-        key = str(message.get(MAIL_KEY_HEADER) or f"#{index}")
+        key = mail_key(message) or f"#{index}"
         stop = _send_one(client, gmail, key=key, message=message, results=results, stop=stop)
         if progress:
             progress(1)
@@ -76,7 +76,7 @@ def _send_one(
     if stop is not None:
         results[key] = stop
         return stop
-    if message.get(MAIL_KEY_HEADER) is None:
+    if mail_key(message) is None:
         results[key] = ItemFailure(f"message has no {MAIL_KEY_HEADER} header", False)
         return None
     data = message.as_bytes()

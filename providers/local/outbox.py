@@ -24,7 +24,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 from rmcal.mail import domain_of, message_id
-from rmcal.provider import MAIL_KEY_HEADER, Attendee, Check
+from rmcal.provider import Attendee, Check, mail_key
 
 from .files import OUTBOX, PENDING, atomic_write
 from .ics.values import UTC
@@ -86,7 +86,7 @@ class Outbox:
         without a message (dropped on the next flush), never a message that is silently
         taken as delivered.
         """
-        key = str(message[MAIL_KEY_HEADER]).strip()
+        key = mail_key(message) or ""
         slug = mail_slug(key)
         if slug in self.index():
             return False
@@ -133,7 +133,7 @@ class Outbox:
                     continue
                 with eml.open("rb") as handle:
                     message = BytesParser(policy=policy.default).parse(handle)
-                key = str(message.get(MAIL_KEY_HEADER, marker.name)).strip()
+                key = mail_key(message) or marker.name
                 try:
                     mailer.deliver(message)
                 except SmtpFailure as exc:

@@ -40,6 +40,7 @@ from rmcal.provider import (
     Series,
     SeriesEnd,
     SeriesSpec,
+    mail_key,
 )
 
 from . import edits, ics
@@ -382,13 +383,12 @@ class LocalProvider:
         batch: list[str] = []
         try:
             for index, message in enumerate(messages):
-                raw_key = message.get(MAIL_KEY_HEADER)
-                if not raw_key or not str(raw_key).strip():
+                key = mail_key(message)
+                if key is None:
                     results[f"#{index}"] = ItemFailure(
                         f"message {index} has no {MAIL_KEY_HEADER} header", retryable=False
                     )
                     continue
-                key = str(raw_key).strip()
                 try:
                     self.outbox.queue(message)
                     results[key] = None

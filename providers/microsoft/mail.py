@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
-from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
+from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress, mail_key
 
 from .auth import PERM_MAIL, PERM_MAIL_READ
 from .http import GraphHTTP, OutcomeUnknown, odata_string
@@ -56,7 +56,7 @@ def send_mime(
     results: dict[str, ItemFailure | None] = {}
     stop: ItemFailure | None = None
     for n, message in enumerate(messages):
-        key = str(message.get(MAIL_KEY_HEADER) or f"<message {n} without {MAIL_KEY_HEADER}>")
+        key = mail_key(message) or f"<message {n} without {MAIL_KEY_HEADER}>"
         if stop is not None:
             results[key] = stop
         else:

@@ -195,3 +195,13 @@ def test_missing_gmail_scope_is_a_permission_error(tmp_path: Path):
     with pytest.raises(PermissionDenied) as caught:
         provider.send([message("k1")])
     assert "gmail.send" in caught.value.remedy
+
+
+def test_a_folded_key_read_back_from_stored_bytes_is_the_key(tmp_path: Path):
+    """A key past ~66 characters is folded when stored and reads back with a leading space;
+    the send result is keyed by the key itself."""
+    key = "headsup:rmjqru2q1tvrmotitkkatrlbk1:2027-01-13T14:00:00Z:ana@example.com"
+    stored = BytesParser(policy=email.policy.default).parsebytes(message(key).as_bytes())
+    assert str(stored["X-Rmcal-Key"]) == " " + key
+    provider, _, _ = mock_provider(tmp_path, [reply("gmail_sent.json")])
+    assert provider.send([stored]) == {key: None}

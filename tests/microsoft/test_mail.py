@@ -162,3 +162,16 @@ def test_find_sent_filters_the_mailbox_on_the_internet_message_id(tmp_path):
     query = lookup.calls[0].request.params
     assert query["$filter"] == "internetMessageId eq '<rmcal.1@contoso.com>'"
     assert query["$select"] == "id,internetMessageId" and query["$top"] == "1"
+
+
+def test_a_folded_key_read_back_from_stored_bytes_is_the_key(tmp_path):
+    """The outbox re-sends a message parsed back from its kept bytes; a key past ~66
+    characters was folded there and reads back with a leading space. The result is keyed by
+    the key itself, as the ledger knows it."""
+    key = "headsup:rmjqru2q1tvrmotitkkatrlbk1:2027-01-13T14:00:00Z:mentee0@contoso.com"
+    stored = email.message_from_bytes(message(key).as_bytes(), policy=email.policy.default)
+    assert str(stored["X-Rmcal-Key"]) == " " + key
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, SEND, status=202)
+        assert provider(tmp_path).send([stored]) == {key: None}
