@@ -42,6 +42,7 @@ from rmcal.provider import (
 )
 
 from ..backoff import Backoff
+from ..outcome import SendRun
 from .attendance import TeamsAttendance
 from .auth import PERM_READ, PERM_WRITE, TokenSource
 from .checks import auth_checks, sent_lookup_check
@@ -115,6 +116,7 @@ class MicrosoftProvider:
             log=self.log,
         )
         self._user = f"/users/{segment(self.organizer)}"
+        self._sends = SendRun()  # what this run's sends learnt (``outcome.SendRun``)
         self._teams = TeamsAttendance(
             self.http,
             user_path=self._user,
@@ -337,8 +339,9 @@ class MicrosoftProvider:
         """PATCH each series master (provider id, body) in one ``$batch``: Graph's answer where
         it took, else the item's failure.
 
-        A PATCH sets values, so after no answer the next run repeats it harmlessly; a refusal
-        of the whole call (auth, permission) raises.
+        After no answer (or a 5xx) a PATCH is not repeated: it may have been carried out, and
+        each one mails the attendees an update. The next run reads the series and patches only
+        what still differs. A refusal of the whole call (auth, permission) raises.
         """
         requests_ = [
             GraphRequest(str(n), "PATCH", self._event_path(pid), body, mailbox=self.organizer)
@@ -476,7 +479,9 @@ class MicrosoftProvider:
         self, messages: Sequence[EmailMessage], progress: Progress | None = None
     ) -> dict[str, ItemFailure | None]:
         """Send each message from the organizer mailbox (see ``mail.send_mime``)."""
-        return send_mime(self.http, user_path=self._user, messages=messages, progress=progress)
+        return send_mime(
+            self.http, user_path=self._user, messages=messages, progress=progress, run=self._sends
+        )
 
     def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
         """Whether the organizer's mailbox holds each Message-ID (``sent_items_lookup``)."""
