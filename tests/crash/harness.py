@@ -4,8 +4,9 @@ and compare what people see with a run that was never interrupted.
 A *timeline* is a programme's life in four phases: ``schedule`` (every pair's series created),
 ``reschedule`` (every series changed: longer sessions), ``tick`` (feedback and the lead's
 digest are due) and ``agendas`` (the next sessions' agendas are due). Each phase is one command
-(``tests/crash/timeline.py``; with the sent-items lookup on, each tick is followed by a second
-one twenty minutes on, past the lookup's delay).
+(``tests/crash/timeline.py``; with the sent-items lookup on, each tick is followed by another
+twenty minutes on, past the lookup's delay, and by more, twenty minutes apart, while a send
+stays uncertain).
 
 First the timeline runs uninterrupted, saving the world before each phase and recording what
 it looks like after. Then, for one phase and one *crash point*, the world before the phase is
@@ -57,7 +58,7 @@ from typing import Any
 
 from tests.crash.launch import Spec
 from tests.crash.runner import Runner, Target
-from tests.crash.timeline import PHASES, Command, timeline
+from tests.crash.timeline import PHASES, SETTLE, Command, later, timeline
 from tests.crash.worlds import World, debris, world
 from tests.fakes.faults import FaultPlan
 from tests.fakes.kill import Arrival
@@ -189,9 +190,13 @@ class Harness:
     def _finish(self, command: Command, outcome: Outcome | None, *, settle: bool = False) -> int:
         """Run ``command`` until it is done, as an operator would re-run it: until exit 0, or
         for a tick exit 3 with nothing left but uncertain sends. ``settle``: a tick after the
-        lookup's delay, repeated while sends stay uncertain (a fault may fail the lookup)."""
+        lookup's delay, repeated while sends stay uncertain (a fault may fail the lookup, or
+        leave the lookup's own re-send uncertain), each one ``SETTLE`` later as a cron runs
+        them: a send left uncertain at one tick is looked up once the delay has passed."""
         code = -1
-        for _ in range(RERUNS):
+        for attempt in range(RERUNS):
+            if settle and attempt:
+                command = later(command, SETTLE)
             code, out = self._run(self._spec(command))
             if outcome is not None:
                 outcome.runs += 1

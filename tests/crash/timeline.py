@@ -11,8 +11,10 @@ import yaml
 
 from tests.cohort20 import NOW
 
+# Each tick is followed by hours with nothing else due, so that the ticks that settle uncertain
+# sends (SETTLE apart, as a cron would run them) find nothing new to send.
 TICK = datetime.fromisoformat("2027-01-12T12:00:00+00:00")  # feedback on session 1, the digest
-AGENDAS = datetime.fromisoformat("2027-01-17T12:00:00+00:00")  # the agendas of session 2
+AGENDAS = datetime.fromisoformat("2027-01-17T13:00:00+00:00")  # the agendas of session 2
 SETTLE = timedelta(minutes=20)  # past the sent-items lookup's 15-minute delay
 PHASES = ("schedule", "reschedule", "tick", "agendas")
 
@@ -55,3 +57,10 @@ def longer_sessions(config: Path) -> None:
     data = yaml.safe_load(config.read_text())
     data["defaults"]["duration"] = "1h"
     config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def later(command: Command, by: timedelta) -> Command:
+    """The same command with its ``--now`` moved on by ``by``."""
+    at = command.index("--now") + 1
+    moved = datetime.fromisoformat(command[at]) + by
+    return (*command[:at], moved.isoformat(), *command[at + 1 :])
