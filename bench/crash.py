@@ -3,7 +3,7 @@ with SIGKILL at every crash point and at random moments, on the local provider a
 fake Graph and Google (by hand and with the sent-items lookup), with and without injected
 network faults; each crash re-run and compared with an uninterrupted run.
 
-    python -m bench.crash --crashes 500 --seed 1  # the long run (about an hour on 2 cores)
+    python -m bench.crash --crashes 500 --seed 1  # the long run (about 20 minutes on 2 cores)
     python -m bench.crash --providers local --crashes 0 --timers 2 --out /tmp/crash.json
 
 Modes, per provider and variant and for each phase of the timeline (schedule, reschedule,
