@@ -63,7 +63,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from dateutil.rrule import rrulestr
 
-from tests.fakes.faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
+from tests.fakes.faults import (
+    NOT_DONE,
+    FaultPlan,
+    drop_connection,
+    quiet_disconnects,
+    read_body,
+)
 from tests.fakes.kill import KillSwitch, Moment
 from tests.fakes.tls import make_tls_files
 
@@ -1070,8 +1076,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = read_body(self)
+        if body is None:  # the client died while sending: nothing arrived
+            drop_connection(self)
+            return
         kill = self.server.kill  # the crash harness's (tests/fakes/kill.py), before any fault
         moment = Moment.NONE
         if kill is not None and not self.path.startswith("/token"):

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
-from .faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
+from .faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects, read_body
 from .kill import KillSwitch, Moment
 from .tls import TLSFiles, make_tls_files
 
@@ -634,8 +634,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         graph = self.server.graph
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = read_body(self)
+        if body is None:  # the client died while sending: nothing arrived
+            drop_connection(self)
+            return
         path = urlsplit(self.path).path
         openid = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
         token = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
