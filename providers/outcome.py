@@ -26,6 +26,10 @@ Anything else is an unknown outcome. The check walks what each layer explicitly 
 (``__cause__``, exceptions in ``args``, urllib3's ``MaxRetryError.reason``), but not
 ``__context__``: an exception raised while handling another (httplib2 reconnecting after a
 dropped answer) says nothing about the request that went out before it.
+
+Both cloud extras bring ``requests``; ``httplib2`` and ``google-auth`` come only with
+``rmcal[google]``, so their exception types join the list only when they are installed (an
+install without them cannot raise them), and ``rmcal[microsoft]`` alone imports this module.
 """
 
 from __future__ import annotations
@@ -34,30 +38,35 @@ import errno
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import google.auth.exceptions
-import httplib2
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util.retry import Retry
 
-from rmcal.errors import ProviderError
-from rmcal.provider import ItemFailure
-
 # errno values a connect() fails with before anything is sent.
 CONNECT_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 )
+
+
+def _google_types() -> tuple[type[BaseException], ...]:
+    """httplib2's DNS failure and google-auth's token-fetch failure, when rmcal[google] is in."""
+    try:
+        import google.auth.exceptions
+        import httplib2
+    except ImportError:
+        return ()
+    return (httplib2.ServerNotFoundError, google.auth.exceptions.TransportError)
+
+
 NOT_SENT_TYPES: tuple[type[BaseException], ...] = (
     ConnectTimeoutError,  # urllib3: connect timed out, refused (NewConnectionError), DNS
     requests.ConnectTimeout,  # requests' name for the first
-    httplib2.ServerNotFoundError,
     socket.gaierror,
     ConnectionRefusedError,
     ssl.SSLCertVerificationError,
-    google.auth.exceptions.TransportError,
+    *_google_types(),
 )
 
 
@@ -95,33 +104,3 @@ def without_resends(session: requests.Session) -> requests.Session:
     for prefix in ("https://", "http://"):
         session.mount(prefix, HTTPAdapter(max_retries=NO_RETRIES))
     return session
-
-
-@dataclass
-class SendRun:
-    """What one run's sends have learnt so far, kept by a provider from one ``send`` call to
-    the next.
-
-    Why across calls: the outbox hands a provider one message per call (so that a crash leaves
-    in doubt only the message that was in flight), yet two facts concern the whole run. Once the
-    service kept refusing past the retry budget (throttled, unreachable), the rest of the run's
-    messages would fare the same: ``stop`` fails them at once, and the next run sends them. And
-    once a message went out (or may have), an authentication or permission refusal no longer
-    stops the whole run with an error: the messages after it fail alone (``went_out``).
-    """
-
-    stop: ItemFailure | None = None
-    went_out: bool = False
-
-    def refused(self, error: ProviderError) -> ItemFailure:
-        """A refusal that concerns every message alike: raised while nothing of this run went
-        out, else the failure of this message and, as ``stop``, of every later one."""
-        if not self.went_out:
-            raise error
-        self.stop = ItemFailure(f"not sent: {error.one_line()}", retryable=False)
-        return self.stop
-
-    def spent(self, error: ProviderError) -> ItemFailure:
-        """Refused past the retry budget: this message fails, and the run sends no more."""
-        self.stop = ItemFailure(f"not sent: {error.message}; the next run sends it", False)
-        return ItemFailure(error.one_line(), retryable=False)

@@ -26,7 +26,8 @@ from googleapiclient.errors import HttpError
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
 
-from ..outcome import SendRun, never_sent
+from ..outcome import never_sent
+from ..sendrun import SendRun
 from .batch import NETWORK_ERRORS, explain, status_of
 from .client import GoogleClient
 

@@ -36,10 +36,11 @@ from rmcal.provider import (
     Progress,
     ProviderContext,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 
-from ..outcome import SendRun
+from ..sendrun import SendRun
 from . import auth, checks, freebusy, gmail, reads, writes
 from .client import GoogleClient
 from .settings import (
@@ -88,7 +89,7 @@ class GoogleProvider:
         )
         self._now = now or (lambda: datetime.now(UTC))
         self._open_browser = open_browser
-        self._sends = SendRun()  # what this run's sends learnt (``outcome.SendRun``)
+        self._sends = SendRun()  # what this run's sends learnt (``sendrun.SendRun``)
         self.capabilities = _capabilities(self.settings)
 
     def busy(self, emails: Sequence[str], start: datetime, end: datetime) -> BusyMap:
@@ -116,7 +117,7 @@ class GoogleProvider:
         return writes.update_series(self.client, changes, progress)
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
         """Cut each rule at the last kept occurrence (or delete a series not yet begun)."""
         return writes.end_series(self.client, ends, progress)

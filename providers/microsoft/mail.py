@@ -30,7 +30,7 @@ from email.policy import SMTP
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress
 
-from ..outcome import SendRun
+from ..sendrun import SendRun
 from .auth import PERM_MAIL, PERM_MAIL_READ
 from .http import GraphHTTP, OutcomeUnknown, odata_string
 

@@ -38,11 +38,12 @@ from rmcal.provider import (
     Progress,
     ProviderContext,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 
 from ..backoff import Backoff
-from ..outcome import SendRun
+from ..sendrun import SendRun
 from .attendance import TeamsAttendance
 from .auth import PERM_READ, PERM_WRITE, TokenSource
 from .checks import auth_checks, sent_lookup_check
@@ -116,7 +117,7 @@ class MicrosoftProvider:
             log=self.log,
         )
         self._user = f"/users/{segment(self.organizer)}"
-        self._sends = SendRun()  # what this run's sends learnt (``outcome.SendRun``)
+        self._sends = SendRun()  # what this run's sends learnt (``sendrun.SendRun``)
         self._teams = TeamsAttendance(
             self.http,
             user_path=self._user,
@@ -334,17 +335,26 @@ class MicrosoftProvider:
         return results
 
     def _patch_masters(
-        self, patches: Sequence[tuple[str, dict[str, Any]]], operation: str
+        self,
+        patches: Sequence[tuple[str, dict[str, Any]]],
+        operation: str,
+        *,
+        action: str = "",
     ) -> list[GraphResponse | ItemFailure]:
-        """PATCH each series master (provider id, body) in one ``$batch``: Graph's answer where
-        it took, else the item's failure.
+        """PATCH each series master (provider id, body) in one ``$batch``, or with ``action``
+        POST that action to it (``cancel``): Graph's answer where it took, else the item's
+        failure.
 
-        After no answer (or a 5xx) a PATCH is not repeated: it may have been carried out, and
-        each one mails the attendees an update. The next run reads the series and patches only
-        what still differs. A refusal of the whole call (auth, permission) raises.
+        After no answer (or a 5xx) neither a PATCH nor a cancel is repeated: it may have been
+        carried out, and each one mails the attendees. The next run reads the series and
+        patches only what still differs (a cancelled series is not cancelled again). A refusal
+        of the whole call (auth, permission) raises.
         """
+        method, suffix = ("POST", f"/{action}") if action else ("PATCH", "")
         requests_ = [
-            GraphRequest(str(n), "PATCH", self._event_path(pid), body, mailbox=self.organizer)
+            GraphRequest(
+                str(n), method, self._event_path(pid) + suffix, body, mailbox=self.organizer
+            )
             for n, (pid, body) in enumerate(patches)
         ]
         answers = self.http.batch(requests_, operation=operation, permission=PERM_WRITE)
@@ -389,17 +399,25 @@ class MicrosoftProvider:
         return results
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
-        """Set each series' range to end on the date of ``last`` (kept) in its zone.
-
-        Only the range changes; past occurrences stay in every calendar.
+        """Set each series' range to end on the date of ``last`` (kept) in its zone, with the
+        end's description; past occurrences stay in every calendar. A series that has not
+        started (``last`` None) is cancelled with Graph's ``cancel`` action, which mails the
+        attendees a cancellation carrying the end's text as its comment.
         """
         results: dict[str, Series | ItemFailure] = {}
         for group in chunks(ends, WRITE_GROUP):
             planned: list[Series] = []
             patches: list[tuple[str, dict[str, Any]]] = []
-            for series, last in group:
+            cancelled: list[Series] = []
+            cancels: list[tuple[str, dict[str, Any]]] = []
+            for end in group:
+                series, last = end.series, end.last
+                if last is None:
+                    cancelled.append(replace(series, cancelled=True))
+                    cancels.append((series.provider_id, {"comment": end.description_text}))
+                    continue
                 if last < series.start.astimezone(ZoneInfo(series.timezone)):
                     results[series.key] = ItemFailure(
                         "end series: the last occurrence to keep is before the first one; "
@@ -408,10 +426,14 @@ class MicrosoftProvider:
                     )
                     continue
                 body, rule = end_body(series, last)
+                if end.description_html:
+                    body["body"] = {"contentType": "HTML", "content": end.description_html}
                 planned.append(replace(series, rrule=rule))
                 patches.append((series.provider_id, body))
-            outcomes = self._patch_masters(patches, "end series")
-            for ended, outcome in zip(planned, outcomes, strict=True):
+            outcomes = self._patch_masters(patches, "end series") if patches else []
+            if cancels:
+                outcomes += self._patch_masters(cancels, "cancel series", action="cancel")
+            for ended, outcome in zip(planned + cancelled, outcomes, strict=True):
                 results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
             if progress:
                 progress(len(group))

@@ -43,9 +43,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# What a forked child would otherwise import on its first steps (the CLI and every provider).
+# What a forked child would otherwise import on its first steps: the CLI, the commands the
+# harness runs and the library behind them (the CLI loads both lazily), and every provider.
 PRELOAD = (
     "rmcal.cli",
+    "rmcal.cli.schedule",
+    "rmcal.cli.loop",
+    "rmcal.cli.outbox",
+    "rmcal.runtime",
+    "rmcal.schedule",
+    "rmcal.tick",
+    "rmcal.status",
+    "rmcal.digest",
+    "rmcal.outbox",
     "rmcal_providers.local",
     "rmcal_providers.microsoft",
     "rmcal_providers.google",
