@@ -5,7 +5,8 @@ sender follows the same protocol (DESIGN.md, "Identity and idempotency"):
 
 1. Before the provider call, the message's ledger row is written as ``sending`` (counting an
    attempt) and its exact bytes are kept in the state file.
-2. The provider sends in batches of ``capabilities.batch_size``.
+2. The provider sends in batches of ``capabilities.batch_size`` when it drops duplicates by
+   key, else one message per call (``Outbox.batch_size`` says why).
 3. After the call each row becomes ``sent``, ``failed`` (refused before it went out; retryable
    failures are retried within the run, waiting a little longer each time) or ``uncertain``:
    the request went out and no answer came back (the provider says so with
@@ -232,7 +233,7 @@ class Outbox:
         """
         outcome: dict[str, tuple[MailStatus, str]] = {}
         pending = list(items)
-        batch_size = max(1, self.provider.capabilities.batch_size)
+        batch_size = self.batch_size()
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(self.retry_delay * attempt)
@@ -250,6 +251,19 @@ class Outbox:
                 detail = why
             deliveries.append(Delivery.of(item, status, detail, resent=resent))
         return deliveries
+
+    def batch_size(self) -> int:
+        """Messages per provider call: one, unless the provider drops duplicates by key.
+
+        Every message of a call is recorded ``sending`` before the call, and a crash during it
+        leaves all of them so. A provider that dedupes re-sends them harmlessly; any other must
+        then treat each as uncertain, though only the one on the wire may have gone. One
+        message per call keeps the doubt to that one (the cloud providers send one request per
+        message anyway, so this costs no round trip).
+        """
+        if not self.idempotent:
+            return 1
+        return max(1, self.provider.capabilities.batch_size)
 
     def _batch(
         self,

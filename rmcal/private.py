@@ -94,13 +94,19 @@ def narrow(path: Path, *, logger: logging.Logger | None = None) -> bool:
 
 def write_private(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``, owner-only and atomically: readers see the old file or
-    the new one, never half, and a crash leaves no stray temporary file.
+    the new one, never half, and a crash leaves no stray temporary file for long.
 
     The temporary file lives in the same folder (same file system, so ``os.replace`` is an
-    atomic rename) and is fsynced before the rename; the folder is fsynced after it.
+    atomic rename) and is fsynced before the rename; the folder is fsynced after it. An error
+    removes it at once; a process killed outright cannot, so the temporary file is named after
+    the writing process, and the next process to write into the folder removes those whose
+    writer is gone (``remove_leftovers``).
     """
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_leftovers(path.parent)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX
+    )
     try:
         with os.fdopen(fd, "wb") as handle:  # mkstemp makes the file 0600 on every platform
             handle.write(data)
@@ -117,3 +123,42 @@ def write_private(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+TEMP_SUFFIX = ".tmp"
+_cleaned: set[Path] = set()  # folders this process already cleared of leftovers
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write left in ``folder``; once per
+    folder and process. Returns what was deleted.
+
+    Found by the crash harness (tests/crash/): a SIGKILL between writing the temporary file and
+    renaming it leaves ``.<name>.<pid>.<random>.tmp`` behind. One is a leftover when no process
+    has its pid any more; one of a live process (a write in progress) is never touched, and a
+    pid taken again by a new process only keeps a leftover longer. POSIX only: elsewhere
+    nothing says whether a process lives without disturbing it.
+    """
+    if folder in _cleaned or os.name != "posix":
+        return []
+    _cleaned.add(folder)
+    removed = []
+    for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+        parts = leftover.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+        if len(parts) == 3 and parts[1].isdigit() and not _alive(int(parts[1])):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+                removed.append(leftover)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process: perhaps another thread's write in progress
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True

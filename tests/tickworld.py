@@ -174,3 +174,20 @@ class Idempotent(FlakyProvider):
     def __init__(self, inner: Provider, idempotent: bool) -> None:
         super().__init__(inner, 0)
         self.capabilities = replace(inner.capabilities, idempotent_send=idempotent)
+
+
+class LostAnswers(Idempotent):
+    """Sends for real, then loses every answer, as a connection that drops after the server
+    took the message: each send is uncertain (on a provider that cannot dedupe)."""
+
+    def __init__(self, inner: Provider) -> None:
+        super().__init__(inner, False)
+
+    def send(self, messages: Sequence[EmailMessage], progress: Any = None) -> dict[str, Any]:
+        self.inner.send(messages, progress)
+        lost = ItemFailure(
+            "the connection dropped before the answer: it may or may not have gone out",
+            retryable=False,
+            uncertain=True,
+        )
+        return {str(m["X-Rmcal-Key"]): lost for m in messages}

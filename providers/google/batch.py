@@ -276,8 +276,13 @@ class Calls:
         ctx: ErrorContext,
         on_refresh_error: Callable[[google.auth.exceptions.RefreshError, str], ProviderError],
         before_batch: Callable[[], None] | None = None,
+        quiet_http: Callable[[], Any] | None = None,
     ) -> None:
         self.before_batch = before_batch
+        # The transport for batches that must never be re-sent behind rmcal's back (those
+        # holding a notifying request): httplib2 re-sends a request once when the connection
+        # drops before the answer (see ``sendhttp``).
+        self.quiet_http = quiet_http
         self.batch_uri = batch_uri
         self.batch_size = batch_size
         self.pacer = pacer
@@ -362,6 +367,12 @@ class Calls:
         returned with its last error (so it fails and the rest complete); only when Google
         could not be reached at all is a ``ProviderError`` raised. Other errors are returned
         for the caller to judge.
+
+        A patch is re-sent only when Google provably did not act on it (throttled, 503, a
+        connection that never opened): each patch carried out mails the attendees an update
+        (``sendUpdates=all``), so one whose outcome is unknown is returned as it came back (a
+        5xx) or as an ``ItemFailure`` (no answer), for the next run to read the series and
+        patch only what still differs.
         """
         results: dict[str, Any | HttpError] = {}
         pending = list(requests)
@@ -374,7 +385,11 @@ class Calls:
             for chunk in chunks(pending, self.batch_size):
                 answers = self._send_batch(chunk, requests, operation)
                 if isinstance(answers, BaseException):
-                    again += chunk
+                    for key in chunk:
+                        if _unknown(answers, requests[key]):
+                            results[key] = _no_answer(answers, operation)
+                        else:
+                            again.append(key)
                     if isinstance(answers, HttpError):
                         hint = _max(hint, retry_after(answers))
                         refused.update(dict.fromkeys(chunk, answers))
@@ -384,7 +399,11 @@ class Calls:
                 done = 0
                 for key in chunk:
                     answer = answers[key]
-                    if isinstance(answer, HttpError) and is_retryable(answer):
+                    if (
+                        isinstance(answer, HttpError)
+                        and is_retryable(answer)
+                        and not _unknown(answer, requests[key])
+                    ):
                         again.append(key)
                         hint = _max(hint, retry_after(answer))
                         refused[key] = answer
@@ -415,10 +434,14 @@ class Calls:
             batch.add(requests[key], request_id=str(index))
         self.pacer.acquire(len(chunk))
         self.batches_sent += 1
+        notifying = any(requests[key].method in NOTIFYING_METHODS for key in chunk)
         try:
             if self.before_batch is not None:
                 self.before_batch()
-            batch.execute()
+            if notifying and self.quiet_http is not None:
+                batch.execute(http=self.quiet_http())
+            else:
+                batch.execute()
         except HttpError as exc:
             if is_retryable(exc):
                 return exc
@@ -435,7 +458,7 @@ class Calls:
         except NETWORK_ERRORS as exc:
             if not transient(exc):
                 raise network_error(exc, operation) from None
-            # Safe to re-send: inserts carry client-chosen ids, patches are idempotent.
+            # Inserts are safe to re-send (client-chosen ids); ``execute_many`` keeps patches.
             return exc
         missing = [key for key in chunk if key not in answers]
         if missing:
@@ -443,6 +466,35 @@ class Calls:
                 PROVIDER, operation, f"the batch response lacked {len(missing)} of its parts"
             )
         return answers
+
+
+# Requests Google answers by mailing the attendees each time it carries them out (patches
+# with sendUpdates=all); a repeated insert answers 409 and a repeated delete 410, silently.
+NOTIFYING_METHODS = frozenset({"PATCH"})
+
+
+def _unknown(failure: BaseException, request: HttpRequest) -> bool:
+    """A notifying request that failed so that Google may have carried it out: not repeated.
+
+    Found by the crash harness under faults (tests/crash/): a batch of patches whose answer
+    was lost was sent again, and the pair got a second "Updated" invitation.
+    """
+    if request.method not in NOTIFYING_METHODS:
+        return False
+    if isinstance(failure, HttpError):
+        return not not_acted_on(failure)
+    return not never_sent(failure)
+
+
+def _no_answer(failure: BaseException, operation: str) -> Any:
+    if isinstance(failure, HttpError):
+        return failure
+    return ItemFailure(
+        f"{operation}: no answer from Google ({type(failure).__name__}); it may have been "
+        "carried out, so it is not sent again: the next run reads the series and changes only "
+        "what still differs",
+        retryable=False,
+    )
 
 
 def transient(exc: BaseException) -> bool:

@@ -12,7 +12,8 @@ not the libraries' defaults:
   settings' and not whatever environment variable httplib2 happens to read.
 * httplib2 is told to try each request once (``single_attempts``): rmcal's own retries decide
   what may be repeated. It still re-sends once after a connection dropped before the answer,
-  which Calendar writes survive (client-chosen ids); Gmail sends therefore go over
+  which reads and inserts survive (client-chosen ids); Gmail sends and batches of patches
+  (each one carried out mails the attendees an update) therefore go over
   ``sendhttp.RequestsHttp`` instead, which never re-sends (``mail_http``).
 """
 
@@ -100,6 +101,7 @@ class GoogleClient:
             ctx=self.ctx,
             on_refresh_error=self._refresh_error,
             before_batch=self.fresh_token,
+            quiet_http=self.mail_http,
         )
         self.mail_calls = Calls(
             batch_uri=settings.batch_uri,
@@ -144,7 +146,8 @@ class GoogleClient:
         return self._http
 
     def mail_http(self) -> Any:
-        """The transport Gmail sends go over: one that never re-sends (``sendhttp``)."""
+        """The transport Gmail sends and calendar patches go over: one that never re-sends
+        (``sendhttp``)."""
         if self._mail_http is None:
             if self._injected:
                 self._mail_http = self.authorized()

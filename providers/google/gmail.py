@@ -27,6 +27,7 @@ from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress, mail_key
 
 from ..outcome import never_sent
+from ..sendrun import SendRun
 from .batch import NETWORK_ERRORS, explain, status_of
 from .client import GoogleClient
 
@@ -36,20 +37,24 @@ SendResults = dict[str, ItemFailure | None]
 
 
 def send(
-    client: GoogleClient, messages: Sequence[EmailMessage], progress: Progress | None = None
+    client: GoogleClient,
+    messages: Sequence[EmailMessage],
+    progress: Progress | None = None,
+    run: SendRun | None = None,
 ) -> SendResults:
     """Send each message from the organizer's mailbox, keyed by its ``X-Rmcal-Key``.
 
-    Once Google keeps refusing (throttling, unreachable) past the retry budget, the rest are
-    left unsent for the next run. Auth and scope refusals stop the whole call, raised as long
-    as nothing has gone out yet.
+    Once Google keeps refusing (throttling, unreachable) past the retry budget, the rest of the
+    run's messages are left unsent for the next run (``run`` carries that from one call to the
+    next). Auth and scope refusals stop the whole call, raised as long as nothing of the run
+    has gone out yet.
     """
+    run = run or SendRun()
     results: SendResults = {}
     gmail = client.service("gmail")
-    stop: ItemFailure | None = None
     for index, message in enumerate(messages):
         key = mail_key(message) or f"#{index}"
-        stop = _send_one(client, gmail, key=key, message=message, results=results, stop=stop)
+        results[key] = run.stop or _send_one(client, gmail, message=message, run=run)
         if progress:
             progress(1)
     return results
@@ -64,67 +69,42 @@ def _uncertain(what: str) -> ItemFailure:
 
 
 def _send_one(
-    client: GoogleClient,
-    gmail: Any,
-    *,
-    key: str,
-    message: EmailMessage,
-    results: SendResults,
-    stop: ItemFailure | None,
+    client: GoogleClient, gmail: Any, *, message: EmailMessage, run: SendRun
 ) -> ItemFailure | None:
-    """Send one message into ``results``; returns the failure that stops the rest, if any."""
-    if stop is not None:
-        results[key] = stop
-        return stop
+    """Send one message: None when Gmail took it, else what became of it."""
     if mail_key(message) is None:
-        results[key] = ItemFailure(f"message has no {MAIL_KEY_HEADER} header", False)
-        return None
+        return ItemFailure(f"message has no {MAIL_KEY_HEADER} header", False)
     data = message.as_bytes()
     if len(data) > GMAIL_MAX_RAW:
-        results[key] = ItemFailure("message is larger than Gmail accepts (35 MB)", False)
-        return None
+        return ItemFailure("message is larger than Gmail accepts (35 MB)", False)
     raw = base64.urlsafe_b64encode(data).decode("ascii")
     request = gmail.users().messages().send(userId="me", body={"raw": raw})
     try:
         client.mail_calls.execute_once(request, "send mail", http=client.mail_http())
-        results[key] = None
     except HttpError as exc:
         status = status_of(exc)
         if status >= 500:
-            results[key] = _uncertain(f"Gmail answered {status}")
-        elif status in (401, 403):
-            error = explain(exc, "send mail", client.ctx)
-            return _refused(error, key, results)
-        else:
-            results[key] = ItemFailure(f"Gmail refused it: {exc.reason}", False)
+            run.went_out = True
+            return _uncertain(f"Gmail answered {status}")
+        if status in (401, 403):
+            return run.refused(explain(exc, "send mail", client.ctx))
+        return ItemFailure(f"Gmail refused it: {exc.reason}", False)
     except (AuthError, PermissionDenied) as exc:
-        return _refused(exc, key, results)
+        return run.refused(exc)
     except ProviderError as exc:
         if not exc.retryable:
-            return _refused(exc, key, results)
+            return run.refused(exc)
         # Throttled, or unreachable before anything was sent, for the whole budget: the rest
         # would fare the same, and the next run (not this one) tries again.
-        stop = ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
-        results[key] = stop
+        return run.spent(exc)
     except NETWORK_ERRORS as exc:
         if never_sent(exc):  # cannot happen after execute_once's retries, kept for safety
-            stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})", False)
-            results[key] = stop
-        else:
-            results[key] = _uncertain(
-                f"the connection failed during the send ({type(exc).__name__})"
-            )
-    return stop
-
-
-def _refused(error: ProviderError, key: str, results: SendResults) -> ItemFailure:
-    """A refusal that concerns every message alike: raised while nothing went out yet, else
-    this message and the rest fail with it (the ones sent stay sent)."""
-    if not any(value is None or value.uncertain for value in results.values()):
-        raise error
-    failure = ItemFailure(f"not sent: {error.one_line()}", retryable=False)
-    results[key] = failure
-    return failure
+            run.stop = ItemFailure(f"not sent: cannot reach Google ({type(exc).__name__})", False)
+            return run.stop
+        run.went_out = True
+        return _uncertain(f"the connection failed during the send ({type(exc).__name__})")
+    run.went_out = True
+    return None
 
 
 def find_sent(client: GoogleClient, message_ids: Sequence[str]) -> dict[str, bool]:

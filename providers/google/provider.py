@@ -40,6 +40,7 @@ from rmcal.provider import (
     SeriesSpec,
 )
 
+from ..sendrun import SendRun
 from . import auth, checks, freebusy, gmail, reads, writes
 from .client import GoogleClient
 from .settings import (
@@ -88,6 +89,7 @@ class GoogleProvider:
         )
         self._now = now or (lambda: datetime.now(UTC))
         self._open_browser = open_browser
+        self._sends = SendRun()  # what this run's sends learnt (``sendrun.SendRun``)
         self.capabilities = _capabilities(self.settings)
 
     def busy(
@@ -142,7 +144,7 @@ class GoogleProvider:
         self, messages: Sequence[EmailMessage], progress: Progress | None = None
     ) -> dict[str, ItemFailure | None]:
         """Send each message from the organizer's mailbox; never blindly re-sent."""
-        return gmail.send(self.client, messages, progress)
+        return gmail.send(self.client, messages, progress, run=self._sends)
 
     def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
         """Whether the organizer's mailbox holds each Message-ID (``sent_items_lookup``)."""

@@ -10,8 +10,10 @@ keep in step a private method. ``requests`` never re-sends a request itself, and
 retries under it are switched off explicitly (``outcome.without_resends``), so a dropped send
 surfaces as an exception that ``outcome.never_sent`` can judge.
 
-For Calendar the httplib2 re-send is harmless (inserts carry client-chosen ids and answer 409
-when repeated, patches and deletes repeat to the same effect), so the rest stays on httplib2.
+Calendar batches that hold a patch go over it too: a repeated patch sets the same values, but
+with ``sendUpdates=all`` each one carried out mails the pair another "Updated" invitation (found
+by the crash harness under faults, tests/crash/). Reads and inserts stay on httplib2, whose
+re-send is harmless there (inserts carry client-chosen ids and answer 409 when repeated).
 
 ``RequestsHttp`` is just enough of ``httplib2.Http`` for googleapiclient's
 ``HttpRequest.execute(http=...)``: the request is still built from the discovery document, and

@@ -166,7 +166,9 @@ def update_series(
         )
         wanted[series.key] = spec
     for key, answer in client.calls.execute_many(requests, "update series", progress).items():
-        if isinstance(answer, HttpError):
+        if isinstance(answer, ItemFailure):  # no answer: not repeated (execute_many)
+            results[key] = answer
+        elif isinstance(answer, HttpError):
             results[key] = item_failure(answer, client.ctx)
         else:
             results[key] = series_from_event(answer, wanted[key].timezone)
@@ -218,7 +220,9 @@ def end_series(
         )
     for key, answer in client.calls.execute_many(requests, "end series", progress).items():
         series = by_key[key]
-        if isinstance(answer, HttpError):
+        if isinstance(answer, ItemFailure):  # no answer: not repeated (execute_many)
+            results[key] = answer
+        elif isinstance(answer, HttpError):
             if status_of(answer) == 410:  # already deleted: nothing left to end
                 results[key] = dataclasses.replace(series, cancelled=True)
             else:

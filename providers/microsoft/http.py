@@ -15,7 +15,10 @@ easy to get subtly wrong when repeated at call sites:
   that never opened (``providers.outcome.never_sent``). A write whose outcome is unknown (the
   connection dropped after the request went out, a timeout, any other 5xx) is never re-sent:
   it surfaces as ``OutcomeUnknown`` / status 0 so the caller can look first or record it
-  uncertain. GET and PATCH set nothing new when repeated, so they are retried on 5xx too;
+  uncertain. Only a GET is retried on 5xx and dropped connections too: a PATCH sets nothing
+  new when repeated, but on a meeting it mails every attendee an update each time it is
+  carried out, so a lost answer to one is left for the next run, which reads the series and
+  patches only what still differs;
 * no library resends behind rmcal's back: ``requests`` never re-sends a request itself, and the
   urllib3 retries under it are switched off explicitly (``outcome.without_resends``), so that
   every repeat of a request is one of the decisions above;
@@ -56,8 +59,10 @@ MAILBOX_CONCURRENCY = 4  # Outlook: concurrent requests per app and mailbox
 NOT_DONE_STATUSES = frozenset({429, 503})
 # 424 Failed Dependency: a batched request that waited on a failed one and never ran.
 BATCH_NOT_DONE_STATUSES = NOT_DONE_STATUSES | {424}
-# Methods whose repeat sets nothing new: retried after a dropped connection or any 5xx.
-IDEMPOTENT_METHODS = frozenset({"GET", "PATCH"})
+# Methods whose repeat has no effect at all: retried after a dropped connection or any 5xx.
+# Not PATCH: patching a meeting mails its attendees an update each time (found by the crash
+# harness under faults, tests/crash/: a lost answer to a PATCH gave the pair two "Updated" mails).
+IDEMPOTENT_METHODS = frozenset({"GET"})
 UNKNOWN = 0  # status of a batched request whose outcome we could not learn
 
 
@@ -199,8 +204,8 @@ class GraphHTTP:
         """One request with retries; raises a mapped ProviderError unless the status is 2xx
         or listed in ``allow``.
 
-        ``idempotent`` (default: GET and PATCH) says a dropped connection or a 5xx may simply
-        be retried; for other requests those raise OutcomeUnknown, and only a connection that
+        ``idempotent`` (default: GET only) says a dropped connection or a 5xx may simply be
+        retried; for other requests those raise OutcomeUnknown, and only a connection that
         never opened, 429 and 503 are retried. ``budget`` is the operation's, when this call is
         one step of a longer one (a ``$batch`` run); else the call gets its own.
         """

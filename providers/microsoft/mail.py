@@ -30,6 +30,7 @@ from email.policy import SMTP
 from rmcal.errors import AuthError, PermissionDenied, ProviderError
 from rmcal.provider import MAIL_KEY_HEADER, ItemFailure, Progress, mail_key
 
+from ..sendrun import SendRun
 from .auth import PERM_MAIL, PERM_MAIL_READ
 from .http import GraphHTTP, OutcomeUnknown, odata_string
 
@@ -45,35 +46,30 @@ def send_mime(
     user_path: str,
     messages: Sequence[EmailMessage],
     progress: Progress | None = None,
+    run: SendRun | None = None,
 ) -> dict[str, ItemFailure | None]:
     """Send each message as ``user_path`` (``/users/<organizer>``); None for each one sent.
 
     A send whose answer never came is uncertain and not retried. When Graph keeps refusing
-    (throttled, unreachable) past the retry budget, the rest are left unsent for a re-run.
-    Auth and permission refusals concern every message alike: they stop the whole call, raised
-    as long as nothing has gone out yet (the outbox then records the batch failed).
+    (throttled, unreachable) past the retry budget, the rest of the run's messages are left
+    unsent for the next run (``run`` carries that from one call to the next). Auth and
+    permission refusals concern every message alike: they stop the whole call, raised as long
+    as nothing of the run has gone out yet (the outbox then records the message failed).
     """
+    run = run or SendRun()
     results: dict[str, ItemFailure | None] = {}
-    stop: ItemFailure | None = None
     for n, message in enumerate(messages):
         key = mail_key(message) or f"<message {n} without {MAIL_KEY_HEADER}>"
-        if stop is not None:
-            results[key] = stop
-        else:
-            stop = _send_one(http, user_path, message, key, results)
+        results[key] = run.stop or _send_one(http, user_path, message, run)
         if progress:
             progress(1)
     return results
 
 
 def _send_one(
-    http: GraphHTTP,
-    user_path: str,
-    message: EmailMessage,
-    key: str,
-    results: dict[str, ItemFailure | None],
+    http: GraphHTTP, user_path: str, message: EmailMessage, run: SendRun
 ) -> ItemFailure | None:
-    """Send one message into ``results``; returns the failure that stops the rest, if any."""
+    """Send one message: None when Graph took it, else what became of it."""
     payload = base64.b64encode(message.as_bytes(policy=SMTP))
     try:
         http.call(
@@ -85,20 +81,17 @@ def _send_one(
             headers={"Content-Type": "text/plain"},
         )
     except OutcomeUnknown:
-        results[key] = ItemFailure(UNCERTAIN, retryable=False, uncertain=True)
+        run.went_out = True
+        return ItemFailure(UNCERTAIN, retryable=False, uncertain=True)
     except (AuthError, PermissionDenied) as exc:
-        if not any(value is None or value.uncertain for value in results.values()):
-            raise
-        results[key] = ItemFailure(f"not sent: {exc.one_line()}", retryable=False)
-        return results[key]
+        return run.refused(exc)
     except ProviderError as exc:
         # Refused; when retryable, only after the whole retry budget was spent on it, so
-        # neither this run nor the rest of this batch should try again (the next run will).
-        results[key] = ItemFailure(exc.one_line(), retryable=False)
+        # neither this run nor the rest of its messages should try again (the next run will).
         if exc.retryable:
-            return ItemFailure(f"not sent: {exc.message}; the next run sends it", retryable=False)
-    else:
-        results[key] = None
+            return run.spent(exc)
+        return ItemFailure(exc.one_line(), retryable=False)
+    run.went_out = True
     return None
 
 

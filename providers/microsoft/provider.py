@@ -43,6 +43,7 @@ from rmcal.provider import (
 )
 
 from ..backoff import Backoff
+from ..sendrun import SendRun
 from .attendance import TeamsAttendance
 from .auth import PERM_READ, PERM_WRITE, TokenSource
 from .checks import auth_checks, sent_lookup_check
@@ -116,6 +117,7 @@ class MicrosoftProvider:
             log=self.log,
         )
         self._user = f"/users/{segment(self.organizer)}"
+        self._sends = SendRun()  # what this run's sends learnt (``sendrun.SendRun``)
         self._teams = TeamsAttendance(
             self.http,
             user_path=self._user,
@@ -357,9 +359,10 @@ class MicrosoftProvider:
         POST that action to it (``cancel``): Graph's answer where it took, else the item's
         failure.
 
-        A PATCH sets values, so after no answer the next run repeats it harmlessly (and a
-        repeated cancel finds the series cancelled); a refusal of the whole call (auth,
-        permission) raises.
+        After no answer (or a 5xx) neither a PATCH nor a cancel is repeated: it may have been
+        carried out, and each one mails the attendees. The next run reads the series and
+        patches only what still differs (a cancelled series is not cancelled again). A refusal
+        of the whole call (auth, permission) raises.
         """
         method, suffix = ("POST", f"/{action}") if action else ("PATCH", "")
         requests_ = [
@@ -512,7 +515,9 @@ class MicrosoftProvider:
         self, messages: Sequence[EmailMessage], progress: Progress | None = None
     ) -> dict[str, ItemFailure | None]:
         """Send each message from the organizer mailbox (see ``mail.send_mime``)."""
-        return send_mime(self.http, user_path=self._user, messages=messages, progress=progress)
+        return send_mime(
+            self.http, user_path=self._user, messages=messages, progress=progress, run=self._sends
+        )
 
     def find_sent(self, message_ids: Sequence[str]) -> dict[str, bool]:
         """Whether the organizer's mailbox holds each Message-ID (``sent_items_lookup``)."""

@@ -100,6 +100,14 @@ class FaultPlan:
         )
 
 
+def read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
+    """The request's body, or None when the connection ended before all of it came (a client
+    killed while sending): a server never acts on half a request, it closes the connection."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else b""
+    return body if len(body) == length else None
+
+
 def drop_connection(handler: BaseHTTPRequestHandler) -> None:
     """Close the client's connection without a byte of answer (the request was read)."""
     handler.close_connection = True

@@ -23,6 +23,9 @@ TLS) without reaching Google. The fake models what rmcal relies on and nothing m
   ``FaultPlan`` (``tests/fakes/faults.py``) that fails a share of all API requests at random,
   seeded, the way networks fail (429, 503, 500, stalls, dropped connections, before or after
   the request was carried out). The token endpoint is never faulted.
+* A ``KillSwitch`` (``tests/fakes/kill.py``, set as the server's ``kill``) that SIGKILLs the
+  client at its k-th API request, before or after carrying it out: the crash harness's
+  (tests/crash/).
 
 Run it by hand with ``python -m tests.fakes.google_server --port 8443``: it prints the CA file,
 a throwaway service-account key and the provider settings that point rmcal at it.
@@ -60,7 +63,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from dateutil.rrule import rrulestr
 
-from tests.fakes.faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
+from tests.fakes.faults import (
+    NOT_DONE,
+    FaultPlan,
+    drop_connection,
+    quiet_disconnects,
+    read_body,
+)
+from tests.fakes.kill import KillSwitch, Moment
 from tests.fakes.tls import make_tls_files
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -1101,11 +1111,20 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = read_body(self)
+        if body is None:  # the client died while sending: nothing arrived
+            drop_connection(self)
+            return
+        kill = self.server.kill  # the crash harness's (tests/fakes/kill.py), before any fault
+        moment = Moment.NONE
+        if kill is not None and not self.path.startswith("/token"):
+            moment = kill.arrive(self.command, self.path, body)
+        if moment is Moment.BEFORE:  # the client is dead: carry nothing out
+            drop_connection(self)
+            return
         plan = self.server.faults
         fault = None
-        if plan is not None and not self.path.startswith("/token"):
+        if plan is not None and not self.path.startswith("/token") and moment is Moment.NONE:
             fault = plan.draw(self.command, self.path)
         if fault is not None and fault.kind in NOT_DONE:
             assert plan is not None
@@ -1118,7 +1137,10 @@ class _Handler(BaseHTTPRequestHandler):
             answer = self.server.fake.handle(
                 self.command, self.path, dict(self.headers.items()), body
             )
-        if fault is None:
+        if kill is not None and moment is Moment.AFTER:  # carried out; no answer leaves
+            kill.fire()
+            drop_connection(self)
+        elif fault is None:
             self._answer(*answer)
         elif fault.kind == "500":
             error = Reply(500, "backendError", "injected fault")
@@ -1150,6 +1172,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeGoogle
     faults: FaultPlan | None = None
+    kill: KillSwitch | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not quiet_disconnects(sys.exc_info()[1] or Exception()):

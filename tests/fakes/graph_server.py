@@ -21,7 +21,9 @@ What it implements (shapes as on Microsoft Learn; see tests/microsoft/fixtures/*
 * fault injection: ``throttle(n, retry_after)`` answers the next ``n`` Graph requests (inner
   batch requests included) with 429; a ``FaultPlan`` (``tests/fakes/faults.py``) fails a share
   of all Graph requests at random, seeded, the way networks fail (429, 503, 500, stalls,
-  dropped connections, before or after the request was carried out).
+  dropped connections, before or after the request was carried out);
+* a ``KillSwitch`` (``tests/fakes/kill.py``, set as ``httpd.kill``) that SIGKILLs the client at
+  its k-th Graph request, before or after carrying it out: the crash harness's (tests/crash/).
 
 Run it by hand with ``python -m tests.fakes.graph_server --port 8443``: it prints its URL and the
 CA file to trust (``ca_bundle``).
@@ -54,7 +56,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
-from .faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects
+from .faults import NOT_DONE, FaultPlan, drop_connection, quiet_disconnects, read_body
+from .kill import KillSwitch, Moment
 from .tls import TLSFiles, make_tls_files
 
 ZONES_FILE = (
@@ -656,8 +659,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         graph = self.server.graph
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = read_body(self)
+        if body is None:  # the client died while sending: nothing arrived
+            drop_connection(self)
+            return
         path = urlsplit(self.path).path
         openid = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
         token = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
@@ -678,10 +683,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         target = self.path[len("/v1.0") :]
+        kill = self.server.kill  # the crash harness's (tests/fakes/kill.py), before any fault
+        moment = kill.arrive(method, target, body) if kill is not None else Moment.NONE
+        if moment is Moment.BEFORE:  # the client is dead: carry nothing out
+            drop_connection(self)
+            return
         plan = self.server.faults
-        fault = plan.draw(method, target) if plan is not None else None
+        fault = plan.draw(method, target) if plan is not None and moment is Moment.NONE else None
         if fault is None:
-            self._reply(*graph.handle(method, target, headers, body))
+            answer = graph.handle(method, target, headers, body)
+            if kill is not None and moment is Moment.AFTER:  # carried out; no answer leaves
+                kill.fire()
+                drop_connection(self)
+                return
+            self._reply(*answer)
             return
         assert plan is not None
         if fault.kind in NOT_DONE:
@@ -718,6 +733,7 @@ class GraphHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.graph = graph
         self.faults = faults
+        self.kill: KillSwitch | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not quiet_disconnects(sys.exc_info()[1] or Exception()):

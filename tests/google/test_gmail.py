@@ -188,6 +188,21 @@ def test_quota_exhaustion_leaves_the_rest_unsent_for_the_next_run(tmp_path: Path
     assert len(transport.request_sequence) == 4  # k2 was not even tried
 
 
+def test_one_spent_budget_per_run_though_the_outbox_sends_one_message_per_call(tmp_path: Path):
+    # The outbox hands over one message per call: the budget spent on one call must stop the
+    # run's later calls too, instead of spending a budget per message.
+    provider, transport, clock = mock_provider(
+        tmp_path,
+        [reply("error_403_user_rate_limit.json", status=403)] * 8,
+        max_retry_seconds=10,
+    )
+    first = provider.send([message("k1")])
+    second = provider.send([message("k2")])
+    assert not first["k1"].retryable and not first["k1"].uncertain
+    assert "the next run sends it" in second["k2"].message
+    assert len(transport.request_sequence) == 4 and clock.sleeps == [0.75, 1.5, 3.0]
+
+
 def test_missing_gmail_scope_is_a_permission_error(tmp_path: Path):
     provider, _, _ = mock_provider(
         tmp_path, [reply("error_403_insufficient_scope.json", status=403)]

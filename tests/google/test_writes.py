@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -126,6 +127,53 @@ def test_update_patches_with_notifications_and_drops_removed_tags(tmp_path: Path
     assert body["extendedProperties"]["private"]["rmcal.generation"] == "2"
     assert body["extendedProperties"]["private"]["rmcal.fingerprint"] is None  # dropped tag
     assert "conferenceData" not in body  # the series already has its Meet link
+
+
+def test_a_patch_google_may_have_carried_out_is_not_sent_again(tmp_path: Path):
+    # Found by the crash harness under faults (tests/crash/): every patch carried out mails the
+    # pair an update (sendUpdates=all), so one whose answer was a 500 is not repeated in the
+    # run; the next run reads the series and patches only what still differs.
+    provider, transport, _ = mock_provider(tmp_path, [batch_reply([(500, "error_500.json")])])
+    result = provider.update_series([(the_series(), spec())])[KEY]
+    assert isinstance(result, ItemFailure)
+    assert len(transport.request_sequence) == 1
+
+
+def test_a_patch_google_refused_before_acting_is_sent_again(tmp_path: Path):
+    provider, transport, _ = mock_provider(
+        tmp_path,
+        [batch_reply([(503, "error_500.json")]), batch_reply([(200, "event_series.json")])],
+    )
+    assert isinstance(provider.update_series([(the_series(), spec())])[KEY], Series)
+    assert len(transport.request_sequence) == 2
+
+
+class DropsFirst:
+    """The first request's connection drops after it was sent; later ones are answered."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return self.inner.request(*args, **kwargs)
+
+
+@pytest.mark.parametrize("ending", [False, True], ids=["update", "end"])
+def test_a_patch_batch_whose_answer_was_lost_is_not_sent_again(tmp_path: Path, ending: bool):
+    provider, transport, _ = mock_provider(tmp_path, [batch_reply([(200, "event_series.json")])])
+    dropping = DropsFirst(transport)
+    provider.client.transport = dropping
+    series = the_series()
+    if ending:
+        result = provider.end_series([SeriesEnd(series, series.start + timedelta(weeks=1))])[KEY]
+    else:
+        result = provider.update_series([(series, spec())])[KEY]
+    assert isinstance(result, ItemFailure) and "no answer from Google" in result.message
+    assert dropping.calls == 1
 
 
 def test_update_by_a_non_organizer_is_an_item_failure(tmp_path: Path):

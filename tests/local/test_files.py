@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,36 @@ def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX only")
+
+KILLED_MID_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from rmcal.private import write_private
+os.replace = lambda src, dst: os.kill(os.getpid(), signal.SIGKILL)  # dies before the rename
+write_private(Path(sys.argv[1]), b"half-way")
+"""
+
+
+@posix_only
+def test_a_write_killed_outright_leaves_its_temporary_file_only_until_the_next_write(
+    tmp_path: Path,
+) -> None:
+    # Found by the crash harness (tests/crash/): SIGKILL runs no cleanup, so the temporary file
+    # of a write killed before its rename stayed in the folder for good.
+    target = tmp_path / "calendars" / "series.ics"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_MID_WRITE, str(target)])
+    assert killed.wait() == -signal.SIGKILL
+    (stray,) = leftovers(tmp_path)
+    assert stray.name.startswith(f".series.ics.{killed.pid}.")
+    assert target.read_bytes() == b"old"
+    # A write in progress in another live process (here: this one's parent) is left alone.
+    live = target.parent / f".other.ics.{os.getppid()}.abcd1234.tmp"
+    live.write_bytes(b"being written")
+    atomic_write(target.parent / "another.ics", b"new")  # this process's first write there
+    assert leftovers(tmp_path) == [live] and target.read_bytes() == b"old"
+    assert not stray.exists()
 
 
 @posix_only

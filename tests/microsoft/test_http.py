@@ -223,22 +223,37 @@ def test_values_are_spelled_safely_into_paths_and_filters():
 
 
 @responses.activate
-def test_inside_a_batch_a_5xx_is_retried_for_patch_but_returned_for_a_create(waits):
+def test_inside_a_batch_a_5xx_is_retried_for_a_read_but_returned_for_writes(waits):
+    read = GraphRequest("g", "GET", "/users/org@contoso.com/events/1", None, mailbox="org")
     patch = GraphRequest("p", "PATCH", "/users/org@contoso.com/events/1", {}, mailbox="org")
     create = GraphRequest("c", "POST", "/users/org@contoso.com/events", {}, mailbox="org")
     failing = {
         "responses": [
+            {"id": "g", "status": 500, "body": {}},
             {"id": "p", "status": 500, "body": {}},
             {"id": "c", "status": 500, "body": {}},
         ]
     }
     responses.add(responses.POST, BATCH, json=failing)
-    responses.add(responses.POST, BATCH, json={"responses": [{"id": "p", "status": 200}]})
-    results = client(waits).batch([patch, create], operation="write")
-    assert results["p"].status == 200  # a repeated PATCH sets the same values
+    responses.add(responses.POST, BATCH, json={"responses": [{"id": "g", "status": 200}]})
+    results = client(waits).batch([read, patch, create], operation="write")
+    assert results["g"].status == 200  # a repeated read changes nothing
+    # A repeated PATCH would mail the attendees a second update: the next run looks first.
+    assert results["p"].status == 500
     assert results["c"].status == 500  # the create may exist: the caller looks it up first
     second = json.loads(responses.calls[1].request.body)["requests"]
-    assert [r["id"] for r in second] == ["p"]
+    assert [r["id"] for r in second] == ["g"]
+
+
+@responses.activate
+def test_a_patch_batch_whose_answer_was_lost_is_not_sent_again(waits):
+    # Found by the crash harness under faults (tests/crash/): the whole $batch was re-sent,
+    # and each PATCH carried out mails the pair another "Updated" invitation.
+    patch = GraphRequest("p", "PATCH", "/users/org@contoso.com/events/1", {}, mailbox="org")
+    responses.add(responses.POST, BATCH, body=requests.ConnectionError("Connection aborted"))
+    results = client(waits).batch([patch], operation="update series")
+    assert results["p"].status == UNKNOWN
+    assert len(responses.calls) == 1
 
 
 @responses.activate

@@ -148,6 +148,36 @@ def test_a_permission_refused_after_a_send_went_out_fails_the_rest_without_raisi
     assert result["b"] is not None and "Mail.Send" in result["b"].message
 
 
+def test_one_spent_budget_per_run_though_the_outbox_sends_one_message_per_call(tmp_path, waits):
+    # The outbox hands over one message per call (so that a crash leaves only the message in
+    # flight in doubt): the budget spent on one call must stop the run's later calls too.
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        throttled = rsps.add(
+            responses.POST, SEND, status=429, headers={"Retry-After": "40"}, json={}
+        )
+        graph = provider(tmp_path, waits, max_retry_seconds=100)
+        first = graph.send([message("a")])
+        second = graph.send([message("b")])
+    assert first["a"] is not None and not first["a"].retryable and not first["a"].uncertain
+    failure = second["b"]
+    assert failure is not None and "the next run sends it" in failure.message
+    assert throttled.call_count == 3 and waits.waits == [40.0, 40.0]  # b was never tried
+
+
+def test_a_permission_refused_on_a_later_call_of_the_run_fails_without_raising(tmp_path):
+    denied = fixture("errors")["ErrorAccessDenied"]
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, SEND, status=202)
+        rsps.add(responses.POST, SEND, status=403, json=denied["body"])
+        graph = provider(tmp_path)
+        assert graph.send([message("a")]) == {"a": None}
+        refused = graph.send([message("b")])["b"]
+        later = graph.send([message("c")])["c"]
+    assert refused is not None and "Mail.Send" in refused.message and later == refused
+
+
 def test_find_sent_filters_the_mailbox_on_the_internet_message_id(tmp_path):
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
