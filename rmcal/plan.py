@@ -242,13 +242,17 @@ def make_plan(
     orphans, ending = _orphans(others, {c.id for c in config.cohorts}, now, end_orphans)
     ending.update(_leaving(planned, others, now))
     zone = ZoneInfo(config.programme.timezone)
+    # Indexes built once, so that each pair looks only at its own series and at the series of
+    # its own two people: a re-run costs O(pairs), never pairs x series.
+    meets = _by_attendee(others)
     for cohort in planned:
         found = list(existing.get(cohort.id, ()))
         by_key = {s.key: s for s in found}
+        by_pair = _by_pair(found)
         wanted: set[str] = set()
         placed_items: dict[str, Item] = {}
         new_start = max(cohort.start, now.date() + timedelta(days=1))
-        current = {pair.id: _current(pair, found) for pair in cohort.pairs}
+        current = {pair.id: _current(pair, by_pair.get(pair.id, ())) for pair in cohort.pairs}
         for pair in _order(cohort.pairs, {p: c[0] for p, c in current.items()}):
             series, generation, history = current[pair.id]
             wanted.update(s.key for s in history)
@@ -264,7 +268,7 @@ def make_plan(
             start, note = new_start, ""
             if series is None:
                 start, note, refusal = _after_other_series(
-                    pair, new_start, others, ending, now, zone, allow=allow_duplicate_pair
+                    pair, new_start, meets, ending, now, zone, allow=allow_duplicate_pair
                 )
                 if refusal:
                     placed_items[pair.id] = Unschedulable(pair, refusal)
@@ -297,6 +301,23 @@ def make_plan(
     return Plan(tuple(items))
 
 
+def _by_pair(found: Sequence[Series]) -> dict[str, list[Series]]:
+    """A cohort's series grouped by the pair tag rmcal wrote beside the key."""
+    out: dict[str, list[Series]] = {}
+    for series in found:
+        out.setdefault(series.pair_id, []).append(series)
+    return out
+
+
+def _by_attendee(others: Sequence[Series]) -> dict[str, list[Series]]:
+    """Every series under each of its attendees, in the order given."""
+    out: dict[str, list[Series]] = {}
+    for series in others:
+        for email in dict.fromkeys(series.attendees):
+            out.setdefault(email, []).append(series)
+    return out
+
+
 def _upcoming(series: Series, now: datetime) -> list[datetime]:
     """The series' sessions from ``now`` on (none for a cancelled series)."""
     if series.cancelled:
@@ -312,8 +333,10 @@ def _orphans(
     items: list[Item] = []
     ending: dict[str, datetime] = {}
     for series in sorted(others, key=lambda s: (s.cohort_id, s.key)):
+        if series.cohort_id in known:
+            continue  # checked first: expanding every live series' rule is the costly part
         upcoming = _upcoming(series, now)
-        if series.cohort_id in known or not upcoming:
+        if not upcoming:
             continue
         reason = f"cohort {series.cohort_id!r} is no longer in the config"
         if len(upcoming) == 1:
@@ -340,20 +363,20 @@ def _leaving(
     """Series of pairs removed from a planned cohort: this plan ends them after their next
     session (``_plan_end``), which is the last one they keep."""
     ending: dict[str, datetime] = {}
-    for cohort in planned:
-        pair_ids = {p.id for p in cohort.pairs}
-        for series in others:
-            if series.cohort_id == cohort.id and series.pair_id not in pair_ids:
-                upcoming = _upcoming(series, now)
-                if upcoming:
-                    ending[series.key] = upcoming[0]
+    pair_ids = {c.id: {p.id for p in c.pairs} for c in planned}
+    for series in others:
+        kept = pair_ids.get(series.cohort_id)
+        if kept is not None and series.pair_id not in kept:
+            upcoming = _upcoming(series, now)
+            if upcoming:
+                ending[series.key] = upcoming[0]
     return ending
 
 
 def _after_other_series(
     pair: Pair,
     start: date,
-    others: Sequence[Series],
+    meets: Mapping[str, Sequence[Series]],
     ending: Mapping[str, datetime],
     now: datetime,
     zone: ZoneInfo,
@@ -362,10 +385,11 @@ def _after_other_series(
 ) -> tuple[date, str, str | None]:
     """Where a new series of ``pair`` may start, given the same two people's series under other
     cohort ids: after the last session of one that is ending, and not at all (a refusal)
-    beside one that keeps running, unless ``allow``. Returns (start, note, refusal)."""
+    beside one that keeps running, unless ``allow``. ``meets`` lists every series under each
+    attendee (``_by_attendee``). Returns (start, note, refusal)."""
     note = ""
     people = {pair.mentor.email, pair.mentee.email}
-    for other in others:
+    for other in meets.get(pair.mentor.email, ()):
         if other.cohort_id == pair.cohort_id or not people <= set(other.attendees):
             continue
         last = ending.get(other.key)
@@ -401,6 +425,9 @@ def generation_of(series: Series, cohort_id: str, pair: str) -> int | None:
 
 def _current(pair: Pair, found: Sequence[Series]) -> tuple[Series | None, int, list[Series]]:
     """A pair's live series (latest generation), the generation to use, and all its series.
+
+    ``found`` holds the series tagged with the pair (``_by_pair``); only those whose key is one
+    of the pair's generations count.
 
     A series deleted in the calendar stays visible on some platforms (Google keeps the event,
     and its id, for ever), so re-creating a pair needs the next generation's key.

@@ -36,3 +36,27 @@ def test_a_byte_order_mark_is_fine(in_fixtures: Path, tmp_path: Path) -> None:
     path = tmp_path / "bom.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + (in_fixtures / "valid_minimal.yaml").read_bytes())
     assert load(path).programme.name == "Test programme"
+
+
+@pytest.mark.skipif(not hasattr(__import__("yaml"), "CSafeLoader"), reason="PyYAML without libyaml")
+def test_a_valid_file_is_composed_by_libyaml_with_the_same_lines(
+    in_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pure-Python parser (ten times slower on a large cohort) only reads refused files."""
+    import yaml
+
+    from rmcal.config.yamlsource import load_yaml
+
+    text = (in_fixtures / "valid_minimal.yaml").read_text(encoding="utf-8")
+    expected = load_yaml(text, "x.yaml")
+    assert expected is not None
+
+    class Refused(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            raise AssertionError("the pure-Python parser was used for a valid file")
+
+    monkeypatch.setattr(yaml, "SafeLoader", Refused)
+    fast = load_yaml(text, "x.yaml")
+    assert fast is not None
+    assert fast.plain() == expected.plain()
+    assert fast.lines() == expected.lines()
