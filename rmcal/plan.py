@@ -48,6 +48,7 @@ class Create:
     spec: SeriesSpec
     slot: Slot
     note: str = ""  # why it starts later than the cohort (after the pair's previous series)
+    searched_from: date | None = None  # the first day the slot search looked at
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Update:
     spec: SeriesSpec
     slot: Slot
     changes: tuple[str, ...]
+    searched_from: date | None = None  # the first day the slot search looked at
 
 
 @dataclass(frozen=True)
@@ -460,14 +462,14 @@ def _plan_pair(
         slot = find_slot(pair, new_start, busy, programme_zone=zone, reserved=reserved)
         if isinstance(slot, NoSlot):
             return Unschedulable(pair, slot.reason)
-        return Create(
-            pair, build_spec(config, pair, slot, render(pair, slot), video, generation), slot
-        )
+        spec = build_spec(config, pair, slot, render(pair, slot), video, generation)
+        return Create(pair, spec, slot, searched_from=new_start)
     own = frozenset((s, s + series.duration) for s in series_starts(series))
     # An existing series keeps its first date: sessions already held stay where they were.
+    search_from = series.start.date() if series.start.date() >= cohort_start else cohort_start
     slot = find_slot(
         pair,
-        series.start.date() if series.start.date() >= cohort_start else cohort_start,
+        search_from,
         busy,
         programme_zone=zone,
         reserved=reserved,
@@ -479,7 +481,7 @@ def _plan_pair(
     spec = build_spec(config, pair, slot, render(pair, slot), video, generation)
     changes = differences(series, spec, slot)
     if changes:
-        return Update(pair, series, spec, slot, changes)
+        return Update(pair, series, spec, slot, changes, searched_from=search_from)
     return Keep(pair, series, slot)
 
 

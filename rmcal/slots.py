@@ -17,10 +17,11 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from rmcal.intervals import Interval, merge
-from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
+from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Settings, Window
 from rmcal.provider import BusyMap
 from rmcal.recurrence import (
     ICAL_DAYS,
@@ -155,16 +156,46 @@ def window_problem(
 
 
 class BusyIndex:
-    """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks."""
+    """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks.
+
+    Kept as POSIX seconds: comparing floats is many times cheaper than comparing aware
+    datetimes across zones, and the slot search makes millions of these checks on a large
+    cohort.
+    """
 
     def __init__(self, intervals: Sequence[Interval]) -> None:
         merged = merge(intervals)
-        self._starts = [m[0] for m in merged]
-        self._ends = [m[1] for m in merged]
+        self.starts = [m[0].timestamp() for m in merged]
+        self.ends = [m[1].timestamp() for m in merged]
 
     def overlaps(self, begin: datetime, end: datetime) -> bool:
-        index = bisect_left(self._starts, end) - 1  # last interval starting before ``end``
-        return index >= 0 and self._ends[index] > begin
+        return self.overlaps_at(begin.timestamp(), end.timestamp())
+
+    def overlaps_at(self, begin: float, end: float) -> bool:
+        """``overlaps`` for instants given as POSIX seconds."""
+        index = bisect_left(self.starts, end) - 1  # last interval starting before ``end``
+        return index >= 0 and self.ends[index] > begin
+
+
+def _clash_count(
+    stamps: Sequence[float],
+    length: float,
+    busy: Sequence[tuple[list[float], list[float]]],
+    stop_at: int,
+) -> int:
+    """How many sessions (starting at ``stamps``) clash with anyone's busy (starts, ends),
+    counting no further than ``stop_at``: the slot search's inner loop, kept to plain floats."""
+    count = 0
+    for begin in stamps:
+        end = begin + length
+        for starts, ends in busy:
+            index = bisect_left(starts, end) - 1
+            if index >= 0 and ends[index] > begin:
+                count += 1
+                if count >= stop_at:
+                    return count
+                break
+    return count
 
 
 def busy_index(
@@ -176,30 +207,48 @@ def busy_index(
     """Per person of the pair: provider busy time (minus ``ignore``) plus rmcal's reservations."""
     out = {}
     for person in pair.people:
-        found = [i for i in (busy.get(person.email) or ()) if i not in ignore]
+        held = busy.get(person.email) or ()
+        found = [i for i in held if i not in ignore] if ignore else list(held)
         found.extend(reserved.get(person.email, ()))
         out[person.email] = BusyIndex(found)
     return out
 
 
 def count_clashes(
-    starts: Sequence[datetime], duration: timedelta, index: Mapping[str, BusyIndex]
+    starts: Sequence[datetime],
+    duration: timedelta,
+    index: Mapping[str, BusyIndex],
+    *,
+    stop_at: int | None = None,
 ) -> tuple[Clash, ...]:
+    """The occurrences where someone is busy; with ``stop_at``, no more than that many are
+    looked for (a candidate with that many already loses to the best one found)."""
     clashes = []
+    length = duration.total_seconds()
+    people = list(index.items())
     for start in starts:
-        who = tuple(e for e, i in index.items() if i.overlaps(start, start + duration))
+        begin = start.timestamp()
+        end = begin + length
+        who = tuple(e for e, i in people if i.overlaps_at(begin, end))
         if who:
             clashes.append(Clash(start, who))
+            if stop_at is not None and len(clashes) >= stop_at:
+                break
     return tuple(clashes)
 
 
 def candidates(pair: Pair, zones: Sequence[str]) -> list[Candidate]:
     """Every (zone, weekday, time) worth trying, honouring a fixed slot or a raw rule's BYDAY."""
-    fixed = pair.fixed_slot
+    return _candidates(pair.fixed_slot, pair.settings, tuple(zones))
+
+
+def _candidates(
+    fixed: FixedSlot | None, settings: Settings, zones: Sequence[str]
+) -> list[Candidate]:
     if fixed is not None:
-        return [Candidate(fixed.timezone or pair.mentee.timezone, fixed.weekday, fixed.minute)]
+        return [Candidate(fixed.timezone or zones[0], fixed.weekday, fixed.minute)]
     weekdays = list(range(7))
-    cadence = pair.settings.cadence
+    cadence = settings.cadence
     if cadence.kind == "rrule" and cadence.rrule:
         byday = parse_parts(cadence.rrule).get("BYDAY")
         if byday:
@@ -219,6 +268,66 @@ def zone_preference(pair: Pair, programme_zone: str) -> list[str]:
         if zone not in zones:
             zones.append(zone)
     return zones
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What the windows say of one candidate, whoever's free/busy: ``skip`` when its first
+    session already falls outside a window (not even worth expanding), else the series it
+    gives and the first session outside a window (``miss``: occurrence, person 0 or 1)."""
+
+    candidate: Candidate
+    skip: bool = False
+    series: SeriesTimes | None = None
+    miss: tuple[datetime, int] | None = None
+    stamps: tuple[float, ...] = ()  # the series' starts as POSIX seconds
+
+
+@lru_cache(maxsize=256)
+def _verdicts(
+    settings: Settings,
+    fixed: FixedSlot | None,
+    zones: tuple[str, ...],
+    people: tuple[tuple[str, Window], tuple[str, Window]],
+    start: date,
+) -> tuple[_Verdict, ...]:
+    """Every candidate in search order, judged against both windows.
+
+    It depends only on the pair's shape (settings, zones and windows), not on who the two
+    people are, so the pairs of a cohort that share one (most of them) share the work: the
+    search then only counts clashes per pair.
+    """
+    duration = settings.duration
+    ordered = sorted(
+        _candidates(fixed, settings, zones),
+        key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
+    )
+    zoned = [(ZoneInfo(zone), window) for zone, window in people]
+    out = []
+    for candidate in ordered:
+        first = candidate_start(candidate, start)
+        if fixed is None and not all(fits_window(z, w, first, duration) for z, w in zoned):
+            out.append(_Verdict(candidate, skip=True))
+            continue
+        series = series_times(settings, first)
+        miss = None
+        for occurrence in series.starts:
+            for role, (zone, window) in enumerate(zoned):
+                if not fits_window(zone, window, occurrence, duration):
+                    miss = (occurrence, role)
+                    break
+            if miss:
+                break
+        stamps = tuple(t.timestamp() for t in series.starts)
+        out.append(_Verdict(candidate, series=series, miss=miss, stamps=stamps))
+    return tuple(out)
+
+
+def _shape(
+    pair: Pair, zones: Sequence[str]
+) -> tuple[Settings, FixedSlot | None, tuple[str, ...], tuple[tuple[str, Window], ...]]:
+    people = tuple((p.timezone, pair.window_of(p)) for p in pair.people)
+    return pair.settings, pair.fixed_slot, tuple(zones), people
 
 
 def find_slot(
@@ -246,34 +355,48 @@ def find_slot(
         kept = _evaluate(pair, kept_at, start, busy, index)
         if isinstance(kept, Slot):
             return kept
+    settings, fixed, zone_order, people = _shape(pair, zones)
+    verdicts = _verdicts(settings, fixed, zone_order, (people[0], people[1]), start)
+    unknown = tuple(p.email for p in pair.people if p.email in busy and busy[p.email] is None)
+    length = duration.total_seconds()
+    busy_lists = [(i.starts, i.ends) for i in index.values()]
     best: tuple[tuple[int, date, int, int], Slot] | None = None
     failures: list[str] = []
-    # Visit candidates in the order of the tie-breakers (first date, zone preference, minute):
-    # then the first clash-free slot is the best there is and the search can stop.
-    ordered = sorted(
-        candidates(pair, zones),
-        key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
-    )
-    for candidate in ordered:
-        # Cheap pre-check on the first occurrence before expanding the whole series.
-        first = candidate_start(candidate, start)
-        if pair.fixed_slot is None and any(
-            window_problem(p, pair.window_of(p), first, duration) for p in pair.people
-        ):
+    # Candidates come in the order of the tie-breakers (first date, zone preference, minute):
+    # the first clash-free slot is the best there is, and a later one only wins with fewer
+    # clashes, so counting stops at the best one's number.
+    for verdict in verdicts:
+        if verdict.skip:
             continue
-        result = _evaluate(pair, candidate, start, busy, index)
-        if isinstance(result, NoSlot):
-            failures.append(result.reason)
+        if verdict.miss is not None:
+            occurrence, role = verdict.miss
+            person = pair.people[role]
+            failures.append(
+                window_problem(person, pair.window_of(person), occurrence, duration) or ""
+            )
             continue
+        series = verdict.series
+        assert series is not None
+        candidate = verdict.candidate
+        stop_at = best[0][0] if best is not None else len(verdict.stamps) + 1
+        if _clash_count(verdict.stamps, length, busy_lists, stop_at) >= stop_at:
+            continue
+        clashes = count_clashes(series.starts, duration, index)
+        result = Slot.from_series(
+            series,
+            timezone=candidate.timezone,
+            duration=duration,
+            clashes=clashes,
+            unknown=unknown,
+        )
         score = (
-            len(result.clashes),
+            len(clashes),
             result.first.date(),
             zones.index(candidate.timezone),
             candidate.minute,
         )
-        if best is None or score < best[0]:
-            best = (score, result)
-        if not result.clashes:
+        best = (score, result)
+        if not clashes:
             break
     if best is not None:
         return best[1]

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from rmcal.errors import NotFound, ProviderError
-from rmcal.intervals import busy_requests, chunks, merge
+from rmcal.intervals import busy_requests, merge
 from rmcal.provider import (
     TAG_COHORT,
     TAG_KEY,
@@ -66,6 +66,7 @@ from .http import (
     GraphRequest,
     GraphResponse,
     odata_string,
+    run_at_once,
     segment,
 )
 from .mail import find_sent, read_one_message, send_mime
@@ -74,8 +75,7 @@ from .settings import PROVIDER, parse_settings
 from .zones import UnknownZone, windows_zone
 
 SCHEDULE_PEOPLE = 20  # getSchedule: at most 20 entities per call
-SCHEDULE_WINDOW = timedelta(days=61)  # getSchedule: the period must be under 62 days
-WRITE_GROUP = 20  # series written per $batch call (http.py splits it further per mailbox)
+SCHEDULE_WINDOW = timedelta(days=62) - timedelta(hours=1)  # getSchedule: under 62 days
 INSTANCE_MARGIN = timedelta(days=14)  # how far a moved occurrence may sit outside the window
 
 
@@ -158,8 +158,9 @@ class MicrosoftProvider:
         calls = busy_requests(
             people, start, end, people_per_call=SCHEDULE_PEOPLE, window=SCHEDULE_WINDOW
         )
-        for chunk, w_start, w_end in calls:
-            reply = self.http.call(
+
+        def read(chunk: list[str], w_start: datetime, w_end: datetime) -> GraphResponse:
+            return self.http.call(
                 "POST",
                 f"{self._user}/calendar/getSchedule",
                 operation="read free/busy",
@@ -172,6 +173,10 @@ class MicrosoftProvider:
                 },
                 idempotent=True,
             )
+
+        # getSchedule counts against the organizer's mailbox: four at once (the gate).
+        replies = run_at_once([functools.partial(read, *call) for call in calls])
+        for (chunk, _, _), reply in zip(calls, replies, strict=True):
             seen: set[str] = set()
             for info in (reply.body or {}).get("value") or []:
                 who = str(info.get("scheduleId") or "").lower()
@@ -275,17 +280,16 @@ class MicrosoftProvider:
         done = len(specs) - len(todo)
         if progress and done:
             progress(done)
-        for group in chunks(todo, WRITE_GROUP):
-            results.update(self._create_group(group))
-            if progress:
-                progress(len(group))
+        results.update(self._create_all(todo, progress))
         return results
 
-    def _create_group(self, group: Sequence[SeriesSpec]) -> dict[str, Series | ItemFailure]:
-        """One batch of creates, then one more for those whose outcome stayed unknown and whose
-        key the calendar does not hold."""
+    def _create_all(
+        self, todo: Sequence[SeriesSpec], progress: Progress | None
+    ) -> dict[str, Series | ItemFailure]:
+        """Every create in one ``$batch`` run (chains, four at once), then once more those
+        whose outcome stayed unknown and whose key the calendar does not hold."""
         results: dict[str, Series | ItemFailure] = {}
-        pending = list(group)
+        pending = list(todo)
         for attempt in range(2):
             requests_ = [
                 GraphRequest(
@@ -297,7 +301,12 @@ class MicrosoftProvider:
                 )
                 for n, spec in enumerate(pending)
             ]
-            answers = self.http.batch(requests_, operation="create series", permission=PERM_WRITE)
+            answers = self.http.batch(
+                requests_,
+                operation="create series",
+                permission=PERM_WRITE,
+                progress=progress if attempt == 0 else None,
+            )
             unsure: list[SeriesSpec] = []
             for n, spec in enumerate(pending):
                 answer = answers.get(str(n), GraphResponse(UNKNOWN))
@@ -332,7 +341,10 @@ class MicrosoftProvider:
         return results
 
     def _patch_masters(
-        self, patches: Sequence[tuple[str, dict[str, Any]]], operation: str
+        self,
+        patches: Sequence[tuple[str, dict[str, Any]]],
+        operation: str,
+        progress: Progress | None = None,
     ) -> list[GraphResponse | ItemFailure]:
         """PATCH each series master (provider id, body) in one ``$batch``: Graph's answer where
         it took, else the item's failure.
@@ -344,7 +356,9 @@ class MicrosoftProvider:
             GraphRequest(str(n), "PATCH", self._event_path(pid), body, mailbox=self.organizer)
             for n, (pid, body) in enumerate(patches)
         ]
-        answers = self.http.batch(requests_, operation=operation, permission=PERM_WRITE)
+        answers = self.http.batch(
+            requests_, operation=operation, permission=PERM_WRITE, progress=progress
+        )
         outcomes: list[GraphResponse | ItemFailure] = []
         for request in requests_:
             answer = answers.get(request.id, GraphResponse(UNKNOWN))
@@ -361,28 +375,27 @@ class MicrosoftProvider:
     ) -> dict[str, Series | ItemFailure]:
         """PATCH each series master to match its spec (recurrence, times, text, attendees)."""
         results: dict[str, Series | ItemFailure] = {}
-        for group in chunks(changes, WRITE_GROUP):
-            planned: list[tuple[Series, SeriesSpec]] = []
-            patches: list[tuple[str, dict[str, Any]]] = []
-            for series, spec in group:
-                try:
-                    body = event_body(spec, organizer=self.organizer, create=False)
-                except (UnsupportedRecurrence, UnknownZone) as exc:
-                    results[spec.key] = ItemFailure(str(exc), retryable=False)
-                    continue
-                planned.append((series, spec))
-                patches.append((series.provider_id, body))
-            outcomes = self._patch_masters(patches, "update series")
-            for (series, spec), outcome in zip(planned, outcomes, strict=True):
-                results[spec.key] = (
-                    outcome
-                    if isinstance(outcome, ItemFailure)
-                    else series_from_spec(
-                        spec, outcome.body, series.provider_id, organizer=self.organizer
-                    )
+        planned: list[tuple[Series, SeriesSpec]] = []
+        patches: list[tuple[str, dict[str, Any]]] = []
+        for series, spec in changes:
+            try:
+                body = event_body(spec, organizer=self.organizer, create=False)
+            except (UnsupportedRecurrence, UnknownZone) as exc:
+                results[spec.key] = ItemFailure(str(exc), retryable=False)
+                continue
+            planned.append((series, spec))
+            patches.append((series.provider_id, body))
+        if progress and results:
+            progress(len(results))
+        outcomes = self._patch_masters(patches, "update series", progress)
+        for (series, spec), outcome in zip(planned, outcomes, strict=True):
+            results[spec.key] = (
+                outcome
+                if isinstance(outcome, ItemFailure)
+                else series_from_spec(
+                    spec, outcome.body, series.provider_id, organizer=self.organizer
                 )
-            if progress:
-                progress(len(group))
+            )
         return results
 
     def end_series(
@@ -393,25 +406,24 @@ class MicrosoftProvider:
         Only the range changes; past occurrences stay in every calendar.
         """
         results: dict[str, Series | ItemFailure] = {}
-        for group in chunks(ends, WRITE_GROUP):
-            planned: list[Series] = []
-            patches: list[tuple[str, dict[str, Any]]] = []
-            for series, last in group:
-                if last < series.start.astimezone(ZoneInfo(series.timezone)):
-                    results[series.key] = ItemFailure(
-                        "end series: the last occurrence to keep is before the first one; "
-                        "rmcal never deletes a series, cancel it in Outlook if it must go",
-                        retryable=False,
-                    )
-                    continue
-                body, rule = end_body(series, last)
-                planned.append(replace(series, rrule=rule))
-                patches.append((series.provider_id, body))
-            outcomes = self._patch_masters(patches, "end series")
-            for ended, outcome in zip(planned, outcomes, strict=True):
-                results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
-            if progress:
-                progress(len(group))
+        planned: list[Series] = []
+        patches: list[tuple[str, dict[str, Any]]] = []
+        for series, last in ends:
+            if last < series.start.astimezone(ZoneInfo(series.timezone)):
+                results[series.key] = ItemFailure(
+                    "end series: the last occurrence to keep is before the first one; "
+                    "rmcal never deletes a series, cancel it in Outlook if it must go",
+                    retryable=False,
+                )
+                continue
+            body, rule = end_body(series, last)
+            planned.append(replace(series, rrule=rule))
+            patches.append((series.provider_id, body))
+        if progress and results:
+            progress(len(results))
+        outcomes = self._patch_masters(patches, "end series", progress)
+        for ended, outcome in zip(planned, outcomes, strict=True):
+            results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
         return results
 
     # -- occurrences ------------------------------------------------------------------------

@@ -103,3 +103,38 @@ def test_a_chain_after_a_failed_request_answers_424(tmp_path: Path):
         broken = {"id": "0", "method": "GET", "url": f"/users/{ORGANIZER}/events/nope"}
         answers = _batch(server, [broken, _get(1, "0"), _get(2, "1")])
         assert answers == {"0": 404, "1": 424, "2": 424}
+
+
+def test_the_provider_keeps_four_in_flight_and_never_a_fifth(tmp_path: Path):
+    """Free/busy and creates use all four of the mailbox's places, and Exchange (the fake,
+    which refuses a fifth) never has to refuse one."""
+    from datetime import UTC, datetime, timedelta
+
+    from rmcal_providers.microsoft import MicrosoftProvider
+
+    from rmcal.provider import Series
+    from tests.microsoft.helpers import ORGANIZER as ORG
+    from tests.microsoft.helpers import Waits, context, spec
+
+    with GraphServer(FakeGraph(latency=0.05), directory=tmp_path / "tls") as server:
+        waits = Waits()
+        provider = MicrosoftProvider(
+            server.settings(),
+            context(tmp_path, env={"RMCAL_FAKE_SECRET": "fake-secret"}),
+            sleep=waits.sleep,
+            clock=waits.clock,
+            rng=waits.rng,
+        )
+        specs = [spec(n) for n in range(90)]
+        people = sorted({a.email for s in specs for a in s.attendees})
+        start = datetime(2026, 1, 5, tzinfo=UTC)
+        provider.busy(people, start, start + timedelta(days=150))
+        created = provider.create_series(specs)
+        provider.close()
+        graph = server.graph
+        assert all(isinstance(s, Series) for s in created.values())
+        assert graph.calls["getSchedule"] == 9 * 3
+        assert graph.calls["$batch"] == 5  # 90 creates in chains of 20
+        assert graph.peak_in_flight[ORG] == 4
+        assert graph.refused_concurrency == 0 and graph.throttled == 0
+        assert waits.waits == []
