@@ -22,6 +22,7 @@ from rmcal.cli.options import (
     LazyProgress,
     Options,
     config_option,
+    full_option,
     json_option,
     load_running,
     now_option,
@@ -62,6 +63,7 @@ def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lea
 @click.option("--csv", "as_csv_", is_flag=True, help="Print the pairs as CSV.")
 @click.option("--cohort", metavar="ID", help="Only this cohort.")
 @click.option("--lead", metavar="EMAIL", help="Only the pairs this lead is responsible for.")
+@full_option
 @pass_options
 def status(
     options: Options,
@@ -71,6 +73,7 @@ def status(
     as_csv_: bool,
     cohort: str | None,
     lead: str | None,
+    full: bool,
 ) -> None:
     """How every pair keeps its cadence: state, sessions held/due, streak, last and next.
 
@@ -82,7 +85,7 @@ def status(
     cohorts = [cohort] if cohort else None
     check_cohorts(config, cohorts or ())
     the_lead = _find_lead(config, lead)
-    with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
+    with session(config, mode=Mode.READ_ONLY, clock=clock_from(now), full_read=full) as run:
         readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
         doubtful = run.store.mail_rows(MailStatus.UNCERTAIN)
     readings = select(readings, cohort=cohort, lead=the_lead)
@@ -181,6 +184,7 @@ def render_tick(result: TickResult, config_path: str = "rmcal.yaml") -> str:
 )
 @wait_option
 @json_option
+@full_option
 @pass_options
 def tick(
     options: Options,
@@ -190,6 +194,7 @@ def tick(
     baseline: bool,
     wait: float,
     as_json: bool,
+    full: bool,
 ) -> None:
     """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
 
@@ -199,7 +204,10 @@ def tick(
     config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
     progress = LazyProgress("Sending", enabled=not as_json and not dry_run)
-    with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run, progress as bar:
+    with (
+        session(config, mode=mode, wait=wait, clock=clock_from(now), full_read=full) as run,
+        progress as bar,
+    ):
         result = run_tick(
             config,
             run.provider,

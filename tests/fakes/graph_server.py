@@ -134,6 +134,19 @@ def _graph_time(moment: datetime) -> dict[str, str]:
     return {"dateTime": text + ".0000000", "timeZone": "UTC"}
 
 
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> str:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.rstrip("Z")))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _offset_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -207,6 +220,10 @@ class FakeGraph:
         self._throttle_method: str | None = None
         self._throttle_contains = ""
         self._ids = itertools.count(1)
+        self.seq = 0  # change counter behind delta tokens
+        self.changed: dict[str, int] = {}  # event id -> seq of its last change
+        self.delta_floor = 0  # delta tokens older than this answer 410 (expired)
+        self._delta_memo: tuple[tuple[Any, ...], list[dict[str, Any]]] | None = None
 
     # -- test controls ------------------------------------------------------------------------
 
@@ -231,13 +248,26 @@ class FakeGraph:
     def has_mailbox(self, address: str) -> bool:
         return not address.lower().endswith(self.unknown_domains)
 
+    def touch(self, event_id: str) -> None:
+        """Record a change of the event (or one of its occurrences) for delta queries."""
+        with self.lock:
+            self.seq += 1
+            self.changed[event_id] = self.seq
+
+    def expire_delta_tokens(self) -> None:
+        """Every delta link handed out so far answers 410 from now on."""
+        with self.lock:
+            self.delta_floor = self.seq + 1
+
     def cancel_occurrence(self, event_id: str, original: datetime) -> None:
+        self.touch(event_id)
         with self.lock:
             self.overrides.setdefault(event_id, {}).setdefault(
                 original.astimezone(UTC), Override()
             ).cancelled = True
 
     def move_occurrence(self, event_id: str, original: datetime, new_start: datetime) -> None:
+        self.touch(event_id)
         with self.lock:
             event = self.events[event_id]
             length = _parse_local(event["end"]) - _parse_local(event["start"])
@@ -247,6 +277,7 @@ class FakeGraph:
             item.start, item.end = new_start, new_start + length
 
     def respond(self, event_id: str, original: datetime, who: str, response: str) -> None:
+        self.touch(event_id)
         with self.lock:
             self.overrides.setdefault(event_id, {}).setdefault(
                 original.astimezone(UTC), Override()
@@ -405,6 +436,8 @@ class FakeGraph:
                 return self._create(user, data or {})
             if rest == "/events" and method == "GET":
                 return self._list(user, query)
+            if rest == "/calendarView/delta" and method == "GET":
+                return self._delta(user, query, headers)
             event_match = re.match(r"^/events/([^/]+)(/instances)?$", rest)
             if event_match:
                 event_id = event_match.group(1)
@@ -511,6 +544,7 @@ class FakeGraph:
                 "joinUrl": f"https://teams.microsoft.com/l/meetup-join/fake/{event_id}"
             }
         self.events[event_id] = event
+        self.touch(event_id)
         return 201, self._render(event, None), {}
 
     def _patch(self, event_id: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
@@ -522,6 +556,7 @@ class FakeGraph:
                 event[key] = list(current.values())
             else:
                 event[key] = value
+        self.touch(event_id)
         return 200, self._render(event, None), {}
 
     def _render(self, event: dict[str, Any], expand: str | None) -> dict[str, Any]:
@@ -633,6 +668,15 @@ class FakeGraph:
         )
         window_end = datetime.fromisoformat(query["endDateTime"].rstrip("Z")).replace(tzinfo=UTC)
         event = self.events[event_id]
+        items = self._expand(event_id, window_start, window_end)
+        return self._page(f"/users/{event['owner']}/events/{event_id}/instances", query, items)
+
+    def _expand(
+        self, event_id: str, window_start: datetime, window_end: datetime
+    ) -> list[dict[str, Any]]:
+        """The occurrences of a master in the window, as ``instances`` and ``calendarView``
+        show them (cancelled ones left out)."""
+        event = self.events[event_id]
         length = _parse_local(event["end"]) - _parse_local(event["start"])
         overrides = self.overrides.get(event_id, {})
         items = []
@@ -671,7 +715,68 @@ class FakeGraph:
                 }
             )
         items.sort(key=lambda i: i["start"]["dateTime"])
-        return self._page(f"/users/{event['owner']}/events/{event_id}/instances", query, items)
+        return items
+
+    def _changes(
+        self, user: str, since: int, window_start: datetime, window_end: datetime
+    ) -> list[dict[str, Any]]:
+        """What a delta round since ``since`` reports: the occurrences of the series changed
+        since, and their cancelled ones as removed."""
+        items: list[dict[str, Any]] = []
+        masters = sorted(
+            (i for i, e in self.events.items() if e["owner"] == user and e.get("recurrence")),
+            key=lambda i: self.changed.get(i, 0),
+        )
+        for event_id in masters:
+            if self.changed.get(event_id, 0) <= since:
+                continue
+            items.extend(self._expand(event_id, window_start, window_end))
+            if since:
+                for original, change in sorted(self.overrides.get(event_id, {}).items()):
+                    if change.cancelled and window_start <= original < window_end:
+                        gone = f"{event_id}_{original:%Y%m%dT%H%M%S}"
+                        items.append({"id": gone, "@removed": {"reason": "deleted"}})
+        return items
+
+    def _delta(
+        self, user: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """``calendarView/delta``: every occurrence in the window, then what changed since.
+
+        The state tokens are opaque to the client: here ``<since>.<window start>.<window end>``
+        (and ``.<offset>`` for a next page). A changed series reports all its occurrences in the
+        window and its cancelled ones under ``@removed``; an expired token answers 410.
+        """
+        token = query.get("$deltatoken") or query.get("$skiptoken")
+        if token:
+            try:
+                since_text, low, high, *rest = _unb64(token).split("|")
+                since, offset = int(since_text), int(rest[0]) if rest else 0
+                window_start, window_end = _utc(low), _utc(high)
+            except (ValueError, IndexError):
+                return _error(400, "BadRequest", "fake server: malformed state token")
+            if since < self.delta_floor:
+                return _error(410, "SyncStateNotFound", "The sync state was not found.")
+        elif "startDateTime" in query and "endDateTime" in query:
+            since, offset = 0, 0
+            window_start, window_end = _utc(query["startDateTime"]), _utc(query["endDateTime"])
+        else:
+            return _error(400, "ErrorInvalidParameter", "startDateTime and endDateTime required.")
+        memo = (user, since, window_start, window_end, self.seq)
+        if self._delta_memo is None or self._delta_memo[0] != memo:
+            self._delta_memo = (memo, self._changes(user, since, window_start, window_end))
+        items = self._delta_memo[1]  # later pages of the same round: computed once
+        size = int((re.search(r"maxpagesize=(\d+)", headers.get("prefer", "")) or [0, 100])[1])
+        page = items[offset : offset + size]
+        window = f"{_graph_time(window_start)['dateTime']}|{_graph_time(window_end)['dateTime']}"
+        body: dict[str, Any] = {"value": page}
+        link = f"{self.base}/v1.0/users/{quote(user, safe='@')}/calendarView/delta"
+        if offset + size < len(items):
+            state = _b64(f"{since}|{window}|{offset + size}")
+            body["@odata.nextLink"] = f"{link}?$skiptoken={state}"
+        else:
+            body["@odata.deltaLink"] = f"{link}?$deltatoken={_b64(f'{self.seq}|{window}')}"
+        return 200, body, {}
 
     def _schedule(self, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         people = data.get("schedules") or []
@@ -800,6 +905,9 @@ class _Handler(BaseHTTPRequestHandler):
         openid = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
         token = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
         if openid and method == "GET":
+            graph.wait()
+            with graph.lock:
+                graph.round_trips += 1
             self._reply(200, graph.openid_configuration(openid.group(1)))
             return
         if token and method == "POST":
