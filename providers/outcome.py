@@ -26,6 +26,10 @@ Anything else is an unknown outcome. The check walks what each layer explicitly 
 (``__cause__``, exceptions in ``args``, urllib3's ``MaxRetryError.reason``), but not
 ``__context__``: an exception raised while handling another (httplib2 reconnecting after a
 dropped answer) says nothing about the request that went out before it.
+
+Both cloud extras bring ``requests``; ``httplib2`` and ``google-auth`` come only with
+``rmcal[google]``, so their exception types join the list only when they are installed (an
+install without them cannot raise them), and ``rmcal[microsoft]`` alone imports this module.
 """
 
 from __future__ import annotations
@@ -35,8 +39,6 @@ import socket
 import ssl
 from collections.abc import Iterator
 
-import google.auth.exceptions
-import httplib2
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
@@ -46,14 +48,25 @@ from urllib3.util.retry import Retry
 CONNECT_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 )
+
+
+def _google_types() -> tuple[type[BaseException], ...]:
+    """httplib2's DNS failure and google-auth's token-fetch failure, when rmcal[google] is in."""
+    try:
+        import google.auth.exceptions
+        import httplib2
+    except ImportError:
+        return ()
+    return (httplib2.ServerNotFoundError, google.auth.exceptions.TransportError)
+
+
 NOT_SENT_TYPES: tuple[type[BaseException], ...] = (
     ConnectTimeoutError,  # urllib3: connect timed out, refused (NewConnectionError), DNS
     requests.ConnectTimeout,  # requests' name for the first
-    httplib2.ServerNotFoundError,
     socket.gaierror,
     ConnectionRefusedError,
     ssl.SSLCertVerificationError,
-    google.auth.exceptions.TransportError,
+    *_google_types(),
 )
 
 

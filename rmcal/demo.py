@@ -296,7 +296,7 @@ def run_demo(
             previews.append(target)
     outbox = Path(str(config.provider.settings["folder"])) / "outbox"
     echo(f"5. status at {end:%a %d %b %Y %H:%M} UTC:")
-    echo(as_text(readings, config.programme.timezone).rstrip())
+    echo(as_text(readings).rstrip())
     echo("")
     echo("Open:")
     echo(f"  outbox          {outbox}  ({len(list(outbox.glob('*.eml')))} .eml files)")

@@ -4,9 +4,13 @@ Why data first and markup later: what a lead may see is a privacy rule ("a lead 
 another lead's pairs"), so it is decided here, in one pure function that filters with
 ``Lead.sees`` before anything else happens; templates only lay out what they are given.
 
-Wins are what happened since the previous digest (the seven days before ``now``): a pair's
-first held session, reaching half of its planned sessions, holding every planned session, a
-pair back on track after a miss; plus the longest current streak among the lead's pairs.
+Everything a lead reads counts cadence periods (a week for a weekly pair), the unit of the
+heatmap beside it. Wins are what happened since the previous digest (the seven days before
+``now``), each celebrated once: a pair's first held session, half of its planned periods held,
+every planned period held, a run of held periods reaching 3, 5, 10, 15... when it is the pair's
+longest yet, a pair back on track after a miss. Sessions held with a caveat in those seven days
+(outside someone's hours, by a delegate) are listed as such; finished pairs say how they
+finished (completed with k of n held, ended early, never started).
 Feedback figures come from imported form answers: average rating (1-5) and the share of
 participants who would recommend the programme (each respondent's latest answer counts once).
 
@@ -24,13 +28,16 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from rmcal.attendance import Outcome
 from rmcal.feedback import FeedbackRow
-from rmcal.health import STATE_ORDER, State, summary_line
+from rmcal.health import STATE_ORDER, PairHealth, State, summary_of
 from rmcal.model import Lead
+from rmcal.periods import Period
 from rmcal.readings import PairReading
+from rmcal.tables import display_width, pad, plural
 
 WINDOW = timedelta(days=7)
-STREAK_WORTH_CELEBRATING = 3
+FIRST_STREAK_MILESTONE = 3  # then every 5 (5, 10, 15...)
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,39 @@ class Attention:
 
 
 @dataclass(frozen=True)
+class Starting:
+    """A pair whose first session is still ahead: what a lead can look forward to."""
+
+    pair_id: str
+    label: str
+    first_session: datetime
+
+
+@dataclass(frozen=True)
 class Win:
     pair_id: str
     label: str
     text: str
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """A session held this week that a lead should read twice (outside hours, by delegate)."""
+
+    pair_id: str
+    label: str
+    start: datetime
+    text: str  # "held at 20:00 London, outside Ana Silva's hours"
+
+
+@dataclass(frozen=True)
+class Finish:
+    """How a finished pair finished: completed (k of n held), ended early, never started."""
+
+    pair_id: str
+    label: str
+    state: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -92,15 +128,35 @@ class Digest:
     trend: str  # "" when there is no reading from a week ago
     pairs: int
     columns: int  # heatmap width (the most periods any pair has)
+    period_word: str  # what one column is: "week" when every pair meets weekly
     heatmap: tuple[HeatRow, ...]
     attention: tuple[Attention, ...]
     wins: tuple[Win, ...]
+    caveats: tuple[Caveat, ...]
+    finished: tuple[Finish, ...]
     ratings: Ratings  # over the lead's pairs
     programme_ratings: Ratings | None  # over every pair, when the lead does not see them all
+    starting: tuple[Starting, ...] = ()  # pairs not started yet, by first session
+
+    @property
+    def started(self) -> bool:
+        """Whether any of the lead's pairs has had a session take place or be missed."""
+        return any(c.status in {"held", "missed"} for row in self.heatmap for c in row.cells)
+
+    def heatmap_summary(self) -> str:
+        """The heatmap in words, for screen readers and plain-text readers alike."""
+        cells = [c.status for row in self.heatmap for c in row.cells]
+        counts = {status: cells.count(status) for status in ("held", "missed", "upcoming")}
+        pairs = plural(self.pairs, "pair")
+        periods = plural(self.columns, self.period_word)
+        return (
+            f"{pairs} over up to {periods}: {counts['held']} held, {counts['missed']} missed, "
+            f"{counts['upcoming']} still to come."
+        )
 
     def context(self) -> dict[str, Any]:
         """What the digest templates receive (plain values, autoescaped in HTML)."""
-        width = max((len(row.label) for row in self.heatmap), default=0)
+        width = max((display_width(row.label) for row in self.heatmap), default=0)
         return {
             "lead": {
                 "name": self.lead.name,
@@ -114,11 +170,12 @@ class Digest:
             "trend": self.trend,
             "pairs": self.pairs,
             "columns": list(range(1, self.columns + 1)),
+            "period_word": self.period_word,
             "heatmap": [
                 {
                     "pair_id": row.pair_id,
                     "label": row.label,
-                    "text_label": row.label.ljust(width),
+                    "text_label": pad(row.label, width),
                     "state": row.state,
                     "cells": [
                         {"status": c.status, "label": c.label, "note": c.note} for c in row.cells
@@ -137,6 +194,13 @@ class Digest:
                 for a in self.attention
             ],
             "wins": [{"label": w.label, "text": w.text} for w in self.wins],
+            "caveats": [{"label": c.label, "start": c.start, "text": c.text} for c in self.caveats],
+            "finished": [{"label": f.label, "state": f.state, "why": f.why} for f in self.finished],
+            "started": self.started,
+            "heatmap_summary": self.heatmap_summary() if self.heatmap else "",
+            "starting": [
+                {"label": s.label, "first_session": s.first_session} for s in self.starting
+            ],
             "ratings": _ratings_context(self.ratings),
             "programme_ratings": (
                 _ratings_context(self.programme_ratings) if self.programme_ratings else None
@@ -163,18 +227,48 @@ def iso_week(now: datetime, timezone: str) -> str:
 # -- pieces --------------------------------------------------------------------------------
 
 
+def _cell_note(period: Period) -> str:
+    if period.reason:
+        return period.reason
+    return "; ".join(period.notes)
+
+
 def _heat_row(reading: PairReading, columns: int) -> HeatRow:
     zone = ZoneInfo(reading.health.timezone)
     cells = [
-        HeatCell(str(p.status), f"{p.start.astimezone(zone):%d %b}", p.reason or "")
+        HeatCell(str(p.status), f"{p.start.astimezone(zone):%d %b}", _cell_note(p))
         for p in reading.health.periods
     ]
     cells += [HeatCell("none", "", "")] * (columns - len(cells))
     return HeatRow(reading.pair.id, reading.label, str(reading.health.state), tuple(cells))
 
 
+def _period_word(readings: Sequence[PairReading]) -> str:
+    units = {r.health.unit.one for r in readings if r.health.periods}
+    return units.pop() if len(units) == 1 else "cadence period"
+
+
 def _in_window(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and now - WINDOW < moment <= now
+
+
+def _streak_milestone(run: int) -> bool:
+    return run == FIRST_STREAK_MILESTONE or (run >= 5 and run % 5 == 0)
+
+
+def _streak_wins(h: PairHealth, now: datetime) -> list[str]:
+    """A run of held periods reaching a milestone this week, when it is the pair's longest yet
+    (so the same milestone is never celebrated twice, however often the digest goes out)."""
+    found = []
+    run = best = 0
+    for period in (p for p in h.periods if p.decided):
+        if period.status is not Outcome.HELD:
+            best, run = max(best, run), 0
+            continue
+        run += 1
+        if _streak_milestone(run) and run > best and _in_window(period.held_at, now):
+            found.append(f"{h.unit.count(run)} in a row held")
+    return found
 
 
 def _wins(
@@ -183,33 +277,53 @@ def _wins(
     wins: list[Win] = []
     for r in readings:
         h = r.health
-        held = [s for s in h.sessions if s.held]
-        if held and _in_window(held[0].end, now):
-            wins.append(Win(r.pair.id, r.label, "first session held"))
-        if h.planned and h.planned > 2:
-            half = math.ceil(h.planned / 2)
-            if len(held) >= half and _in_window(held[half - 1].end, now):
-                wins.append(
-                    Win(r.pair.id, r.label, f"halfway: {half} of {h.planned} sessions held")
-                )
+        held = [p for p in h.periods if p.status is Outcome.HELD]
+        texts = []
+        first = [s for s in h.sessions if s.held]
+        if first and _in_window(first[0].end, now):
+            texts.append("first session held")
+        planned = h.periods_planned
+        if planned and planned > 2:
+            half = math.ceil(planned / 2)
+            if len(held) >= half and _in_window(held[half - 1].held_at, now):
+                texts.append(f"halfway: {half} of {h.unit.count(planned)} held")
         if (
             h.state is State.COMPLETED
-            and h.planned
-            and len(held) >= h.planned
-            and _in_window(held[-1].end, now)
+            and len(held) == len(h.periods)
+            and _in_window(held[-1].held_at, now)
         ):
-            wins.append(Win(r.pair.id, r.label, f"all {h.planned} sessions held"))
+            texts.append(f"all {h.unit.count(len(held))} held")
+        texts += _streak_wins(h, now)
         before = previous.get(r.pair.id, {}).get("state")
         if before in {str(State.AT_RISK), str(State.OFF_TRACK)} and h.state is State.ON_TRACK:
-            wins.append(Win(r.pair.id, r.label, f"back on track (was {before} a week ago)"))
-    best = max((r.health.streak for r in readings), default=0)
-    if best >= STREAK_WORTH_CELEBRATING:
-        for r in readings:
-            if r.health.streak == best:
-                wins.append(
-                    Win(r.pair.id, r.label, f"longest streak: {best} periods in a row held")
-                )
+            texts.append(f"back on track (was {before} a week ago)")
+        wins += [Win(r.pair.id, r.label, text) for text in texts]
     return wins
+
+
+def _caveats(readings: Sequence[PairReading], now: datetime) -> list[Caveat]:
+    return [
+        Caveat(r.pair.id, r.label, s.start, s.note)
+        for r in readings
+        for s in r.health.sessions
+        if s.held and s.note and _in_window(s.end, now)
+    ]
+
+
+_FINISH_ORDER = {State.NEVER_STARTED: 0, State.ENDED: 1, State.COMPLETED: 2}
+
+
+def _finished(readings: Sequence[PairReading]) -> list[Finish]:
+    """Finished pairs, the failures first, then completed ones from the fewest held."""
+    done = [r for r in readings if r.health.finished]
+    done.sort(
+        key=lambda r: (
+            _FINISH_ORDER[r.health.state],
+            r.health.periods_held / max(len(r.health.periods), 1),
+            r.label,
+        )
+    )
+    return [Finish(r.pair.id, r.label, str(r.health.state), r.health.why) for r in done]
 
 
 def ratings(rows: Sequence[FeedbackRow]) -> Ratings:
@@ -262,7 +376,7 @@ def build_digest(
     mine = [r for r in readings if lead.sees(r.pair)]
     my_ids = {r.pair.id for r in mine}
     columns = max((len(r.health.periods) for r in mine), default=0)
-    order = {state: i for i, state in enumerate((State.OFF_TRACK, State.AT_RISK))}
+    order = {s: i for i, s in enumerate((State.DECLINED, State.OFF_TRACK, State.AT_RISK))}
     attention = sorted(
         (r for r in mine if r.health.needs_attention),
         key=lambda r: (order[r.health.state], -r.health.missed_run, r.label),
@@ -272,10 +386,11 @@ def build_digest(
         lead=lead,
         week=iso_week(now, lead.timezone),
         now=now,
-        summary=summary_line([r.health.state for r in mine]),
+        summary=summary_of([r.health for r in mine]),
         trend=_trend(mine, previous),
         pairs=len(mine),
         columns=columns,
+        period_word=_period_word(mine),
         heatmap=tuple(_heat_row(r, columns) for r in mine),
         attention=tuple(
             Attention(
@@ -288,9 +403,21 @@ def build_digest(
             for r in attention
         ),
         wins=tuple(_wins(mine, previous, now)),
+        caveats=tuple(_caveats(mine, now)),
+        finished=tuple(_finished(mine)),
         ratings=ratings([f for f in feedback if f.pair_id in my_ids]),
         programme_ratings=(
             None if my_ids >= everyone else ratings([f for f in feedback if f.pair_id in everyone])
+        ),
+        starting=tuple(
+            sorted(
+                (
+                    Starting(r.pair.id, r.label, r.health.next_session.start)
+                    for r in mine
+                    if r.health.state is State.NOT_STARTED and r.health.next_session is not None
+                ),
+                key=lambda s: (s.first_session, s.label),
+            )
         ),
     )
 

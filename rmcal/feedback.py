@@ -87,6 +87,16 @@ class FeedbackRow:
 
 
 @dataclass(frozen=True)
+class FeedbackStored:
+    """What storing an import changed: answers new to the state file, answers that replaced
+    a different earlier one, and answers already imported exactly as they are."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
 class BadRow:
     line: int
     message: str
@@ -101,6 +111,7 @@ class FeedbackImport:
     columns: dict[str, str]  # field -> header text
     rows: list[FeedbackRow] = field(default_factory=list)
     bad: list[BadRow] = field(default_factory=list)
+    stored: FeedbackStored = field(default_factory=FeedbackStored)
 
 
 def _norm(header: str) -> str:
@@ -284,5 +295,5 @@ def import_feedback(path: Path, pairs: Sequence[Pair], store: Store) -> Feedback
         ) from None
     result = parse_feedback(text, str(path), pairs)
     if result.rows:
-        store.put_feedback(result.rows)
+        result.stored = store.put_feedback(result.rows)
     return result

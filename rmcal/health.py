@@ -1,114 +1,113 @@
-"""Cadence health: does a pair keep its rhythm?
+"""Cadence health: does a pair keep its rhythm, and how did it finish?
 
-Why periods and not just sessions: a programme's promise is a rhythm ("we meet weekly"), so a
-session moved from Wednesday to Friday of the same week keeps the cadence, while one moved to
-next week leaves a gap. Health therefore buckets sessions into *cadence periods* and judges the
-periods.
+Health judges cadence periods (``rmcal.periods``: a week for a weekly pair) and counts in them,
+so that every number a person reads ("held 5 of 6 weeks") agrees with the heatmap beside it;
+sessions are named inside their periods where they matter (a second session in one week, a
+session moved into the next).
 
-Periods come from the series' own recurrence (as the calendar holds it now): the calendar unit
-of its FREQ (week starting Monday, month, day, year) in the series' time zone, one period per
-original slot, ``INTERVAL`` units long. Boundaries are local midnights, so a DST change never
-pushes a Monday-morning session into the previous week. A held session counts in the period it
-actually took place in; a cancelled one in the period of its original slot.
+A pair's state, from the decided periods at ``now`` and ``thresholds``, first match wins:
 
-A period is
-
-* **held** as soon as a session held in it has ended,
-* **missed** when it is over without one, or earlier, when every session in it has already been
-  decided without being held (cancelled, declined, a no-show),
-* **upcoming** otherwise.
-
-A pair's state, from the decided periods at ``now`` and ``thresholds``:
-
+* **ended early**: the whole series was cancelled in the calendar, or it ran fewer sessions
+  than planned and its last session is behind us (and at least one period was held);
+* **never started**: the series is over (or cancelled) without a single held period;
+* **completed**: every period is decided and the series ran its planned length; the reading
+  says how many of its periods were held ("held 6 of 8 weeks");
+* **series declined**: every remaining session (at least two) is declined, by the mentor, the
+  mentee or both: known as soon as the calendar says so, before any of those slots passes;
 * **not started**: no series in the calendar, or no period decided yet;
-* **ended**: the whole series was cancelled, or it was ended early (fewer sessions than planned)
-  and its last session is behind us;
-* **completed**: every period is decided and the series ran its planned length;
 * **off track** / **at risk**: the trailing run of missed periods reaches
   ``off_track_missed`` / ``at_risk_missed``;
 * **on track** otherwise.
+
+Held sessions that a lead should read twice, moved outside someone's hours or held by a
+delegate (``rmcal.attendance``), still hold their period; they are counted and named in the
+reading.
 
 Everything here is a pure function of (pair, series, occurrences, now).
 """
 
 from __future__ import annotations
 
-import bisect
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
-
-from rmcal.attendance import Outcome, Session, classify_series
+from rmcal.attendance import ROLES, Outcome, Session, classify_series
 from rmcal.model import Pair
+from rmcal.periods import Period, Unit, build_periods, planned_periods
 from rmcal.provider import Occurrence, Series
-from rmcal.recurrence import end_of_day, expand, parse_parts, with_until
+from rmcal.recurrence import end_of_day, expand, with_until
 
 
 class State(StrEnum):
     ON_TRACK = "on track"
     AT_RISK = "at risk"
     OFF_TRACK = "off track"
-    COMPLETED = "completed"
+    DECLINED = "series declined"
     NOT_STARTED = "not started"
-    ENDED = "ended"
+    COMPLETED = "completed"
+    ENDED = "ended early"
+    NEVER_STARTED = "never started"
 
 
-# The order in summaries and tables: the healthy first, then what needs attention.
+# The order in summaries and tables: running pairs (the healthy first, then what needs
+# attention), then pairs not yet started, then how the finished ones finished.
 STATE_ORDER = (
     State.ON_TRACK,
     State.AT_RISK,
     State.OFF_TRACK,
-    State.COMPLETED,
+    State.DECLINED,
     State.NOT_STARTED,
+    State.COMPLETED,
     State.ENDED,
+    State.NEVER_STARTED,
 )
-NEEDS_ATTENTION = frozenset({State.AT_RISK, State.OFF_TRACK})
-
-
-@dataclass(frozen=True)
-class Period:
-    """One cadence period: [start, end) in the series zone, and what became of it."""
-
-    index: int
-    start: datetime
-    end: datetime
-    status: Outcome
-    sessions: tuple[Session, ...] = ()
-    reason: str | None = None  # why a missed period was missed, in a lead's words
-
-    @property
-    def decided(self) -> bool:
-        return self.status is not Outcome.UPCOMING
+# A lead can still rescue these: the digest lists them under "needs attention".
+NEEDS_ATTENTION = frozenset({State.AT_RISK, State.OFF_TRACK, State.DECLINED})
+# The pair itself is nudged (once per missed run) in these.
+NUDGED = frozenset({State.AT_RISK, State.OFF_TRACK})
+FINISHED = frozenset({State.COMPLETED, State.ENDED, State.NEVER_STARTED})
+WEEKLY = Unit("week", "weeks")
 
 
 @dataclass(frozen=True)
 class PairHealth:
-    """One reading of a pair's cadence health at ``now``."""
+    """One reading of a pair's cadence health at ``now``.
+
+    Counts in periods (``unit`` names them) are what people read; counts in sessions stay for
+    exports and for the sessions-in-a-period detail.
+    """
 
     pair_id: str
     cohort_id: str
     series_key: str | None
     timezone: str
     state: State
-    sessions: tuple[Session, ...]
-    periods: tuple[Period, ...]
-    held: int  # sessions held so far
-    due: int  # sessions whose slot has passed (held or missed)
-    confirmed: int  # held sessions confirmed by measured attendance
-    planned: int | None  # sessions the config plans (None: open-ended)
-    streak: int  # trailing run of held periods
-    longest_streak: int
-    missed_run: int  # trailing run of missed periods
-    last_held: datetime | None  # end of the last held session
-    days_since_held: int | None
-    next_session: Session | None  # the next session that, as things stand, goes ahead
-    run_start: datetime | None  # start of the first period of the current missed run
     why: str  # one line for tables and the digest
+    unit: Unit = WEEKLY
+    sessions: tuple[Session, ...] = ()
+    periods: tuple[Period, ...] = ()
+    periods_held: int = 0
+    periods_due: int = 0  # decided periods (held or missed)
+    periods_planned: int | None = None  # periods the planned sessions fill (None: open-ended)
+    sessions_held: int = 0
+    sessions_due: int = 0  # sessions whose slot has passed (held or missed)
+    sessions_confirmed: int = 0  # held sessions confirmed by measured attendance
+    sessions_planned: int | None = None  # sessions the config plans (None: open-ended)
+    held_outside_hours: int = 0  # held sessions whose time left someone's hours
+    held_by_delegate: int = 0  # held sessions where a delegate stood in
+    streak: int = 0  # trailing run of held periods
+    longest_streak: int = 0
+    missed_run: int = 0  # trailing run of missed periods
+    last_held: datetime | None = None  # end of the last held session
+    days_since_held: int | None = None
+    next_session: Session | None = None  # the next session that, as things stand, goes ahead
+    run_start: datetime | None = None  # start of the first period of the current missed run
+    declined_by: tuple[str, ...] = ()  # who declined the whole rest of the series
 
     @classmethod
     def not_started(cls, pair: Pair, planned: int | None) -> PairHealth:
@@ -119,20 +118,8 @@ class PairHealth:
             series_key=None,
             timezone=pair.mentee.timezone,
             state=State.NOT_STARTED,
-            sessions=(),
-            periods=(),
-            held=0,
-            due=0,
-            confirmed=0,
-            planned=planned,
-            streak=0,
-            longest_streak=0,
-            missed_run=0,
-            last_held=None,
-            days_since_held=None,
-            next_session=None,
-            run_start=None,
             why="no series in the calendar (run rmcal schedule)",
+            sessions_planned=planned,
         )
 
     @property
@@ -144,6 +131,15 @@ class PairHealth:
     def needs_attention(self) -> bool:
         return self.state in NEEDS_ATTENTION
 
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    @property
+    def caveats(self) -> str:
+        """``1 held outside hours; 1 held by delegate`` ("" when there is nothing to say)."""
+        return _caveats(self.held_outside_hours, self.held_by_delegate)
+
     def snapshot(self) -> dict[str, Any]:
         """The reading as stored in the state file (JSON-friendly, stable keys)."""
         return {
@@ -151,9 +147,9 @@ class PairHealth:
             "pair_id": self.pair_id,
             "series_key": self.series_key,
             "state": str(self.state),
-            "held": self.held,
-            "due": self.due,
-            "planned": self.planned,
+            "held": self.sessions_held,
+            "due": self.sessions_due,
+            "planned": self.sessions_planned,
             "streak": self.streak,
             "missed_run": self.missed_run,
             "periods": "".join(_CELL[p.status] for p in self.periods),
@@ -176,102 +172,6 @@ def snapshot_changed(previous: dict[str, Any] | None, current: dict[str, Any]) -
     if previous is None:
         return True
     return any(previous.get(k) != current.get(k) for k in SNAPSHOT_FIELDS)
-
-
-# -- periods -------------------------------------------------------------------------------
-
-
-def _unit(rule: str) -> tuple[str, int]:
-    parts = parse_parts(rule)
-    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}.get(
-        parts["FREQ"], "week"
-    )
-    return unit, int(parts.get("INTERVAL", "1"))
-
-
-def _floor(moment: datetime, unit: str, zone: ZoneInfo) -> date:
-    local = moment.astimezone(zone).date()
-    if unit == "week":
-        return local - timedelta(days=local.weekday())
-    if unit == "month":
-        return local.replace(day=1)
-    if unit == "year":
-        return local.replace(month=1, day=1)
-    return local
-
-
-def _step(day: date, unit: str, interval: int) -> date:
-    if unit == "week":
-        return day + timedelta(weeks=interval)
-    if unit == "month":
-        return day + relativedelta(months=interval)
-    if unit == "year":
-        return day + relativedelta(years=interval)
-    return day + timedelta(days=interval)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
-def period_bounds(
-    original_starts: Sequence[datetime], rule: str, timezone: str
-) -> list[tuple[datetime, datetime]]:
-    """[start, end) of each cadence period, one per distinct calendar unit of the slots."""
-    if not original_starts:
-        return []
-    zone = ZoneInfo(timezone)
-    unit, interval = _unit(rule)
-    floors = sorted({_floor(s, unit, zone) for s in original_starts})
-    ends = [*floors[1:], _step(floors[-1], unit, interval)]
-    return [(_midnight(a, zone), _midnight(b, zone)) for a, b in zip(floors, ends, strict=True)]
-
-
-def _period_of(moment: datetime, starts: list[datetime]) -> int:
-    index = bisect.bisect_right(starts, moment) - 1
-    return min(max(index, 0), len(starts) - 1)
-
-
-def _miss_text(period_sessions: Sequence[Session], zone: ZoneInfo) -> str:
-    missed = [s for s in period_sessions if s.missed]
-    if not missed:
-        return "no session in this period"
-    return "; ".join(f"{s.original_start.astimezone(zone):%a %d %b}: {s.reason}" for s in missed)
-
-
-def build_periods(
-    sessions: Sequence[Session], rule: str, timezone: str, now: datetime
-) -> tuple[Period, ...]:
-    """Bucket judged sessions into cadence periods and judge each period (module docstring)."""
-    bounds = period_bounds([s.original_start for s in sessions], rule, timezone)
-    if not bounds:
-        return ()
-    zone = ZoneInfo(timezone)
-    starts = [b[0] for b in bounds]
-    members: list[list[Session]] = [[] for _ in bounds]
-    for session in sessions:
-        # Cancelled sessions stay in their original slot's period; others count where they are.
-        where = session.original_start if session.occurrence.cancelled else session.start
-        members[_period_of(where, starts)].append(session)
-    periods = []
-    for index, ((start, end), inside) in enumerate(zip(bounds, members, strict=True)):
-        if any(s.held for s in inside):
-            status, reason = Outcome.HELD, None
-        elif end <= now or (inside and all(not s.upcoming for s in inside)):
-            status, reason = Outcome.MISSED, _miss_text(inside, zone)
-        else:
-            status, reason = Outcome.UPCOMING, None
-        periods.append(
-            Period(
-                index=index,
-                start=start,
-                end=end,
-                status=status,
-                sessions=tuple(inside),
-                reason=reason,
-            )
-        )
-    return tuple(periods)
 
 
 # -- the reading -----------------------------------------------------------------------------
@@ -310,6 +210,100 @@ def _runs(periods: Sequence[Period]) -> tuple[int, int, int, datetime | None]:
     return streak, longest, missed_run, run_start
 
 
+def _held(periods: int, of: int, unit: Unit, sessions: int) -> str:
+    text = f"held {periods} of {unit.count(of)}"
+    if sessions != periods:
+        text += f" ({sessions} session{'' if sessions == 1 else 's'})"
+    return text
+
+
+def _roles(roles: Sequence[str]) -> str:
+    ordered = [r for r in ROLES if r in roles]
+    return "mentor and mentee" if len(ordered) == 2 else ordered[0]
+
+
+def _declined_series(sessions: Sequence[Session]) -> tuple[str, ...]:
+    """Who declined every remaining session (at least two), or () when someone did not."""
+    ahead = [s for s in sessions if s.upcoming and not s.occurrence.cancelled]
+    if len(ahead) < 2 or not all(s.declined_by for s in ahead):
+        return ()
+    who = {role for s in ahead for role in s.declined_by}
+    return tuple(r for r in ROLES if r in who)
+
+
+def _misses(sessions: Sequence[Session]) -> str:
+    """``declined by mentor: 8`` or ``cancelled: 2, declined by mentee: 1``."""
+    counted = Counter(str(s.reason) for s in sessions if s.missed and s.reason)
+    return ", ".join(f"{reason}: {n}" for reason, n in counted.items())
+
+
+def _run_text(decided: Sequence[Period], missed_run: int, unit: Unit) -> str:
+    run = decided[-missed_run:]
+    counted = unit.count(missed_run) + (" in a row" if missed_run > 1 else "")
+    return f"missed {counted}: " + "; ".join(p.reason or "" for p in run)
+
+
+def _state(
+    series: Series,
+    sessions: Sequence[Session],
+    periods: Sequence[Period],
+    *,
+    planned: int | None,
+    periods_planned: int | None,
+    unit: Unit,
+    at_risk: int,
+    off_track: int,
+    missed_run: int,
+) -> tuple[State, str, tuple[str, ...]]:
+    """(state, why, who declined the series) by the rules in the module docstring."""
+    zone = ZoneInfo(series.timezone)
+    decided = [p for p in periods if p.decided]
+    held = sum(1 for p in periods if p.status is Outcome.HELD)
+    sessions_held = sum(1 for s in sessions if s.held)
+    if series.cancelled:
+        if held:
+            why = "the series was cancelled in the calendar; "
+            return State.ENDED, why + _held(held, len(decided), unit, sessions_held), ()
+        return State.NEVER_STARTED, "the series was cancelled in the calendar", ()
+    if periods and len(decided) == len(periods):
+        if not held:
+            why = f"no session held in {unit.count(len(periods))}"
+            misses = _misses(sessions)
+            return State.NEVER_STARTED, why + (f" ({misses})" if misses else ""), ()
+        if planned is not None and len(sessions) < planned:
+            ran = unit.count(periods_planned or len(periods))
+            why = f"ran {len(periods)} of {ran}"
+            return State.ENDED, why + "; " + _held(held, len(periods), unit, sessions_held), ()
+        return State.COMPLETED, _held(held, len(periods), unit, sessions_held), ()
+    declined_by = _declined_series(sessions)
+    if declined_by:
+        ahead = [s for s in sessions if s.upcoming and not s.occurrence.cancelled]
+        first = ahead[0].start.astimezone(zone)
+        why = (
+            f"the {_roles(declined_by)} declined every remaining session "
+            f"({len(ahead)}, from {first:%a %d %b})"
+        )
+        return State.DECLINED, why, declined_by
+    if not decided:
+        ahead = [s for s in sessions if s.will_happen] or list(sessions)
+        why = f"first session {ahead[0].start.astimezone(zone):%a %d %b}" if ahead else ""
+        return State.NOT_STARTED, why, ()
+    if missed_run and missed_run >= off_track:
+        return State.OFF_TRACK, _run_text(decided, missed_run, unit), ()
+    if missed_run and missed_run >= at_risk:
+        return State.AT_RISK, _run_text(decided, missed_run, unit), ()
+    return State.ON_TRACK, _held(held, len(decided), unit, sessions_held), ()
+
+
+def _caveats(outside: int, delegated: int) -> str:
+    parts = []
+    if outside:
+        parts.append(f"{outside} held outside hours")
+    if delegated:
+        parts.append(f"{delegated} held by delegate")
+    return "; ".join(parts)
+
+
 def assess(
     pair: Pair,
     series: Series | None,
@@ -323,76 +317,79 @@ def assess(
         return PairHealth.not_started(pair, planned)
     sessions = classify_series(occurrences, pair, now, thresholds)
     periods = build_periods(sessions, series.rrule, series.timezone, now)
-    zone = ZoneInfo(series.timezone)
+    unit = Unit.of(series.rrule)
     held_sessions = [s for s in sessions if s.held]
-    held = len(held_sessions)
-    due = sum(1 for s in sessions if not s.upcoming)
-    confirmed = sum(1 for s in held_sessions if s.confirmed)
     streak, longest, missed_run, run_start = _runs(periods)
     last_held = held_sessions[-1].end if held_sessions else None
-    days_since = None if last_held is None else max((now - last_held).days, 0)
     upcoming = [s for s in sessions if s.will_happen]
     next_session = min(upcoming, key=lambda s: s.start) if upcoming else None
-    decided = [p for p in periods if p.decided]
-    ended_early = planned is not None and len(sessions) < planned
-    of_planned = f" of {planned}" if planned is not None else ""
-
-    if series.cancelled:
-        state, why = State.ENDED, "the series was cancelled in the calendar"
-    elif not decided:
-        state = State.NOT_STARTED
-        first = next_session or (sessions[0] if sessions else None)
-        why = f"first session {first.start.astimezone(zone):%a %d %b}" if first else ""
-    elif len(decided) == len(periods):
-        if ended_early:
-            state = State.ENDED
-            why = f"series ended after {len(sessions)}{of_planned} sessions; {held} held"
-        else:
-            state = State.COMPLETED
-            why = f"held {held} of {len(sessions)} sessions"
-    elif missed_run and missed_run >= thresholds.off_track_missed:
-        state = State.OFF_TRACK
-        why = _run_text(decided, missed_run)
-    elif missed_run and missed_run >= thresholds.at_risk_missed:
-        state = State.AT_RISK
-        why = _run_text(decided, missed_run)
+    if planned is None:
+        periods_planned = None
+    elif planned == len(sessions):
+        periods_planned = len(periods)
     else:
-        state, why = State.ON_TRACK, f"held {held} of {due}"
-    if state in NEEDS_ATTENTION and next_session is None:
+        periods_planned = planned_periods(series.rrule, series.start, series.timezone, planned)
+    state, why, declined_by = _state(
+        series,
+        sessions,
+        periods,
+        planned=planned,
+        periods_planned=periods_planned,
+        unit=unit,
+        at_risk=thresholds.at_risk_missed,
+        off_track=thresholds.off_track_missed,
+        missed_run=missed_run,
+    )
+    if state in NUDGED and next_session is None:
         why += "; no session left in the calendar"
+    outside = sum(1 for s in held_sessions if s.outside_hours)
+    delegated = sum(1 for s in held_sessions if s.delegate)
     return PairHealth(
         pair_id=pair.id,
         cohort_id=pair.cohort_id,
         series_key=series.key,
         timezone=series.timezone,
         state=state,
+        why="; ".join(filter(None, (why, _caveats(outside, delegated)))),
+        unit=unit,
         sessions=sessions,
         periods=periods,
-        held=held,
-        due=due,
-        confirmed=confirmed,
-        planned=planned,
+        periods_held=sum(1 for p in periods if p.status is Outcome.HELD),
+        periods_due=sum(1 for p in periods if p.decided),
+        periods_planned=periods_planned,
+        sessions_held=len(held_sessions),
+        sessions_due=sum(1 for s in sessions if not s.upcoming),
+        sessions_confirmed=sum(1 for s in held_sessions if s.confirmed),
+        sessions_planned=planned,
+        held_outside_hours=outside,
+        held_by_delegate=delegated,
         streak=streak,
         longest_streak=longest,
         missed_run=missed_run,
         last_held=last_held,
-        days_since_held=days_since,
+        days_since_held=None if last_held is None else max((now - last_held).days, 0),
         next_session=next_session,
-        run_start=run_start if state in NEEDS_ATTENTION else None,
-        why=why,
+        run_start=run_start if state in NUDGED else None,
+        declined_by=declined_by,
     )
 
 
-def _run_text(decided: Sequence[Period], missed_run: int) -> str:
-    run = decided[-missed_run:]
-    noun = "period" if missed_run == 1 else "periods in a row"
-    return f"missed {missed_run} {noun}: " + "; ".join(p.reason or "" for p in run)
-
-
-def summary_line(states: Sequence[State]) -> str:
-    """``12 pairs: 9 on track, 2 at risk, 1 off track`` (states with no pair are left out)."""
+def summary_line(states: Sequence[State], *, completed_with_misses: int = 0) -> str:
+    """``12 pairs: 9 on track, 2 at risk, 1 off track`` (states with no pair are left out);
+    ``6 completed (2 with missed periods)`` when some completed pairs missed periods."""
     total = len(states)
     counts = [(state, sum(1 for s in states if s is state)) for state in STATE_ORDER]
     parts = [f"{count} {state}" for state, count in counts if count]
+    if completed_with_misses:
+        done = f"{counts[STATE_ORDER.index(State.COMPLETED)][1]} {State.COMPLETED}"
+        parts[parts.index(done)] += f" ({completed_with_misses} with missed periods)"
     noun = "pair" if total == 1 else "pairs"
     return f"{total} {noun}: " + ", ".join(parts) if parts else "0 pairs"
+
+
+def summary_of(healths: Sequence[PairHealth]) -> str:
+    """``summary_line`` for these readings, completed pairs with misses counted apart."""
+    partial = sum(
+        1 for h in healths if h.state is State.COMPLETED and h.periods_held < len(h.periods)
+    )
+    return summary_line([h.state for h in healths], completed_with_misses=partial)

@@ -8,13 +8,16 @@ the sandboxed engine (a programme may override any of them) and hands the result
 
 Who gets what:
 
-* agenda: to the mentee (who owns the agenda), the mentor in copy;
+* agenda: to the mentee (who owns the agenda), the mentor in copy, replies to the mentor (the
+  text asks the mentee to send the mentor their questions);
 * feedback and nudge: to both;
 * digest: to one lead (or to ``--to`` for a preview).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -27,6 +30,7 @@ from rmcal.attendance import Session
 from rmcal.digest import Digest, build_digest
 from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
+from rmcal.invite import CLOCKS_NOTE, zone_label
 from rmcal.mail import Rendered, address, compose, one_line
 from rmcal.model import Config, Lead, Pair, Person, Settings, series_key
 from rmcal.provider import Occurrence, Response, Series
@@ -80,22 +84,41 @@ def _session(session: Session) -> dict[str, Any]:
     }
 
 
-def localdate(moment: datetime, zone: str, fmt: str = "%a %d %b") -> str:
-    """A day as the recipient reads it (``Mon 25 Jan``): no clock time, so no zone label."""
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+def clock_note(session: Session, sessions: Sequence[Session], zone: str) -> str | None:
+    """Why this session is not at someone's usual local time, when the clocks are the reason.
+
+    A series keeps one zone's wall-clock time; for someone in a zone whose clocks change on
+    another date, a few sessions sit an hour off. The agenda says so for that session
+    (``1 hour later than your usual 14:00 GMT: ...``); a moved session has its own note.
+    """
+    if session.occurrence.moved:
+        return None
+    tz = ZoneInfo(zone)
+    times = Counter(f"{s.original_start.astimezone(tz):%H:%M}" for s in sessions)
+    usual, _ = times.most_common(1)[0]
+    here = session.original_start.astimezone(tz)
+    if f"{here:%H:%M}" == usual:
+        return None
+    hours, minutes = (int(part) for part in usual.split(":"))
+    shift = (here.hour * 60 + here.minute - hours * 60 - minutes + 720) % 1440 - 720
+    size = f"{abs(shift) // 60} hour" + ("s" if abs(shift) >= 120 else "")
+    if abs(shift) % 60:
+        size = f"{abs(shift)} minutes"
+    usual_label = next(
+        zone_label(s.original_start.astimezone(tz))
+        for s in sessions
+        if f"{s.original_start.astimezone(tz):%H:%M}" == usual
+    )
+    direction = "later" if shift > 0 else "earlier"
+    return f"{size} {direction} than the usual {usual} {usual_label}: {CLOCKS_NOTE}"
 
 
 class MessageBuilder:
-    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings).
-
-    Adds the ``localdate`` filter to the engine (the session-loop templates use it next to the
-    engine's own ``localtime`` and ``duration``).
-    """
+    """Builds ``EmailMessage`` objects for one programme (its organizer, templates, settings)."""
 
     def __init__(self, config: Config, engine: TemplateEngine | None = None) -> None:
         self.config = config
         self.engine = engine or TemplateEngine(config.templates_dir)
-        self.engine.env.filters.setdefault("localdate", localdate)
         organizer = config.programme.organizer
         self.sender = address(organizer.name, organizer.email)
 
@@ -140,17 +163,24 @@ class MessageBuilder:
         earlier = [s for s in reading.health.sessions if s.number < session.number]
         previous = earlier[-1] if earlier else None
         last_held = next((s for s in reversed(earlier) if s.held), None)
+        pair = reading.pair
         context.update(
             session=_session(session),
             previous=_session(previous) if previous else None,
             last_held=_session(last_held) if last_held else None,
+            clock_notes={
+                "mentee": clock_note(session, reading.health.sessions, pair.mentee.timezone),
+                "mentor": clock_note(session, reading.health.sessions, pair.mentor.timezone),
+            },
         )
         mentor, mentee = self._people(reading)
+        # The agenda asks the mentee to reply to the mentor: a reply goes to the mentor.
         return compose(
             key=key,
             sender=self.sender,
             to=[mentee],
             cc=[mentor],
+            reply_to=mentor,
             rendered=self._render("agenda", context),
             date=now,
         )
@@ -177,26 +207,33 @@ class MessageBuilder:
         )
 
     def nudge(self, reading: PairReading, key: str, now: datetime) -> EmailMessage:
-        """Once when a pair turns at risk or off track: the next session, and move-don't-drop."""
+        """Once when a pair turns at risk or off track: what became of each session of the
+        missed periods (missed and why, or moved and where to), the next session, and
+        move-don't-drop."""
         health = reading.health
         context = self._base(reading)
-        run = (
-            [p for p in health.periods if p.decided][-health.missed_run :]
-            if health.missed_run
-            else []
-        )
+        decided = [p for p in health.periods if p.decided]
+        run = decided[-health.missed_run :] if health.missed_run else []
         misses = [
-            {"start": s.original_start, "number": s.number, "reason": str(s.reason)}
+            {
+                "number": miss.session.number,
+                "start": miss.session.original_start,
+                "moved_to": miss.moved_to,
+                "reason": miss.outcome,
+            }
             for period in run
-            for s in period.sessions
-            if s.missed
-        ] or [{"start": p.start, "number": None, "reason": p.reason} for p in run[-1:]]
+            for miss in period.misses
+        ]
         context.update(
             state=str(health.state),
             why=health.why,
             misses=misses,
             missed_run=health.missed_run,
-            held=health.held,
+            run_label=run[0].label(health.unit) if run else None,
+            unit={"one": health.unit.one, "many": health.unit.many},
+            held=health.sessions_held,
+            held_periods=health.periods_held,
+            due_periods=health.periods_due,
             next_session=_session(health.next_session) if health.next_session else None,
         )
         mentor, mentee = self._people(reading)
@@ -240,11 +277,16 @@ class MessageBuilder:
 # -- sample data for ``rmcal validate`` -------------------------------------------------------
 
 SAMPLE_NOW_OFFSET = timedelta(days=16)
+SAMPLE_DEPUTY = "deputy@example.com"
 
 
-def sample_reading(config: Config) -> tuple[PairReading, datetime]:
-    """A plausible pair's life for rendering every branch of every template: session 1 held,
-    2 cancelled, 3 declined, 4 moved, 5-6 upcoming; ``now`` just after session 3."""
+def sample_reading(
+    config: Config, offset: timedelta = SAMPLE_NOW_OFFSET
+) -> tuple[PairReading, datetime]:
+    """A plausible pair's life for rendering every branch of every template: session 1 held
+    by a delegate, 2 cancelled, 3 declined, 4 moved within its week, 5 moved into the next
+    week, 6 as planned; ``now`` is ``offset`` after the first session (by default just after
+    session 3)."""
     pair = config.pairs[0] if config.pairs else _SAMPLE_PAIR
     zone = ZoneInfo(pair.mentee.timezone)
     first = datetime(2030, 1, 7, 10, 0, tzinfo=zone)
@@ -262,10 +304,19 @@ def sample_reading(config: Config) -> tuple[PairReading, datetime]:
         tags={"key": key, "cohort": pair.cohort_id, "pair": pair.id},
         video_url="https://meet.example/sample",
     )
+    moves = {3: timedelta(days=1), 4: timedelta(days=8)}
+    answers = {
+        0: {
+            pair.mentor.email: Response.ACCEPTED,
+            pair.mentee.email: Response.DELEGATED,
+            SAMPLE_DEPUTY: Response.ACCEPTED,
+        },
+        2: {pair.mentee.email: Response.DECLINED},
+    }
     occurrences = []
     for index in range(6):
         start = first + timedelta(weeks=index)
-        moved = start + timedelta(days=1) if index == 3 else start
+        moved = start + moves.get(index, timedelta(0))
         occurrences.append(
             Occurrence(
                 series_key=key,
@@ -273,10 +324,10 @@ def sample_reading(config: Config) -> tuple[PairReading, datetime]:
                 start=moved.astimezone(UTC),
                 end=(moved + duration).astimezone(UTC),
                 cancelled=index == 1,
-                responses={pair.mentee.email: Response.DECLINED} if index == 2 else {},
+                responses=answers.get(index, {}),
             )
         )
-    now = first + SAMPLE_NOW_OFFSET
+    now = first + offset
     health = assess(pair, series, occurrences, now)
     return PairReading(pair=pair, series=series, health=health), now
 
@@ -312,6 +363,9 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
         builder.nudge(reading, "nudge:sample", now)
         last = replace(reading, health=replace(reading.health, next_session=None, missed_run=1))
         builder.nudge(last, "nudge:sample:last", now)
+        # Week 5 over, its session moved into week 6: a miss that names the new date.
+        moved, later = sample_reading(config, timedelta(weeks=5, minutes=30))
+        builder.nudge(moved, "nudge:sample:moved", later)
     elif name == "digest":
         lead = Lead("lead@example.com", "Sample Lead", reading.pair.mentee.timezone, all_pairs=True)
         feedback = [
@@ -329,4 +383,7 @@ def render_sample(name: str, config: Config, engine: TemplateEngine) -> None:
         ]
         digest = build_digest(lead, [reading], now, feedback=feedback)
         builder.digest(digest, "digest:sample", now)
+        # Every session decided: how the pair finished, and a held session with a caveat.
+        done, end = sample_reading(config, timedelta(weeks=6))
+        builder.digest(build_digest(lead, [done], end), "digest:sample:finished", end)
         builder.digest(build_digest(lead, [], now), "digest:sample:empty", now)

@@ -47,6 +47,7 @@ from rmcal.errors import ConfigError, ProviderError
 from rmcal.mail import one_line, recipients
 from rmcal.provider import Capabilities, ItemFailure, Progress, SentMailLookup
 from rmcal.store import MailRow, MailStatus, Store
+from rmcal.tables import plural
 
 # The state file namespace that holds a message's exact bytes while it is being sent.
 PENDING = "mail-pending"
@@ -363,8 +364,8 @@ class Outbox:
             deliveries += self.send(resend, resent=True, why=RESENT_MISSING)
         if waiting:
             self.notes.append(
-                f"{waiting} uncertain send(s) not in the organizer's mailbox yet; looked up again "
-                f"once {_minutes(self.lookup_delay)} have passed since the attempt"
+                f"{plural(waiting, 'uncertain send')} not in the organizer's mailbox yet; looked "
+                f"up again once {_minutes(self.lookup_delay)} have passed since the attempt"
             )
         if not trusted and len(rows) > waiting + len(deliveries):
             self.notes.append(UNTRUSTED if control is not None else NO_CONTROL)

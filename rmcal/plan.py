@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -66,6 +66,17 @@ class End:
     series: Series
     last: datetime  # the last occurrence kept
     reason: str
+    text: InviteText | None = None  # the description re-rendered for the shorter series
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """A series to cancel whole: its pair left before the first session, so there is no past
+    to keep and a lone first session would be a meeting nobody means to hold."""
+
+    series: Series
+    reason: str
+    text: InviteText | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,9 @@ class Orphan:
     reason: str
 
 
-Item = Create | Update | End | Keep | Unschedulable | Orphan
+Item = Create | Update | End | Cancel | Keep | Unschedulable | Orphan
+# Words an ending is rendered with: the series, the last session it keeps (None: cancelled).
+RenderEnd = Callable[[Series, datetime | None], InviteText]
 _I = TypeVar("_I", bound=Item)
 
 
@@ -106,21 +119,30 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return sum(isinstance(i, Create | Update | End) for i in self.items)
+        return sum(isinstance(i, Create | Update | End | Cancel) for i in self.items)
 
     def counts(self) -> dict[str, int]:
-        names = {
-            Create: "create",
-            Update: "update",
-            End: "end",
-            Keep: "unchanged",
-            Unschedulable: "unschedulable",
-            Orphan: "orphaned",
-        }
-        out = dict.fromkeys(names.values(), 0)
+        out = dict.fromkeys(ACTIONS.values(), 0)
         for item in self.items:
-            out[names[type(item)]] += 1
+            out[action(item)] += 1
         return out
+
+
+# Each kind of item by the word the plan's reports use for it (counts, JSON, the table).
+ACTIONS: dict[type, str] = {
+    Create: "create",
+    Update: "update",
+    End: "end",
+    Cancel: "cancel",
+    Keep: "unchanged",
+    Unschedulable: "unschedulable",
+    Orphan: "orphaned",
+}
+
+
+def action(item: Item) -> str:
+    """What the plan does with ``item``, in one word (``create``, ``unchanged``...)."""
+    return ACTIONS[type(item)]
 
 
 def fingerprint(spec_fields: Mapping[str, object]) -> str:
@@ -228,6 +250,7 @@ def make_plan(
     others: Sequence[Series] = (),
     end_orphans: bool = False,
     allow_duplicate_pair: bool = False,
+    render_end: RenderEnd | None = None,
 ) -> Plan:
     """Everything ``rmcal schedule`` would do, decided without any I/O.
 
@@ -236,12 +259,15 @@ def make_plan(
     series rmcal made in the calendar, whatever its cohort: those of cohorts no longer in the
     config become ``Orphan`` items (``End`` with ``end_orphans``), and a new series is refused
     to two people who already meet under another cohort id (a renamed cohort would otherwise
-    invite every pair twice), unless ``allow_duplicate_pair``.
+    invite every pair twice), unless ``allow_duplicate_pair``. ``render_end`` words the
+    description a series carries once it ends (or is cancelled), so it states what is true.
     """
     items: list[Item] = []
     reserved: dict[str, list[Interval]] = {}
     planned = [c for c in config.cohorts if cohorts is None or c.id in cohorts]
-    orphans, ending = _orphans(others, {c.id for c in config.cohorts}, now, end_orphans)
+    orphans, ending = _orphans(
+        others, {c.id for c in config.cohorts}, now, end_orphans, render_end=render_end
+    )
     ending.update(_leaving(planned, others, now))
     zone = ZoneInfo(config.programme.timezone)
     # Indexes built once, so that each pair looks only at its own series and at the series of
@@ -296,7 +322,7 @@ def make_plan(
         # Placement order decides who gets contested time; the plan reads in config order.
         items.extend(placed_items[pair.id] for pair in cohort.pairs)
         for key in sorted(set(by_key) - wanted):
-            end = _plan_end(by_key[key], now)
+            end = _plan_end(by_key[key], now, render_end=render_end)
             if end is not None:
                 items.append(end)
     items.extend(orphans)
@@ -328,7 +354,12 @@ def _upcoming(series: Series, now: datetime) -> list[datetime]:
 
 
 def _orphans(
-    others: Sequence[Series], known: set[str], now: datetime, end_them: bool
+    others: Sequence[Series],
+    known: set[str],
+    now: datetime,
+    end_them: bool,
+    *,
+    render_end: RenderEnd | None = None,
 ) -> tuple[list[Item], dict[str, datetime]]:
     """Plan items for live series whose cohort left the config, and the last session each
     will keep when it is ending (with ``end_them``, or because only one session is left)."""
@@ -346,7 +377,8 @@ def _orphans(
             items.append(Orphan(series, upcoming[0], f"{reason}; ends with its next session"))
         elif end_them:
             ending[series.key] = upcoming[0]
-            items.append(End(series, upcoming[0], reason))
+            text = render_end(series, upcoming[0]) if render_end else None
+            items.append(End(series, upcoming[0], reason, text))
         else:
             items.append(
                 Orphan(
@@ -485,18 +517,35 @@ def _plan_pair(
     return Keep(pair, series, slot)
 
 
-def plan_ends(series: Sequence[Series], now: datetime, reason: str) -> Plan:
+def plan_ends(
+    series: Sequence[Series], now: datetime, reason: str, render_end: RenderEnd | None = None
+) -> Plan:
     """End each live series after its next session, as for a pair removed from the config
-    (``rmcal forget --end-series``): the same rule, the same ``End`` items, the same apply."""
-    ends = [end for one in series if (end := _plan_end(one, now, reason)) is not None]
+    (``rmcal forget --end-series``): the same rule, the same ``End`` and ``Cancel`` items, the
+    same apply."""
+    ends = [
+        end
+        for one in series
+        if (end := _plan_end(one, now, reason, render_end=render_end)) is not None
+    ]
     return Plan(tuple(ends))
 
 
 def _plan_end(
-    series: Series, now: datetime, reason: str = "pair no longer in the config"
-) -> End | None:
-    """End a series after its next occurrence (history stays); None when nothing to end."""
+    series: Series,
+    now: datetime,
+    reason: str = "pair no longer in the config",
+    *,
+    render_end: RenderEnd | None = None,
+) -> End | Cancel | None:
+    """End a series after its next occurrence (history stays), or cancel it whole when none
+    of its sessions has started; None when nothing is left to end."""
     upcoming = _upcoming(series, now)
+    if not upcoming:
+        return None  # over, or cancelled already
+    if series.start >= now:  # not one session has begun: nothing to keep
+        return Cancel(series, reason, render_end(series, None) if render_end else None)
     if len(upcoming) <= 1:
-        return None  # already ends with the next occurrence (or is over, or cancelled)
-    return End(series, upcoming[0], reason)
+        return None  # already ends with the next occurrence
+    text = render_end(series, upcoming[0]) if render_end else None
+    return End(series, upcoming[0], reason, text)

@@ -23,7 +23,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from rmcal.errors import ConfigError
+from rmcal.errors import ConfigError, RmcalError
 from rmcal.intervals import Interval
 
 ENTRY_POINT_GROUP = "rmcal.providers"
@@ -100,6 +100,27 @@ class Series:
         return self.tags.get(TAG_PAIR, "")
 
 
+@dataclass(frozen=True)
+class SeriesEnd:
+    """How one series ends: after the occurrence starting at ``last`` (kept), or, with ``last``
+    None, cancelled whole, for a series none of whose sessions has taken place (there is no
+    past to keep, and a lone first session would be a meeting nobody plans to hold).
+
+    ``description_html`` and ``description_text`` are the series' text re-rendered for its
+    end, so that the calendar and the update mail no longer promise "6 sessions" of a series
+    that now keeps two; empty strings leave the text as it is.
+    """
+
+    series: Series
+    last: datetime | None
+    description_html: str = ""
+    description_text: str = ""
+
+    @property
+    def cancels(self) -> bool:
+        return self.last is None
+
+
 class Response(StrEnum):
     """An attendee's answer for one occurrence, in the platform-neutral vocabulary."""
 
@@ -108,6 +129,10 @@ class Response(StrEnum):
     DECLINED = "declined"
     NONE = "none"  # not answered (needsAction, notResponded)
     ORGANIZER = "organizer"
+    # Passed the session to someone else (RFC 5545 PARTSTAT=DELEGATED; the delegate is listed
+    # as another attendee). Graph and Google have no such answer: there, a stand-in shows as a
+    # configured person left off an occurrence that lists someone else.
+    DELEGATED = "delegated"
 
 
 @dataclass(frozen=True)
@@ -279,9 +304,11 @@ class Provider(Protocol):
         ...
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
-        """End each series after the given occurrence start (kept); never delete the past."""
+        """End each series after its ``last`` occurrence (kept), never deleting the past; a
+        ``last`` of None cancels a series that has not started, with a cancellation to its
+        attendees. The series carries the end's re-rendered description when one is given."""
         ...
 
     def occurrences(
@@ -429,5 +456,25 @@ def load_provider_factory(kind: str) -> ProviderFactory:
             key="provider.kind",
             hint=f"installed providers: {names}",
         )
-    factory: ProviderFactory = found[kind].load()
+    try:
+        factory: ProviderFactory = found[kind].load()
+    except ImportError as exc:
+        raise missing_extra(kind, found[kind], exc) from exc
     return factory
+
+
+def missing_extra(kind: str, entry_point: Any, exc: ImportError) -> RmcalError:
+    """One line naming what a provider lacks and the command that installs it.
+
+    The cloud providers' client libraries are extras of their distribution, named after the
+    provider (``pip install 'rmcal[microsoft]'``); a plugin without such an extra gets the
+    missing module's own install line.
+    """
+    missing = exc.name or str(exc)
+    dist = getattr(entry_point, "dist", None)
+    extras = set(dist.metadata.get_all("Provides-Extra") or ()) if dist is not None else set()
+    if dist is not None and kind in extras:
+        command = f"pip install '{dist.name}[{kind}]'"
+    else:
+        command = f"pip install {missing.split('.')[0]}"
+    return RmcalError(f"provider {kind} needs {missing}, which is not installed: {command}")

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from rmcal.config import FORCE_HINT
 from rmcal.errors import ConfigError
-from rmcal.invite import InviteRenderer
+from rmcal.invite import EndingRenderer, InviteRenderer
 from rmcal.model import Cohort, Config, Settings
-from rmcal.plan import Create, End, Keep, Plan, Unschedulable, Update, make_plan
-from rmcal.provider import BusyMap, ItemFailure, Provider, Series
+from rmcal.plan import Cancel, Create, End, Keep, Plan, Unschedulable, Update, make_plan
+from rmcal.provider import BusyMap, ItemFailure, Provider, Series, SeriesEnd
 from rmcal.recurrence import series_times
 from rmcal.store import SeriesRow, Store
 from rmcal.templating import TemplateEngine
@@ -167,9 +167,9 @@ def run_schedule(
     selected = [config.cohort(c.id) for c in selected]
     if not force:
         _refuse_late_start(config, selected, existing, now)
-    renderer = InviteRenderer(
-        config, engine or TemplateEngine(config.templates_dir), provider.capabilities.video
-    )
+    engine = engine or TemplateEngine(config.templates_dir)
+    renderer = InviteRenderer(config, engine, provider.capabilities.video)
+    ending = EndingRenderer(config, engine)
 
     # The draft plan and the real one render the same (pair, slot) invitations: once is enough.
     render = functools.lru_cache(maxsize=None)(renderer.render)
@@ -187,6 +187,7 @@ def run_schedule(
             others=every,
             end_orphans=end_orphans,
             allow_duplicate_pair=allow_duplicate_pair,
+            render_end=ending.render,
         )
 
     # Free/busy is the expensive read. A first, pure pass without it shows which pairs need a
@@ -258,7 +259,7 @@ def _apply(
 ) -> None:
     creates: list[Create] = plan.of(Create)
     updates: list[Update] = plan.of(Update)
-    ends: list[End] = plan.of(End)
+    ends = [_ending(end) for end in plan.of(End)] + [_ending(c) for c in plan.of(Cancel)]
     outcomes: list[tuple[str, dict[str, Series | ItemFailure]]] = []
     if creates:
         outcomes.append(("created", provider.create_series([c.spec for c in creates], progress)))
@@ -267,18 +268,30 @@ def _apply(
             ("updated", provider.update_series([(u.series, u.spec) for u in updates], progress))
         )
     if ends:
-        outcomes.append(
-            ("ended", provider.end_series([(e.series, e.last) for e in ends], progress))
-        )
+        outcomes.append(("ended", provider.end_series(ends, progress)))
+    cancelling = {c.series.key for c in plan.of(Cancel)}
     for verb, outcome in outcomes:
         for key, value in outcome.items():
             if isinstance(value, ItemFailure):
                 result.failed[key] = value.message
             else:
-                result.done[key] = verb
+                done = "cancelled" if verb == "ended" and key in cancelling else verb
+                result.done[key] = done
                 _remember(store, provider.name, value, "ended" if verb == "ended" else "active")
     for keep in plan.of(Keep):
         _remember(store, provider.name, keep.series, "active")
+
+
+def _ending(item: End | Cancel) -> SeriesEnd:
+    """What the provider is told: where the series stops (None: cancelled) and its new text."""
+    last = item.last if isinstance(item, End) else None
+    text = item.text
+    return SeriesEnd(
+        item.series,
+        last,
+        description_html=text.html if text else "",
+        description_text=text.text if text else "",
+    )
 
 
 def _remember(store: Store | None, provider: str, series: Series, status: str) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rmcal.errors import StateError
-from rmcal.feedback import FeedbackRow
+from rmcal.feedback import FeedbackRow, FeedbackStored
 from rmcal.lock import release_lock, take_lock
 from rmcal.private import create_private_file, narrow, private_dir
 from rmcal.provider import Clock, wall_clock
@@ -369,36 +369,42 @@ class Store:
 
     # -- imported feedback --------------------------------------------------------------------
 
-    def put_feedback(self, rows: Sequence[FeedbackRow]) -> int:
-        """Insert or replace feedback answers (a re-import of the same export is harmless)."""
+    def put_feedback(self, rows: Sequence[FeedbackRow]) -> FeedbackStored:
+        """Insert new answers and replace changed ones; answers already stored as they are
+        stay untouched, so a re-import of the same export changes nothing and says so."""
         now = self._now()
+        counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.transaction() as db:
-            db.executemany(
-                """INSERT INTO feedback (pair_id, session, respondent, rating, recommend, working,
-                       awkward, learned, source, imported_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (pair_id, session, respondent) DO UPDATE SET
-                       rating = excluded.rating, recommend = excluded.recommend,
-                       working = excluded.working, awkward = excluded.awkward,
-                       learned = excluded.learned, source = excluded.source,
-                       imported_at = excluded.imported_at""",
-                [
-                    (
-                        r.pair_id,
-                        r.session,
-                        r.respondent.lower(),
-                        r.rating,
-                        None if r.recommend is None else int(r.recommend),
-                        r.working,
-                        r.awkward,
-                        r.learned,
-                        r.source,
-                        now,
-                    )
-                    for r in rows
-                ],
-            )
-        return len(rows)
+            for r in rows:
+                answers = (
+                    r.rating,
+                    None if r.recommend is None else int(r.recommend),
+                    r.working,
+                    r.awkward,
+                    r.learned,
+                )
+                key = (r.pair_id, r.session, r.respondent.lower())
+                stored = db.execute(
+                    """SELECT rating, recommend, working, awkward, learned FROM feedback
+                       WHERE pair_id = ? AND session = ? AND respondent = ?""",
+                    key,
+                ).fetchone()
+                if stored is not None and tuple(stored) == answers:
+                    counts["unchanged"] += 1
+                    continue
+                counts["new" if stored is None else "updated"] += 1
+                db.execute(
+                    """INSERT INTO feedback (pair_id, session, respondent, rating, recommend,
+                           working, awkward, learned, source, imported_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (pair_id, session, respondent) DO UPDATE SET
+                           rating = excluded.rating, recommend = excluded.recommend,
+                           working = excluded.working, awkward = excluded.awkward,
+                           learned = excluded.learned, source = excluded.source,
+                           imported_at = excluded.imported_at""",
+                    (*key, *answers, r.source, now),
+                )
+        return FeedbackStored(**counts)
 
     def feedback(self, pair_ids: Sequence[str] | None = None) -> list[FeedbackRow]:
         rows = self._conn.execute(

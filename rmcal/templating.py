@@ -31,6 +31,11 @@ def localtime(moment: datetime, zone: str, fmt: str = "%a %d %b %Y, %H:%M") -> s
     return f"{local.strftime(fmt)} {label}"
 
 
+def localdate(moment: datetime, zone: str, fmt: str = "%a %d %b") -> str:
+    """A day as the recipient reads it (``Mon 25 Jan``): no clock time, so no zone label."""
+    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
 def duration_text(value: timedelta) -> str:
     minutes = int(value.total_seconds() // 60)
     hours, rest = divmod(minutes, 60)
@@ -68,6 +73,7 @@ class TemplateEngine:
             keep_trailing_newline=True,
         )
         self.env.filters["localtime"] = localtime
+        self.env.filters["localdate"] = localdate
         self.env.filters["duration"] = duration_text
 
     def render_one(self, filename: str, context: Mapping[str, Any]) -> str:
@@ -96,8 +102,11 @@ class TemplateEngine:
         return str(BUILTIN_DIR / filename)
 
     def names(self) -> list[str]:
-        """Every template pair available (built-in and overrides)."""
-        found = {p.name.removesuffix(".html.j2") for p in BUILTIN_DIR.glob("*.html.j2")}
+        """Every template pair available (built-in and overrides); files whose name starts with
+        ``_`` are parts other templates extend (``_layout.html.j2``), not messages."""
+        files = list(BUILTIN_DIR.glob("*.html.j2"))
         if self.override_dir is not None and self.override_dir.is_dir():
-            found |= {p.name.removesuffix(".html.j2") for p in self.override_dir.glob("*.html.j2")}
-        return sorted(found)
+            files += self.override_dir.glob("*.html.j2")
+        return sorted(
+            {p.name.removesuffix(".html.j2") for p in files if not p.name.startswith("_")}
+        )

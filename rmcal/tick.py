@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from rmcal.attendance import Session
 from rmcal.digest import Digest, History, iso_week, lead_digest
 from rmcal.errors import ProviderError
-from rmcal.health import NEEDS_ATTENTION, State, snapshot_changed
+from rmcal.health import FINISHED, NUDGED, State, snapshot_changed
 from rmcal.mail import recipients
 from rmcal.messages import MessageBuilder, session_key
 from rmcal.model import Config, Lead
@@ -128,7 +128,7 @@ def _state_slug(state: State) -> str:
 
 def nudge_key(reading: PairReading) -> str | None:
     health = reading.health
-    if health.state not in NEEDS_ATTENTION or health.run_start is None:
+    if health.state not in NUDGED or health.run_start is None:
         return None
     run = health.run_start.date().isoformat()
     return f"nudge:{reading.pair.id}:{_state_slug(health.state)}:{run}"
@@ -162,8 +162,7 @@ def _digest_worthwhile(readings: Sequence[PairReading], moment: datetime) -> boo
     live = [r for r in readings if r.series is not None]
     if not live:
         return False
-    finished = {State.COMPLETED, State.ENDED}
-    if all(r.health.state in finished for r in live):
+    if all(r.health.state in FINISHED for r in live):
         last_end = max((s.end for r in live for s in r.health.sessions), default=None)
         return last_end is not None and last_end > moment - timedelta(days=7)
     return True

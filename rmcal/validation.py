@@ -2,20 +2,25 @@
 
 The config loader already checked the file itself; this adds what needs the provider and the
 templates: that the platform can express each pair's recurrence (Graph cannot express every
-RRULE, and it is better to learn that here than from a 400 mid-cohort) and that every template
-renders with sample data under the strict, sandboxed engine.
+RRULE, and it is better to learn that here than from a 400 mid-cohort), that every template
+renders with sample data under the strict, sandboxed engine, and which pairs cannot be placed
+at all. That last one needs no calendar: the planner runs with no free/busy and no existing
+series, so a pair it cannot place (a fixed slot that leaves someone's hours in a week when
+only one of the two zones has changed to summer time, windows that never overlap) cannot be
+placed by ``schedule`` either.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from rmcal.errors import ConfigError
-from rmcal.invite import InviteRenderer
+from rmcal.invite import EndingRenderer, InviteRenderer, InviteText
 from rmcal.messages import render_sample
 from rmcal.model import Config, Pair
-from rmcal.provider import Provider
+from rmcal.plan import Unschedulable, make_plan
+from rmcal.provider import Provider, Series
 from rmcal.recurrence import first_start, series_times
 from rmcal.slots import Slot
 from rmcal.templating import TemplateEngine
@@ -68,18 +73,52 @@ def render_templates(config: Config, provider: Provider, engine: TemplateEngine)
     cohort = next((c for c in config.cohorts if c.pairs), None)
     if cohort is not None:
         pair = cohort.pairs[0]
+        slot = sample_slot(pair, cohort.start)
         renderer = InviteRenderer(config, engine, provider.capabilities.video)
-        renderer.render(pair, sample_slot(pair, cohort.start))
+        text = renderer.render(pair, slot)
         rendered.append("invite")
+        # The text a series carries once it ends early, and once it is cancelled.
+        series = Series(
+            key="sample", provider_id="sample", title=text.title, start=slot.first,
+            duration=slot.duration, timezone=slot.timezone, rrule=slot.rrule, attendees=(),
+            tags={},
+        )  # fmt: skip
+        ending = EndingRenderer(config, engine)
+        ending.render(series, slot.starts[len(slot.starts) // 2])
+        ending.render(series, None)
+        rendered.append("invite_end")
     for name in engine.names():
-        if name == "invite":
+        if name in {"invite", "invite_end"}:
             continue
         render_sample(name, config, engine)
         rendered.append(name)
     return rendered
 
 
-def validate_all(config: Config, provider: Provider, engine: TemplateEngine) -> dict[str, Any]:
+def unplaceable(config: Config, now: datetime) -> list[dict[str, str]]:
+    """The pairs the planner cannot place on windows alone, with its reasons."""
+    plan = make_plan(
+        config,
+        {},
+        {},
+        now,
+        lambda pair, slot: InviteText(title="", html="", text=""),  # placement only
+        video=False,
+    )
+    return [
+        {
+            "cohort": item.pair.cohort_id,
+            "pair": item.pair.id,
+            "names": f"{item.pair.mentor.name} / {item.pair.mentee.name}",
+            "reason": item.reason,
+        }
+        for item in plan.of(Unschedulable)
+    ]
+
+
+def validate_all(
+    config: Config, provider: Provider, engine: TemplateEngine, *, now: datetime
+) -> dict[str, Any]:
     check_recurrences(config, provider)
     templates = render_templates(config, provider, engine)
     caps = provider.capabilities
@@ -96,4 +135,5 @@ def validate_all(config: Config, provider: Provider, engine: TemplateEngine) -> 
             "sends_invitations": caps.sends_invitations,
         },
         "notes": notes,
+        "unplaceable": unplaceable(config, now),
     }

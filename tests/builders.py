@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from rmcal.model import Cadence, FixedSlot, Pair, Person, Settings, Window
 
 WEEKDAYS_9_TO_5 = Window(frozenset(range(5)), 9 * 60, 17 * 60)
+# For tests about something other than hours: no session is ever outside them.
+ANY_TIME = Window(frozenset(range(7)), 0, 24 * 60)
 
 
 def window(start: str = "09:00", end: str = "17:00", days: range | set[int] = range(5)) -> Window:

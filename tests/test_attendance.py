@@ -9,10 +9,11 @@ import pytest
 from rmcal.attendance import MissReason, Outcome, classify, classify_series
 from rmcal.model import Pair, Person, Settings, Thresholds
 from rmcal.provider import Occurrence, Response
+from tests.builders import ANY_TIME, window
 
 MENTOR = Person("ana@example.com", "Ana", "Europe/London")
 MENTEE = Person("raj@example.com", "Raj", "Asia/Kolkata")
-PAIR = Pair("c1", MENTOR, MENTEE, Settings())
+PAIR = Pair("c1", MENTOR, MENTEE, Settings(window=ANY_TIME))
 START = datetime(2027, 1, 13, 14, 0, tzinfo=UTC)
 END = START + timedelta(minutes=45)
 BEFORE = START - timedelta(hours=1)
@@ -190,3 +191,136 @@ def test_series_is_numbered_by_original_slot_and_cancelled_ones_keep_their_numbe
         False,
         True,
     ]
+
+
+# -- held, but: outside someone's hours, or by a delegate ---------------------------------------
+
+LONDON_PAIR = Pair(
+    "c1",
+    MENTOR,
+    Person("tom@example.com", "Tom", "America/New_York"),
+    Settings(window=window("08:00", "18:00")),
+)
+WED_20H = datetime(2027, 1, 13, 20, 0, tzinfo=UTC)  # Wed 20:00 London (winter), 15:00 New York
+
+
+def moved_to(when: datetime, pair: Pair = LONDON_PAIR) -> Occurrence:
+    return Occurrence(
+        "k",
+        START,
+        when,
+        when + timedelta(minutes=45),
+        responses={pair.mentor.email: A, pair.mentee.email: A},
+    )
+
+
+def test_a_session_moved_outside_hours_is_held_and_says_where_it_went() -> None:
+    session = classify(moved_to(WED_20H), LONDON_PAIR, WED_20H + timedelta(hours=1), Thresholds())
+    assert session.outcome is Outcome.HELD and session.reason is None
+    assert session.outside_hours == (MENTOR,)  # 15:00 in New York is inside Tom's hours
+    assert session.note == "held at 20:00 London, outside Ana's hours"
+
+
+def test_outside_both_peoples_hours_names_both_local_times() -> None:
+    at_night = datetime(2027, 1, 14, 3, 0, tzinfo=UTC)  # 03:00 London, 22:00 New York
+    session = classify(moved_to(at_night), LONDON_PAIR, at_night + timedelta(hours=1), Thresholds())
+    assert session.note == "held at 03:00 London / 22:00 New York, outside both people's hours"
+
+
+def test_inside_hours_or_cancelled_has_no_note() -> None:
+    inside = datetime(2027, 1, 13, 15, 0, tzinfo=UTC)  # 15:00 London, 10:00 New York
+    assert classify(moved_to(inside), LONDON_PAIR, WED_20H, Thresholds()).note is None
+    cancelled = Occurrence("k", START, WED_20H, WED_20H + timedelta(minutes=45), cancelled=True)
+    gone = classify(cancelled, LONDON_PAIR, WED_20H + timedelta(hours=1), Thresholds())
+    assert gone.outside_hours == () and gone.note is None
+
+
+def test_an_upcoming_session_outside_hours_is_to_be_held_there() -> None:
+    session = classify(moved_to(WED_20H), LONDON_PAIR, BEFORE, Thresholds())
+    assert session.note == "to be held at 20:00 London, outside Ana's hours"
+
+
+DEPUTY = "deputy@example.com"
+DL = Response.DELEGATED
+
+
+@pytest.mark.parametrize(
+    ("responses", "outcome", "reason", "delegate", "roles"),
+    [
+        # RFC 5545 delegation: PARTSTAT=DELEGATED, the delegate listed beside.
+        ({MENTOR.email: A, MENTEE.email: DL, DEPUTY: A}, Outcome.HELD, None, DEPUTY, ("mentee",)),
+        # Graph/Google have no such answer: the mentee left off, a stranger in their place.
+        ({MENTOR.email: A, DEPUTY: N}, Outcome.HELD, None, DEPUTY, ("mentee",)),
+        # The delegate declined too: nobody in the mentee's place.
+        (
+            {MENTOR.email: A, MENTEE.email: DL, DEPUTY: D},
+            Outcome.MISSED,
+            MissReason.DECLINED_MENTEE,
+            None,
+            (),
+        ),
+        # A plain decline stays a decline, whoever else is invited.
+        (
+            {MENTOR.email: A, MENTEE.email: D, DEPUTY: A},
+            Outcome.MISSED,
+            MissReason.DECLINED_MENTEE,
+            None,
+            (),
+        ),
+        # A partial list (only the stranger) proves nothing about who was left off.
+        ({DEPUTY: A}, Outcome.HELD, None, None, ()),
+        # An organizer in the list is not a delegate.
+        ({MENTOR.email: A, "rm@example.com": Response.ORGANIZER}, Outcome.HELD, None, None, ()),
+    ],
+    ids=[
+        "delegated",
+        "left off, someone else on it",
+        "delegate declined",
+        "declined with a guest",
+        "partial list",
+        "organizer",
+    ],
+)
+def test_delegates(
+    responses: dict[str, Response],
+    outcome: Outcome,
+    reason: MissReason | None,
+    delegate: str | None,
+    roles: tuple[str, ...],
+) -> None:
+    session = classify(
+        Occurrence("k", START, START, END, responses=responses), PAIR, AFTER, Thresholds()
+    )
+    assert (session.outcome, session.reason, session.delegate, session.stood_in_for) == (
+        outcome,
+        reason,
+        delegate,
+        roles,
+    )
+    if delegate:
+        assert session.note == f"held by delegate ({DEPUTY} for the mentee)"
+
+
+def test_a_delegates_measured_time_counts_for_the_person_they_stood_in_for() -> None:
+    responses = {MENTOR.email: A, MENTEE.email: DL, DEPUTY: A}
+    joined = Occurrence(
+        "k",
+        START,
+        START,
+        END,
+        responses=responses,
+        attended_seconds={MENTOR.email: SLOT, DEPUTY: SLOT},
+    )
+    session = classify(joined, PAIR, AFTER, Thresholds())
+    assert session.held and session.confirmed and session.delegate == DEPUTY
+    absent = Occurrence(
+        "k", START, START, END, responses=responses, attended_seconds={MENTOR.email: SLOT}
+    )
+    assert classify(absent, PAIR, AFTER, Thresholds()).reason is MissReason.NO_SHOW_MENTEE
+
+
+def test_who_declined_is_kept_per_session() -> None:
+    both = classify(occ(mentor=D, mentee=D), PAIR, AFTER, Thresholds())
+    assert both.declined_by == ("mentor", "mentee")
+    assert classify(occ(mentee=D), PAIR, AFTER, Thresholds()).declined_by == ("mentee",)
+    assert classify(occ(), PAIR, AFTER, Thresholds()).declined_by == ()

@@ -45,7 +45,7 @@ def test_list_shows_each_uncertain_send_with_the_command_that_settles_it(
 ) -> None:
     code, out = run(world, "outbox list")
     assert code == 0, out
-    assert out.startswith("3 send(s) may or may not have gone out (uncertain):\n")
+    assert out.startswith("3 sends may or may not have gone out (uncertain):\n")
     for key in doubtful:
         assert (
             f"rmcal outbox resolve -c {world.config_path} {key} --sent (not there: --resend)"
@@ -60,7 +60,7 @@ def test_list_shows_each_uncertain_send_with_the_command_that_settles_it(
 
 def test_list_other_statuses_and_the_whole_ledger(world: World, doubtful: list[str]) -> None:
     code, out = run(world, "outbox list", "--status", "skipped")
-    assert code == 0 and out.splitlines()[-1].endswith("row(s).")
+    assert code == 0 and out.splitlines()[-1].endswith("1 row.")
     code, out = run(world, "outbox list", "--status", "all", "--json")
     assert {r["status"] for r in json.loads(out)} >= {"uncertain", "skipped"}
 
@@ -76,7 +76,7 @@ def test_resolve_sent_records_it_and_the_next_tick_leaves_it_alone(
     assert (code, out) == (0, f"{key}: recorded as sent\n")
     assert world.ledger()[key] is MailStatus.SENT
     code, out = run(world, "outbox list")
-    assert out.startswith("2 send(s) may or may not have gone out")
+    assert out.startswith("2 sends may or may not have gone out")
 
 
 def test_resolve_resend_sends_the_same_message_once(world: World, doubtful: list[str]) -> None:
@@ -106,7 +106,7 @@ def test_status_lists_uncertain_sends_under_the_table(world: World, doubtful: li
     now = MOMENT.isoformat()
     code, out = run(world, "status", "--now", now)
     assert code == 0, out
-    section = out.split("3 send(s) may or may not have gone out (uncertain):\n", 1)[1]
+    section = out.split("3 sends may or may not have gone out (uncertain):\n", 1)[1]
     assert section.count("rmcal outbox resolve") == 3
     code, out = run(world, "status", "--now", now, "--json")
     assert len(json.loads(out)["uncertain_sends"]) == 3

@@ -105,7 +105,7 @@ def test_forget_a_person_deletes_every_row_about_them_and_nothing_else(programme
     )
     assert code == 0, out
     assert out.startswith(
-        f"Would delete what rmcal keeps about person {ROBERT} (1 pair(s)): 1 series, "
+        f"Would delete what rmcal keeps about person {ROBERT} (1 pair): 1 series, "
     )
     assert "1 of their series still run in the calendar (--end-series ends them" in out
     assert rows(programme) == before  # a dry run changes nothing
@@ -154,7 +154,7 @@ def test_forget_a_cohort_after_it_left_the_config(programme: Path):
     )
     assert code == 0, out
     assert out.startswith(
-        "Deleted what rmcal keeps about cohort 2027-spring-apac (6 pair(s)): 6 series"
+        "Deleted what rmcal keeps about cohort 2027-spring-apac (6 pairs): 6 series"
     )
     after = rows(programme)
     assert not [r for t in after.values() for r in t if r.get("pair_id") in apac]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,9 @@ from rmcal.digest import build_digest, iso_week
 from rmcal.feedback import FeedbackRow
 from rmcal.health import assess
 from rmcal.model import Lead, Pair, Person, Settings
+from rmcal.provider import Occurrence, Series
 from rmcal.readings import PairReading
-from tests.builders import weekly_reading
+from tests.builders import ANY_TIME, weekly_reading
 
 LONDON = ZoneInfo("Europe/London")
 FIRST = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)  # Wednesdays, weekly, 4 sessions
@@ -23,7 +25,7 @@ def pair(cohort: str, mentor: str, mentee: str, lead: str | None = None) -> Pair
         cohort,
         Person(f"{mentor.lower()}@example.org", mentor, "Europe/London"),
         Person(f"{mentee.lower()}@example.org", mentee, "America/New_York"),
-        Settings(sessions=4),
+        Settings(sessions=4, window=ANY_TIME),
         lead=lead,
     )
 
@@ -91,7 +93,7 @@ def test_summary_attention_and_heatmap(readings: list[PairReading]) -> None:
         ("Cal & Dee", "at risk"),
     ]
     assert digest.attention[0].why == (
-        "missed 2 periods in a row: Wed 13 Jan: cancelled; Wed 20 Jan: declined by mentee"
+        "missed 2 weeks in a row: Wed 13 Jan: cancelled; Wed 20 Jan: declined by mentee"
     )
     assert digest.attention[0].next_session == (FIRST + timedelta(weeks=2)).astimezone(UTC)
     assert [row.text_cells for row in digest.heatmap] == [
@@ -109,15 +111,13 @@ def test_wins_since_the_last_digest() -> None:
     done = reading(ANA, now)
     late_start = reading(CAL, now, cancel={1, 2, 3})  # first held session is this week's
     digest = build_digest(EVERYONE, [done, late_start], now)
+    # Ana's run of 4 is no milestone; its 3 was celebrated last week (test_streaks_...).
     assert [(w.label, w.text) for w in digest.wins] == [
-        ("Ana & Bob", "all 4 sessions held"),
+        ("Ana & Bob", "all 4 weeks held"),
         ("Cal & Dee", "first session held"),
-        ("Ana & Bob", "longest streak: 4 periods in a row held"),
     ]
     halfway = build_digest(EVERYONE, [reading(ANA, AFTER_2)], AFTER_2)
-    assert ("Ana & Bob", "halfway: 2 of 4 sessions held") in [
-        (w.label, w.text) for w in halfway.wins
-    ]
+    assert ("Ana & Bob", "halfway: 2 of 4 weeks held") in [(w.label, w.text) for w in halfway.wins]
 
 
 def test_back_on_track_and_the_trend_come_from_last_weeks_snapshot() -> None:
@@ -156,3 +156,91 @@ def test_plain_text_heatmap_rows_line_up_when_pairs_have_fewer_periods() -> None
     unscheduled = PairReading(ANA, None, assess(ANA, None, [], AFTER_2))
     digest = build_digest(EVERYONE, [reading(CAL, AFTER_2), unscheduled], AFTER_2)
     assert [row.text_cells for row in digest.heatmap] == ["H H . .", "       "]
+
+
+def test_each_win_is_celebrated_once_however_many_digests_go_out() -> None:
+    # A six-week pair that holds every session, with a digest every Monday until the end.
+    six = Pair(
+        "north",
+        Person("ana@example.org", "Ana", "Europe/London"),
+        Person("bob@example.org", "Bob", "America/New_York"),
+        Settings(sessions=6, window=ANY_TIME),
+    )
+    mondays = [datetime(2027, 1, 18, 8, 0, tzinfo=LONDON) + timedelta(weeks=i) for i in range(7)]
+    wins = []
+    for monday in mondays:
+        reading = weekly_reading(six, FIRST, monday, sessions=6)
+        wins += [w.text for w in build_digest(EVERYONE, [reading], monday).wins]
+    assert wins == [
+        "first session held",
+        "halfway: 3 of 6 weeks held",
+        "3 weeks in a row held",
+        "5 weeks in a row held",
+        "all 6 weeks held",
+    ]
+
+
+def test_a_run_that_comes_back_is_not_celebrated_again_below_its_best() -> None:
+    p = replace(pair("north", "Ana", "Bob"), settings=Settings(sessions=8, window=ANY_TIME))
+    now = FIRST + timedelta(weeks=7, hours=2)  # after session 8: runs of 3, then 4
+    r = weekly_reading(p, FIRST, now, cancel={4}, sessions=8)
+    assert [w.text for w in build_digest(EVERYONE, [r], now).wins] == []
+    after_7 = FIRST + timedelta(weeks=6, hours=2)  # the second run reaches 3: not a best
+    r7 = weekly_reading(p, FIRST, after_7, cancel={4}, sessions=8)
+    assert "3 weeks in a row held" not in [
+        w.text for w in build_digest(EVERYONE, [r7], after_7).wins
+    ]
+
+
+def test_a_declined_series_needs_attention_before_its_first_slot() -> None:
+    before = FIRST - timedelta(days=2)
+    declined = reading(ANA, before, decline={1, 2, 3, 4})
+    digest = build_digest(EVERYONE, [declined, reading(CAL, before)], before)
+    assert digest.summary == "2 pairs: 1 series declined, 1 not started"
+    assert [(a.label, a.state, a.why) for a in digest.attention] == [
+        (
+            "Ana & Bob",
+            "series declined",
+            "the mentee declined every remaining session (4, from Wed 13 Jan)",
+        )
+    ]
+
+
+def test_a_finished_programme_says_how_each_pair_finished() -> None:
+    end = FIRST + timedelta(weeks=3, hours=2)
+    readings = [
+        reading(ANA, end),
+        reading(CAL, end, decline={1, 2, 3, 4}),
+        reading(EVE, end, cancel={2, 3}),
+    ]
+    digest = build_digest(EVERYONE, readings, end)
+    assert digest.summary == "3 pairs: 2 completed (1 with missed periods), 1 never started"
+    assert digest.attention == ()
+    assert [(f.label, f.state, f.why) for f in digest.finished] == [
+        ("Cal & Dee", "never started", "no session held in 4 weeks (declined by mentee: 4)"),
+        ("Eve & Fay", "completed", "held 2 of 4 weeks"),
+        ("Ana & Bob", "completed", "held 4 of 4 weeks"),
+    ]
+
+
+def test_sessions_held_with_a_caveat_this_week_are_listed() -> None:
+    moved = Occurrence(
+        "k", FIRST.astimezone(UTC), (FIRST + timedelta(hours=6)).astimezone(UTC),
+        (FIRST + timedelta(hours=6, minutes=45)).astimezone(UTC),
+    )  # fmt: skip
+    strict = Pair(
+        "north",
+        Person("ana@example.org", "Ana", "Europe/London"),
+        Person("bob@example.org", "Bob", "Europe/London"),
+        Settings(sessions=1),
+    )
+    series = Series("k", "x", "t", FIRST, timedelta(minutes=45), "Europe/London",
+                    "FREQ=WEEKLY;COUNT=1", ("ana@example.org", "bob@example.org"), {})  # fmt: skip
+    now = FIRST + timedelta(days=1)
+    r = PairReading(strict, series, assess(strict, series, [moved], now))
+    digest = build_digest(EVERYONE, [r], now)
+    assert [(c.label, c.text) for c in digest.caveats] == [
+        ("Ana & Bob", "held at 20:00 London, outside both people's hours")
+    ]
+    assert digest.heatmap[0].cells[0].note == "held at 20:00 London, outside both people's hours"
+    assert build_digest(EVERYONE, [r], now + timedelta(days=8)).caveats == ()

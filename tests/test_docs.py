@@ -29,7 +29,10 @@ CONFIG_DOC = (ROOT / "docs" / "config.md").read_text()
 
 def _commands(group: click.Group, prefix: str = "rmcal") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the group loads its commands on demand
+        command = group.get_command(context, name)
+        assert command is not None, f"{prefix} {name} is listed but does not load"
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             found.extend(_commands(command, path))

@@ -143,15 +143,20 @@ def test_cli_import_stores_good_rows_and_exits_3_listing_bad_ones(config_path: P
     csv_file = FIXTURES / "google-forms.csv"
     result = runner.invoke(main, ["feedback", "import", str(csv_file), "-c", str(config_path)])
     assert result.exit_code == 3, result.output
-    assert "Google Forms layout; imported 2 answer(s), refused 5" in result.output
+    assert "Google Forms layout; 2 answers: 2 new, 0 already imported; refused 5 rows" in (
+        result.output
+    )
     assert f"{csv_file}:7: pair 'nope-123' is not a pair of this programme" in result.output
-    assert "5 row(s) refused" in result.output
+    assert "5 rows refused" in result.output
     config = load_config(config_path, force=True)
     with Store.open(config.state_path, mode=Mode.READ_ONLY) as store:
         assert len(store.feedback()) == 2
-    # Importing the same export again replaces, never duplicates.
+    # Importing the same export again replaces, never duplicates, and says so.
     again = runner.invoke(main, ["feedback", "import", str(csv_file), "-c", str(config_path)])
     assert again.exit_code == 3
+    assert "Google Forms layout; 2 answers: 0 new, 2 already imported; refused 5 rows" in (
+        again.output
+    )
     with Store.open(config.state_path, mode=Mode.READ_ONLY) as store:
         assert len(store.feedback()) == 2
 
@@ -162,7 +167,14 @@ def test_cli_import_of_a_clean_export_exits_0(config_path: Path, tmp_path: Path)
     clean.write_text("\n".join([lines[0], lines[1], lines[-1]]) + "\n")
     result = CliRunner().invoke(main, ["feedback", "import", str(clean), "-c", str(config_path)])
     assert result.exit_code == 0, result.output
-    assert "imported 2 answer(s)" in result.output and "refused" not in result.output
+    assert "2 answers: 2 new, 0 already imported" in result.output
+    assert "refused" not in result.output
+    # A later export holds the same answers, one of them changed: counted as updated.
+    changed = lines[-1].replace('"3","3","No"', '"3","2","No"')
+    assert changed != lines[-1]
+    clean.write_text("\n".join([lines[0], lines[1], changed]) + "\n")
+    again = CliRunner().invoke(main, ["feedback", "import", str(clean), "-c", str(config_path)])
+    assert "2 answers: 0 new, 1 updated, 1 already imported" in again.output
 
 
 def test_cli_import_with_unusable_columns_exits_2(config_path: Path) -> None:

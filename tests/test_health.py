@@ -7,16 +7,18 @@ a string, one letter per period: H held, M missed, . upcoming.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from rmcal.health import State, assess, period_bounds, snapshot_changed
+from rmcal.health import State, assess, snapshot_changed
 from rmcal.model import Cadence, Pair, Person, Settings, Thresholds
+from rmcal.periods import period_bounds
 from rmcal.provider import Occurrence, Response, Series
 from rmcal.recurrence import expand
+from tests.builders import ANY_TIME
 
 LONDON = ZoneInfo("Europe/London")
 MENTOR = Person("ana@example.com", "Ana", "Europe/London")
@@ -28,6 +30,7 @@ FIRST = datetime(2027, 1, 13, 14, 0, tzinfo=LONDON)
 
 
 def pair(sessions: int | None = 6, thresholds: Thresholds | None = None, **kw: object) -> Pair:
+    kw.setdefault("window", ANY_TIME)
     settings = Settings(sessions=sessions, thresholds=thresholds or Thresholds(), **kw)  # type: ignore[arg-type]
     return Pair("c1", MENTOR, MENTEE, settings)
 
@@ -185,8 +188,8 @@ def test_health(case: Case) -> None:
     got = (
         health.state,
         health.snapshot()["periods"],
-        health.held,
-        health.due,
+        health.sessions_held,
+        health.sessions_due,
         health.streak,
         health.missed_run,
     )
@@ -203,7 +206,7 @@ def test_attention_reading_names_the_misses_and_the_next_session() -> None:
     s = series()
     health = assess(pair(), s, occurrences(s, Life(cancel={2}, decline={3: "mentee"})), after(3))
     assert health.why == (
-        "missed 2 periods in a row: Wed 20 Jan: cancelled; Wed 27 Jan: declined by mentee"
+        "missed 2 weeks in a row: Wed 20 Jan: cancelled; Wed 27 Jan: declined by mentee"
     )
     assert health.next_session is not None and health.next_session.number == 4
     assert health.run_start == datetime(2027, 1, 18, tzinfo=LONDON)
@@ -227,7 +230,7 @@ def test_planned_sessions_from_an_end_date() -> None:
     p = pair(sessions=None, end_date=date(2027, 2, 3))
     s = series("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270203T235959Z")
     health = assess(p, s, occurrences(s, Life()), after(4))
-    assert (health.planned, health.state) == (4, State.COMPLETED)
+    assert (health.sessions_planned, health.state) == (4, State.COMPLETED)
 
 
 def test_cadence_of_config_is_not_used_when_the_calendar_says_otherwise() -> None:
@@ -255,3 +258,122 @@ def test_snapshot_changes_only_when_the_reading_does() -> None:
     assert snapshot_changed(one, two)
     assert snapshot_changed(None, one)
     assert snapshot_changed(one, {**one, "state": "at risk"})
+
+
+# -- one unit: periods, with sessions in them -------------------------------------------------
+
+
+def test_counts_are_in_periods_and_name_the_sessions_when_they_differ() -> None:
+    # Session 3 moved from Wed 27 Jan to Tue 02 Feb: all six sessions held, one week without.
+    s = series()
+    health = assess(pair(), s, occurrences(s, Life(move={3: timedelta(days=6)})), after(6))
+    assert health.snapshot()["periods"] == "HHMHHH"
+    assert (health.state, health.why) == (State.COMPLETED, "held 5 of 6 weeks (6 sessions)")
+    assert (health.periods_held, health.periods_due, health.periods_planned) == (5, 6, 6)
+    assert (health.sessions_held, health.sessions_planned) == (6, 6)
+
+
+def test_a_pair_at_risk_never_reads_as_having_held_everything_due() -> None:
+    # Week 3 is over; its session moved into week 4 and has not happened yet.
+    s = series()
+    now = datetime(2027, 2, 1, 9, 0, tzinfo=LONDON)
+    health = assess(pair(), s, occurrences(s, Life(move={3: timedelta(days=6)})), now)
+    assert health.state is State.AT_RISK
+    assert (health.periods_held, health.periods_due) == (2, 3)
+    assert health.why == "missed 1 week: Wed 27 Jan: moved to Tue 02 Feb"
+
+
+@pytest.mark.parametrize(
+    ("rule", "unit"),
+    [
+        ("FREQ=WEEKLY;BYDAY=WE;COUNT=6", "week"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT=6", "fortnight"),
+        ("FREQ=WEEKLY;INTERVAL=3;BYDAY=WE;COUNT=6", "3-week period"),
+        ("FREQ=MONTHLY;BYDAY=2WE;COUNT=6", "month"),
+    ],
+)
+def test_the_unit_is_named_after_the_series_rule(rule: str, unit: str) -> None:
+    s = series(rule)
+    assert assess(pair(), s, occurrences(s, Life()), after(1)).unit.one == unit
+
+
+# -- how a pair finished -------------------------------------------------------------------------
+
+
+def test_a_series_declined_throughout_never_started_rather_than_completed() -> None:
+    s = series("FREQ=WEEKLY;BYDAY=WE;COUNT=8")
+    life = Life(decline=dict.fromkeys(range(1, 9), "mentor"))
+    health = assess(pair(sessions=8), s, occurrences(s, life), after(8))
+    assert health.state is State.NEVER_STARTED
+    assert health.why == "no session held in 8 weeks (declined by mentor: 8)"
+
+
+def test_completed_says_how_many_were_held_and_ended_early_how_far_it_ran() -> None:
+    s = series()
+    partial = assess(pair(), s, occurrences(s, Life(cancel={2, 6})), after(6))
+    assert (partial.state, partial.why) == (State.COMPLETED, "held 4 of 6 weeks")
+    short = series("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270127T140000Z")
+    ended = assess(pair(), short, occurrences(short, Life(cancel={2})), after(4))
+    assert (ended.state, ended.why) == (State.ENDED, "ran 3 of 6 weeks; held 2 of 3 weeks")
+    cancelled = assess(pair(), series(cancelled=True), [], after(1))
+    assert cancelled.state is State.NEVER_STARTED
+
+
+# -- a whole series declined --------------------------------------------------------------------
+
+
+def test_a_series_declined_before_it_starts_is_known_at_once() -> None:
+    s = series()
+    life = Life(decline=dict.fromkeys(range(1, 7), "mentee"))
+    health = assess(pair(), s, occurrences(s, life), FIRST - timedelta(days=3))
+    assert health.state is State.DECLINED and health.needs_attention
+    assert health.declined_by == ("mentee",)
+    assert health.why == "the mentee declined every remaining session (6, from Wed 13 Jan)"
+    assert health.run_start is None  # the pair is not nudged: the lead talks to them
+
+
+def test_the_rest_of_a_series_declined_midway_and_by_both() -> None:
+    s = series()
+    mentor = Life(decline={4: "mentor", 5: "mentor", 6: "mentor"})
+    health = assess(pair(), s, occurrences(s, mentor), after(3))
+    assert (health.state, health.declined_by) == (State.DECLINED, ("mentor",))
+    mixed = Life(decline={5: "mentor", 6: "mentee"})
+    both = assess(pair(), s, occurrences(s, mixed), after(4))
+    assert both.why == "the mentor and mentee declined every remaining session (2, from Wed 10 Feb)"
+
+
+def test_one_declined_last_session_is_not_a_declined_series() -> None:
+    s = series()
+    health = assess(pair(), s, occurrences(s, Life(decline={6: "mentee"})), after(5))
+    assert health.state is State.ON_TRACK
+
+
+# -- held, but -------------------------------------------------------------------------------------
+
+
+def test_sessions_held_outside_hours_are_counted_and_said() -> None:
+    # Ana keeps Mon-Fri 09:00-17:00 London; Raj takes any time.
+    night_owl = Person(MENTEE.email, MENTEE.name, MENTEE.timezone, window=ANY_TIME)
+    p = Pair("c1", MENTOR, night_owl, Settings(sessions=6))
+    s = series()
+    occ = occurrences(s, Life(move={2: timedelta(hours=6)}))  # Wed 20 Jan 20:00 London
+    health = assess(p, s, occ, after(3))
+    assert (health.state, health.held_outside_hours, health.held_by_delegate) == (
+        State.ON_TRACK,
+        1,
+        0,
+    )
+    assert health.why == "held 3 of 3 weeks; 1 held outside hours"
+    assert health.sessions[1].note == "held at 20:00 London, outside Ana's hours"
+
+
+def test_a_session_held_by_a_delegate_is_counted_and_said() -> None:
+    s = series()
+    occ = occurrences(s, Life())
+    occ[0] = replace(
+        occ[0], responses={MENTOR.email: Response.DELEGATED, "sub@example.com": Response.ACCEPTED}
+    )
+    health = assess(pair(), s, occ, after(2))
+    assert (health.periods_held, health.held_by_delegate) == (2, 1)
+    assert health.why == "held 2 of 2 weeks; 1 held by delegate"
+    assert health.sessions[0].note == "held by delegate (sub@example.com for the mentor)"

@@ -23,7 +23,7 @@ def _ruff() -> list[str]:
 
 def test_ruff_check():
     result = subprocess.run(
-        [*_ruff(), "check", "rmcal", "providers", "tests", "bench"],
+        [*_ruff(), "check", "rmcal", "providers", "tests", "bench", "scripts"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -34,7 +34,7 @@ def test_ruff_check():
 
 def test_ruff_format():
     result = subprocess.run(
-        [*_ruff(), "format", "--check", "rmcal", "providers", "tests", "bench"],
+        [*_ruff(), "format", "--check", "rmcal", "providers", "tests", "bench", "scripts"],
         cwd=ROOT,
         capture_output=True,
         text=True,

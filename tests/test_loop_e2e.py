@@ -173,23 +173,42 @@ def test_status_json_classifies_every_pair(run: dict[str, Any]) -> None:
     assert final["summary"] == "12 pairs: 11 on track, 1 at risk"
     assert pairs["Jasmine Ortiz"]["state"] == "at risk"
     assert pairs["Jasmine Ortiz"]["last_miss_reason"] == "cancelled"
-    assert (pairs["Jasmine Ortiz"]["held"], pairs["Jasmine Ortiz"]["due"]) == (2, 3)
+    assert (pairs["Jasmine Ortiz"]["periods_held"], pairs["Jasmine Ortiz"]["periods_due"]) == (2, 3)
     assert pairs["Priya Shah"]["state"] == "on track"  # held session 3 after the decline
-    assert (pairs["Priya Shah"]["held"], pairs["Priya Shah"]["due"]) == (2, 3)
+    assert (pairs["Priya Shah"]["periods_held"], pairs["Priya Shah"]["periods_due"]) == (2, 3)
     assert pairs["Priya Shah"]["periods"] == "HMH..."
     # Every other pair held every session so far; the weekly one has held six of eight.
     for name, pair in pairs.items():
         if name not in {"Jasmine Ortiz", "Priya Shah"}:
             assert pair["state"] == "on track", name
-            assert pair["held"] == pair["due"] > 0, name
-    assert (pairs["Daniel Ng"]["held"], pairs["Daniel Ng"]["planned"]) == (6, 8)
+            assert pair["periods_held"] == pair["periods_due"] > 0, name
+            assert pair["sessions_held"] == pair["periods_held"], name
+    assert {p["unit"] for p in pairs.values()} == {"fortnight", "month", "week"}
+    assert (pairs["Daniel Ng"]["unit"], pairs["Yuki Tanaka"]["unit"]) == ("week", "month")
+    daniel = pairs["Daniel Ng"]
+    assert (daniel["periods_held"], daniel["periods_planned"]) == (6, 8)
+    assert (daniel["sessions_held"], daniel["sessions_planned"]) == (6, 8)
+    # Every session of every pair, with what became of it: Priya's declined one by its slot.
+    declined = pairs["Priya Shah"]["sessions"][1]
+    assert (declined["number"], declined["state"], declined["reason"]) == (
+        2,
+        "missed",
+        "declined by mentee",
+    )
+    assert declined["declined_by"] == ["mentee"]
+    assert datetime.fromisoformat(declined["original_start"]) == datetime(
+        2027, 1, 25, 14, 0, tzinfo=UTC
+    )
+    assert sum(len(p["sessions"]) for p in final["pairs"]) == 72  # 10 pairs x 6, 4 + 8
 
 
 def test_status_table_and_filters(run: dict[str, Any]) -> None:
     result = invoke("status", "-c", str(run["config_path"]), "--now", END.isoformat())
     assert result.exit_code == 0, result.output
     assert "2027-spring-atlantic: 6 pairs: 5 on track, 1 at risk" in result.output
-    assert "12 pairs: 11 on track, 1 at risk (times in Europe/London)" in result.output
+    assert (
+        "12 pairs: 11 on track, 1 at risk (times in each mentee's zone; --tz ZONE for one zone)"
+    ) in result.output
     check_golden("status.txt", result.output)
     lead = invoke(
         "status", "-c", str(run["config_path"]), "--now", END.isoformat(), "--json",
@@ -203,6 +222,13 @@ def test_status_table_and_filters(run: dict[str, Any]) -> None:
     )  # fmt: skip
     lines = csv_out.output.splitlines()
     assert lines[0].startswith("cohort,pair,mentor,mentor_email,mentee") and len(lines) == 7
+    per_session = invoke(
+        "status", "-c", str(run["config_path"]), "--now", END.isoformat(), "--csv",
+        "--sessions", "--cohort", "2027-spring-atlantic",
+    )  # fmt: skip
+    rows = per_session.output.splitlines()
+    assert rows[0].startswith("cohort,pair,mentor,mentee,number,original_start,start,end")
+    assert len(rows) == 1 + 6 * 6  # six pairs, six sessions each
 
 
 def test_digest_preview_shows_the_heatmap_and_the_wins(run: dict[str, Any]) -> None:
@@ -217,8 +243,8 @@ def test_digest_preview_shows_the_heatmap_and_the_wins(run: dict[str, Any]) -> N
     assert html.count('bgcolor="#2f9e44"') >= 12  # held cells (plus the legend)
     assert html.count('bgcolor="#e03131"') == 3  # Priya's and Jasmine's misses, and the legend
     assert "Wins to celebrate" in html
-    assert "halfway: 3 of 6 sessions held" in html
-    assert "longest streak: 3 periods in a row held" in html
+    assert "halfway: 3 of 6 fortnights held" in html
+    assert "3 fortnights in a row held" in html
     assert "Jasmine Ortiz &amp; Klaus Wagner" in html
     assert "Wei Ling Tan" not in html  # Mei's cohort, not Amara's
 

@@ -7,6 +7,7 @@ tests/test_mail.py`` and review the diff like any other code change (see ``tests
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -125,6 +126,27 @@ def common_headers(msg: EmailMessage, key: str) -> None:
     assert msg.get_content_type() == "multipart/alternative"
 
 
+def assert_inline_first(html: str) -> None:
+    """Every look is inline (Outlook and Gmail read nothing else); the one <style> block only
+    adds dark mode for clients that honour prefers-color-scheme, and no file is linked."""
+    assert "<link" not in html
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(styles) == 1 and styles[0].strip().startswith("@media (prefers-color-scheme: dark)")
+    for tag in re.findall(r"<[a-z]+ [^>]*class=[^>]*>", html):
+        assert "style=" in tag, tag
+
+
+def assert_shell(html: str) -> None:
+    """The table-based shell: fluid up to 640 px, a fixed 640 px table for Outlook desktop only
+    (conditional comments), and no layout that depends on a div's max-width."""
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert '<!--[if mso]><table role="presentation" width="640" align="center"' in html
+    assert 'width="100%"' in html and "max-width:640px" in html
+    assert not re.search(r"<div[^>]*max-width", html)
+    assert_inline_first(html)
+
+
 # -- agenda ------------------------------------------------------------------------------------
 
 
@@ -140,6 +162,8 @@ def test_agenda_goes_to_the_mentee_with_the_mentor_in_copy_and_times_in_both_zon
     common_headers(msg, key)
     assert msg["To"] == "Raj Patel <raj@example.org>"
     assert msg["Cc"] == "Ana Silva <ana@example.org>"
+    # "Reply to Ana Silva before the session": Reply goes to her, not to the programme mailbox.
+    assert msg["Reply-To"] == "Ana Silva <ana@example.org>"
     assert msg["Subject"] == (
         "Session 3 of 4 with Ana Silva: set the agenda (Wed 27 Jan, 19:30 IST)"
     )
@@ -149,6 +173,7 @@ def test_agenda_goes_to_the_mentee_with_the_mentor_in_copy_and_times_in_both_zon
     assert "Your focus: Prompting & reviewing AI drafts" in text
     assert "Prompting &amp; reviewing AI drafts" in html
     assert "Open with the summary of session 2 (Wed 20 Jan)" in text
+    assert_shell(html)
     check_golden("agenda.txt", text)
     check_golden("agenda.html", html)
 
@@ -170,6 +195,46 @@ def test_first_agenda_opens_with_introductions(config: Config) -> None:
     assert "This is your first session" in parts(parse(msg))[0]
 
 
+def test_agenda_says_when_the_clocks_put_a_session_off_its_usual_hour(config: Config) -> None:
+    """A London series at 14:00 is 09:00 for a New York mentor, except in the two weeks when
+    New York has changed its clocks and London not yet: then it is 10:00, and the agenda says
+    why, for that person only."""
+    pair = replace(
+        config.pairs[0],
+        mentee=replace(config.pairs[0].mentee, timezone="Europe/London"),
+        mentor=replace(config.pairs[0].mentor, timezone="America/New_York"),
+    )
+    first = datetime(2027, 3, 3, 14, 0, tzinfo=LONDON)  # Wednesdays: 3, 10, 17, 24 Mar
+    series = Series(
+        key="rmdst", provider_id="p", title="t", start=first, duration=timedelta(minutes=45),
+        timezone="Europe/London", rrule="FREQ=WEEKLY;BYDAY=WE;COUNT=6",
+        attendees=(pair.mentor.email, pair.mentee.email), tags={"key": "rmdst"},
+    )  # fmt: skip
+    occurrences = [
+        Occurrence(
+            "rmdst",
+            (first + timedelta(weeks=n)).astimezone(UTC),
+            (first + timedelta(weeks=n)).astimezone(UTC),
+            (first + timedelta(weeks=n, minutes=45)).astimezone(UTC),
+        )
+        for n in range(6)
+    ]
+    moment = datetime(2027, 3, 16, 9, 0, tzinfo=UTC)
+    reading = PairReading(pair, series, assess(pair, series, occurrences, moment))
+    builder = MessageBuilder(config)
+    shifted = reading.health.sessions[2]  # Wed 17 Mar: 10:00 EDT in New York
+    text, html = parts(parse(builder.agenda(reading, shifted, "agenda:k:3", moment)))
+    assert "- For Ana Silva: Wed 17 Mar 2027, 10:00 EDT\n" in text
+    assert (
+        "  (1 hour later than the usual 09:00 EST: the clocks change on different dates in the "
+        "two time zones)" in text
+    )
+    assert text.count("the clocks change") == 1  # the mentee's London time is as usual
+    assert "1 hour later than the usual 09:00 EST" in html
+    usual = reading.health.sessions[0]
+    assert "the clocks change" not in parts(parse(builder.agenda(reading, usual, "a:1", moment)))[0]
+
+
 # -- feedback, nudge -----------------------------------------------------------------------
 
 
@@ -188,6 +253,8 @@ def test_feedback_goes_to_both_with_the_form_link_filled_in(config: Config) -> N
     assert f'href="{link.replace("&", "&amp;")}"' in html
     for question in ("What is working?", "What is awkward?", "One thing you learned.", "1 (poor)"):
         assert question in text and question in html
+    assert_shell(html)
+    assert msg["Reply-To"] is None  # answers by reply go to the programme team, as it says
     check_golden("feedback.txt", text)
     check_golden("feedback.html", html)
 
@@ -206,13 +273,25 @@ def test_nudge_lists_the_misses_and_the_next_session(config: Config) -> None:
     msg = parse(MessageBuilder(config).nudge(reading, key, NOW))
     assert msg["To"] == "Ana Silva <ana@example.org>, Raj Patel <raj@example.org>"
     text, html = parts(msg)
-    assert "Your last 2 sessions did not take place:" in text
-    assert "- session 2, Wed 20 Jan: cancelled" in text
-    assert "- session 3, Wed 27 Jan: declined by mentee" in text
+    assert "No session took place in your last 2 weeks, from the week of Mon 18 Jan:" in text
+    assert "- session 2, planned Wed 20 Jan: cancelled\n" in text
+    assert "- session 3, planned Wed 27 Jan: declined by mentee\n" in text
     assert "For Raj Patel: Wed 03 Feb 2027, 19:30 IST" in text
     assert "move it rather than drop it" in text
+    assert_shell(html)
     check_golden("nudge.txt", text)
     check_golden("nudge.html", html)
+
+
+def test_nudge_names_a_moved_session_and_its_new_date(config: Config) -> None:
+    pair = config.pairs[0]
+    now = datetime(2027, 2, 1, 9, 0, tzinfo=LONDON)  # week 3 is over; its session moved on
+    reading = make_reading(pair, now, move={3: timedelta(days=6)})
+    text, html = parts(parse(MessageBuilder(config).nudge(reading, "nudge:moved", now)))
+    assert "No session took place in the week of Mon 25 Jan:\n" in text
+    assert "- session 3, planned Wed 27 Jan: moved to Tue 02 Feb\n" in text
+    assert "Session 3, planned Wed 27 Jan: moved to Tue 02 Feb</li>" in html
+    assert "no session in this" not in text
 
 
 # -- digest --------------------------------------------------------------------------------
@@ -238,9 +317,32 @@ def test_digest_message_has_heatmap_wins_and_ratings(config: Config) -> None:
     assert 'bgcolor="#2f9e44"' in html and 'bgcolor="#e03131"' in html
     assert "4.3<span" in html  # (5 + 4 + 4) / 3
     assert "100% of 2 participants would recommend" in text  # latest answer per person
-    assert "<style" not in html and "class=" not in html and "<link" not in html
+    assert_shell(html)
+    # The heatmap is a data table: caption, column and row headers, and the same in words.
+    heatmap = html.split("<h2", 2)[1]
+    assert "1 pair over up to 4 weeks: 2 held, 1 missed, 1 still to come." in heatmap
+    assert "<caption" in heatmap and '<th scope="col"' in heatmap and '<th scope="row"' in heatmap
+    table = heatmap[heatmap.index("<table") : heatmap.index("</table>")]
+    assert "role=" not in table.split(">", 1)[0]
+    assert 'aria-label="missed, week from 18 Jan (Wed 20 Jan: cancelled)"' in table
+    assert "one column per week: ✓ held" in heatmap  # the unit, in the caption and the legend
+    assert ">one column per week</td>" in heatmap
+    assert "1 pair over up to 4 weeks" in text
     check_golden("digest.txt", text)
     check_golden("digest.html", html)
+
+
+def test_a_digest_before_the_cohort_starts_says_what_is_coming(config: Config) -> None:
+    pair = config.pairs[0]
+    lead = config.programme.leads[0]
+    before = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # two days before the first session
+    reading = make_reading(pair, before)
+    digest = build_digest(lead, [reading], before)
+    text, html = parts(parse(MessageBuilder(config).digest(digest, "digest:k", before)))
+    assert "Nobody: every pair keeps its rhythm" not in text + html
+    assert "COMING UP: FIRST SESSIONS\n- Ana Silva & Raj Patel: Wed 13 Jan, 14:00 GMT" in text
+    assert "Nothing to watch yet: no session has taken place." in text
+    assert "Coming up: first sessions" in html and "Wed 13 Jan, 14:00 GMT" in html
 
 
 # -- safety ---------------------------------------------------------------------------------
@@ -321,7 +423,18 @@ def test_a_programme_can_override_a_template(config: Config, tmp_path: Path) -> 
 
 def test_validate_renders_every_session_loop_template(config: Config) -> None:
     rendered = render_templates(config, _NoProvider(), TemplateEngine(None))
-    assert {"agenda", "feedback", "nudge", "digest"} <= set(rendered)
+    assert {"agenda", "feedback", "nudge", "digest", "invite", "invite_end"} <= set(rendered)
+    assert "_layout" not in rendered  # a shell the mails extend, not a message
+
+
+def test_validate_renders_both_branches_of_the_ending_text(config: Config, tmp_path: Path) -> None:
+    from rmcal.errors import ConfigError
+
+    (tmp_path / "invite_end.txt.j2").write_text(
+        "{% if cancelled %}{{ nope }}{% else %}{{ sessions }}{% endif %}\n"
+    )
+    with pytest.raises(ConfigError, match=r"invite_end\.txt\.j2"):
+        render_templates(config, _NoProvider(), TemplateEngine(tmp_path))
 
 
 def test_validate_names_a_broken_override(config: Config, tmp_path: Path) -> None:
@@ -345,3 +458,20 @@ def test_person_zone_is_used_not_the_series_zone(config: Config) -> None:
     reading = make_reading(tokyo)
     msg = MessageBuilder(config).agenda(reading, reading.health.sessions[0], "agenda:k", NOW)
     assert "For Ana Silva: Wed 13 Jan 2027, 23:00 JST" in parts(parse(msg))[0]
+
+
+def test_a_final_digest_says_how_each_pair_finished(config: Config) -> None:
+    pair = config.pairs[0]
+    end = datetime(2027, 2, 4, 9, 0, tzinfo=UTC)  # after the fourth and last session
+    reading = make_reading(pair, end, decline={1, 2, 3, 4})
+    digest = build_digest(config.programme.leads[0], [reading], end)
+    msg = parse(MessageBuilder(config).digest(digest, "digest:final", end))
+    text, html = parts(msg)
+    assert msg["Subject"].endswith("1 pair: 1 never started")
+    assert (
+        "HOW EACH PAIR FINISHED\n- Ana Silva & Raj Patel (never started): no session held in "
+        "4 weeks (declined by mentee: 4)\n"
+    ) in text
+    assert "No pair still running needs attention." in text
+    assert "every pair keeps its rhythm" not in text + html
+    assert "How each pair finished" in html

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from rmcal.invite import InviteText
 from rmcal.model import Cadence, Pair, series_key
 from rmcal.plan import (
+    Cancel,
     Create,
     End,
     Keep,
@@ -113,6 +114,47 @@ def test_removed_pair_ends_after_its_next_session_once():
     ended = replace(ends[0].series, rrule=with_until(ends[0].series.rrule, ends[0].last))
     replan = plan_for(config(kept), [series[kept.id], ended], now=later)
     assert replan.of(End) == []
+
+
+def test_a_pair_removed_before_its_first_session_is_cancelled_not_kept_with_one():
+    kept = pair(person("asha", KOLKATA), person("dan", LONDON))
+    gone = pair(person("lee", NEW_YORK), person("mo", LONDON))
+    series = [as_series(i) for i in plan_for(config(kept, gone)).items]
+    worded = []
+
+    def render_end(one, last):
+        worded.append((one.key, last))
+        return InviteText(one.title, "<p>cancelled</p>", "cancelled")
+
+    plan = make_plan(
+        config(kept), {"c1": series}, {}, NOW, render, video=False, render_end=render_end
+    )
+    (cancel,) = plan.of(Cancel)
+    assert cancel.series.pair_id == gone.id and plan.of(End) == []
+    assert cancel.text == InviteText(cancel.series.title, "<p>cancelled</p>", "cancelled")
+    assert worded == [(cancel.series.key, None)]
+    assert plan.changes == 1 and plan.counts()["cancel"] == 1
+    # Once cancelled, nothing is left to do.
+    done = [s if s.key != cancel.series.key else replace(s, cancelled=True) for s in series]
+    assert plan_for(config(kept), done).changes == 0
+
+
+def test_an_ending_is_worded_for_where_the_series_now_stops():
+    kept = pair(person("asha", KOLKATA), person("dan", LONDON))
+    gone = pair(person("lee", NEW_YORK), person("mo", LONDON))
+    series = [as_series(i) for i in plan_for(config(kept, gone)).items]
+    later = datetime(2027, 1, 20, 12, 0, tzinfo=tz(LONDON))
+    plan = make_plan(
+        config(kept),
+        {"c1": series},
+        {},
+        later,
+        render,
+        video=False,
+        render_end=lambda one, last: InviteText(one.title, f"<p>{last:%d %b}</p>", f"{last:%d %b}"),
+    )
+    (end,) = plan.of(End)
+    assert end.text is not None and end.text.text == f"{end.last:%d %b}"
 
 
 def test_a_series_deleted_in_the_calendar_is_left_alone_unless_recreated():

@@ -94,7 +94,7 @@ def test_every_pair_is_read_in_config_order_with_one_call_per_cohort() -> None:
     readings = read(calendar)
     assert [r.pair.id for r in readings] == [ANA_RAJ.id, LI_TOM.id]
     assert calendar.asked == ["c1"] and len(calendar.windows) == 1
-    assert [(r.health.held, r.health.due) for r in readings] == [(2, 2), (2, 2)]
+    assert [(r.health.sessions_held, r.health.sessions_due) for r in readings] == [(2, 2), (2, 2)]
 
 
 def test_a_pair_without_a_series_is_not_started() -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from rmcal.cli import main
 from rmcal.readings import read_programme
@@ -180,6 +180,18 @@ def test_the_digest_goes_once_a_week_at_the_leads_own_time(world: World) -> None
 # -- failures, crashes and concurrency -----------------------------------------------------
 
 
+def invoke_with_failing_sends(runner: CliRunner, args: list[str]) -> Result:
+    """``rmcal ARGS`` through the CLI with a provider whose every send fails for good."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            "rmcal.runtime.open_provider",
+            lambda config, **kw: FlakyProvider(
+                open_provider(config, **kw), failures=100, retryable=False
+            ),
+        )
+        return runner.invoke(main, args)
+
+
 def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> None:
     runner = CliRunner()
     args = world.args("tick", S1 + timedelta(hours=3))
@@ -189,17 +201,10 @@ def test_failures_after_retries_exit_3_and_a_rerun_finishes(world: World) -> Non
     assert {world.ledger()[x.key] for x in result.failed} == {FAILED}
     assert world.mail_keys() == []
     # Through the CLI with a provider that fails, exit code 3 lists what is undone ...
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(
-            "rmcal.runtime.open_provider",
-            lambda config, **kw: FlakyProvider(
-                open_provider(config, **kw), failures=100, retryable=False
-            ),
-        )
-        failing = runner.invoke(main, args)
+    failing = invoke_with_failing_sends(runner, args)
     assert failing.exit_code == 3, failing.output
     assert "FAILED" in failing.output and "mailbox busy" in failing.output
-    assert "3 message(s) failed" in failing.output
+    assert "3 messages failed" in failing.output
     # ... and a plain re-run finishes the job, each message once.
     fixed = runner.invoke(main, args)
     assert fixed.exit_code == 0, fixed.output
@@ -225,7 +230,7 @@ def test_uncertain_messages_make_the_cli_exit_3_once(world: World) -> None:
     assert "may or may not have been sent" in first.output
     assert second.exit_code == 0 and "nothing due" in second.output
     # Later ticks keep reminding, without failing again for the same sends.
-    assert "note: 3 earlier send(s) still uncertain; rmcal outbox list -c " in second.output
+    assert "note: 3 earlier sends still uncertain; rmcal outbox list -c " in second.output
 
 
 def test_a_second_tick_on_the_same_state_file_waits_or_exits_clearly(world: World) -> None:
@@ -337,3 +342,32 @@ def test_now_reaches_the_ledgers_timestamps(world: World) -> None:
     with Store.open(world.config.state_path, mode=Mode.READ_ONLY) as store:
         stamps = {row.created_at[:16] for row in store.mail_rows()}
     assert stamps == {"2027-01-13T17:00"}
+
+
+def test_a_late_run_counts_what_it_skips_in_one_line_and_verbose_lists_it(world: World) -> None:
+    late = S1 + timedelta(weeks=3)  # every earlier agenda and feedback is stale by now
+    runner = CliRunner()
+    dry = runner.invoke(main, [*world.args("tick", late), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    skipped = [line for line in dry.output.splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and skipped[0].startswith("tick at ")
+    verbose = runner.invoke(main, ["--verbose", *world.args("tick", late), "--dry-run"])
+    listed = [line for line in verbose.output.splitlines() if line.startswith("  skipped ")]
+    count = int(skipped[0].split(" skipped")[0].rsplit(" ", 1)[-1])
+    assert count > 2 and len(listed) == count
+    assert "stale" in verbose.output
+
+
+def test_quiet_prints_nothing_when_all_is_well_and_only_problems_otherwise(world: World) -> None:
+    runner = CliRunner()
+    args = world.args("tick", S1 + timedelta(hours=3), "--quiet")
+    failing = invoke_with_failing_sends(runner, args)
+    assert failing.exit_code == 3
+    lines = failing.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1] if line.startswith("  FAILED")] == ["FAILED"] * 3
+    assert lines[-1] == "tick at 2027-01-13T17:00:00+00:00: 1 skipped, 3 failed"
+    assert failing.stderr.startswith("rmcal: 3 messages failed (listed above)")
+    quiet = runner.invoke(main, args)
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert counts(world.mail_keys()) == AT_S1_3H  # it did send
+    assert runner.invoke(main, args).output == ""  # nothing due: still nothing

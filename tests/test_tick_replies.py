@@ -102,9 +102,9 @@ def test_an_unreadable_mailbox_stops_nothing_else_and_exits_3(world: World) -> N
     out = CliRunner().invoke(main, world.args("tick", MOMENT))  # no ./mail folder at all
     assert out.exit_code == 3, out.output
     assert counts(world.mail_keys()) == {"agenda": 1, "feedback": 1, "digest": 1}
-    assert "  FAILED     reply     replies\n" in out.output
+    assert "  FAILED     reply     local: read replies from maildir " in out.output
     assert "not a Maildir" in out.output
     assert "1 reply unread, 3 sent, 1 skipped" in out.output
     assert out.output.rstrip().endswith(
-        "rmcal: error: replies could not be read (listed above); re-run tick to read them again"
+        "rmcal: replies could not be read (listed above); re-run tick to read them again"
     )

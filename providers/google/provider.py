@@ -36,6 +36,7 @@ from rmcal.provider import (
     Progress,
     ProviderContext,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 
@@ -114,7 +115,7 @@ class GoogleProvider:
         return writes.update_series(self.client, changes, progress)
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
         """Cut each rule at the last kept occurrence (or delete a series not yet begun)."""
         return writes.end_series(self.client, ends, progress)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from googleapiclient.errors import HttpError
 
-from rmcal.provider import ItemFailure, Progress, Series, SeriesSpec
+from rmcal.provider import ItemFailure, Progress, Series, SeriesEnd, SeriesSpec
 from rmcal.recurrence import RecurrenceError, parse_problem, with_until
 
 from .batch import explain, item_failure, status_of
@@ -177,24 +176,27 @@ def update_series(
 
 def end_series(
     client: GoogleClient,
-    ends: Sequence[tuple[Series, datetime]],
+    ends: Sequence[SeriesEnd],
     progress: Progress | None = None,
 ) -> Results:
-    """Cut each rule with UNTIL at the last kept occurrence; past occurrences stay.
+    """Cut each rule with UNTIL at the last kept occurrence, with the end's description;
+    past occurrences stay.
 
-    A series ended before its first occurrence has no past to keep and is cancelled
-    (deleted) instead, so no invitation lingers in the pair's calendars.
+    A series with no past to keep (``last`` None, or before the first occurrence) is cancelled
+    (deleted, which mails the attendees a cancellation) instead, so no invitation lingers in
+    the pair's calendars.
     """
     results: Results = {}
     requests: dict[str, Any] = {}
     by_key: dict[str, Series] = {}
     calendar_id = client.settings.calendar_id
-    for series, last in ends:
+    for end in ends:
+        series, last = end.series, end.last
         by_key[series.key] = series
         if series.cancelled:
             results[series.key] = series
             continue
-        if last < series.start:
+        if last is None or last < series.start:
             requests[series.key] = client.events.delete(
                 calendarId=calendar_id, eventId=series.provider_id, sendUpdates="all"
             )
@@ -205,10 +207,13 @@ def end_series(
             results[series.key] = ItemFailure(f"cannot end {series.rrule!r}: {exc}", False)
             continue
         lines = ["RRULE:" + rule] + [line for line in series.extra.get("recurrence", ()) if line]
+        body: dict[str, Any] = {"recurrence": lines}
+        if end.description_html:
+            body["description"] = end.description_html
         requests[series.key] = client.events.patch(
             calendarId=calendar_id,
             eventId=series.provider_id,
-            body={"recurrence": lines},
+            body=body,
             sendUpdates="all",
         )
     for key, answer in client.calls.execute_many(requests, "end series", progress).items():

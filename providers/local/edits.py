@@ -18,7 +18,7 @@ from icalendar import Calendar, Event, vCalAddress
 from rmcal.provider import Cancellation
 from rmcal.recurrence import expand
 
-from .ics.values import date_value, email_of, events_of, prop_values, rules_of
+from .ics.values import date_value, email_of, events_of, prop_values, revision, rules_of
 
 
 def _master(calendar: Calendar) -> Event:
@@ -52,10 +52,14 @@ def occurrence_override(calendar: Calendar, original: datetime) -> Event:
     """The override VEVENT for one occurrence; a copy of the master (as calendar apps write
     it) when there is none yet."""
     master = _master(calendar)
-    for event in events_of(calendar):
-        rid = event.get("RECURRENCE-ID")
-        if rid is not None and date_value(rid, "RECURRENCE-ID") == original:
-            return event
+    found = [
+        event
+        for event in events_of(calendar)
+        if (rid := event.get("RECURRENCE-ID")) is not None
+        and date_value(rid, "RECURRENCE-ID") == original
+    ]
+    if found:
+        return max(reversed(found), key=revision)  # the one readers count: the newest
     event = copy.deepcopy(master)
     duration = _moment(master, "DTEND") - _moment(master, "DTSTART")
     for prop in ("RRULE", "EXDATE", "RDATE", "DTSTART", "DTEND"):

@@ -23,14 +23,16 @@ from rmcal.provider import MAIL_KEY_HEADER, Attendee
 from . import ics
 from .ics.values import UTC
 
-Change = Literal["create", "update", "end"]  # what happened to the series
+Change = Literal["create", "update", "end", "cancel"]  # what happened to the series
 _UPDATED = "Updated: "
+_CANCELLED = "Cancelled: "
 
 
 def invitation(
     series: ics.SeriesFile, *, change: Change, now: datetime, organizer: Attendee
 ) -> EmailMessage:
-    """An iMIP REQUEST for the series as stored: opens as a real invitation.
+    """An iMIP REQUEST for the series as stored: opens as a real invitation; for a cancelled
+    series an iMIP CANCEL, which removes it from the attendees' calendars.
 
     ``organizer`` is the programme mailbox: the sender when the file names none, and the domain
     of the Message-ID. ``now`` dates the message (the run's clock, so ``--now`` moves it).
@@ -49,7 +51,8 @@ def invitation(
     message = EmailMessage()
     message["From"] = Address(organizer_name, addr_spec=organizer_email)
     message["To"] = [Address(names.get(email, ""), addr_spec=email) for email in series.attendees()]
-    message["Subject"] = (_UPDATED if change != "create" else "") + title
+    prefix = {"create": "", "cancel": _CANCELLED}.get(change, _UPDATED)
+    message["Subject"] = prefix + title
     message["Date"] = format_datetime(now.astimezone(UTC))
     key = f"invite:{series.key}:{series.sequence}"
     message["Message-ID"] = message_id(key, domain_of(organizer.email))
@@ -58,11 +61,12 @@ def invitation(
     message.add_alternative(
         f"<p>{html.escape(when)}</p>\n{html_body}".rstrip() + "\n", subtype="html"
     )
-    invite = ics.request(series.calendar).to_ical()
+    method = "CANCEL" if change == "cancel" else "REQUEST"
+    invite = ics.itip(series.calendar, method).to_ical()
     message.add_alternative(
         invite.decode("utf-8"),
         subtype="calendar",
-        params={"method": "REQUEST"},
+        params={"method": method},
         # 8bit would need the server's 8BITMIME; quoted-printable travels everywhere.
         cte="7bit" if invite.isascii() else "quoted-printable",
     )
@@ -75,6 +79,11 @@ def when_line(series: ics.SeriesFile, change: Change) -> str:
     first = series.event.first
     zone = ics.zone_name(series.event.zone)
     end = first + series.event.duration
+    if change == "cancel":
+        return (
+            f"Cancelled: the series that was to start on {first:%A %d %B %Y}, "
+            f"{first:%H:%M}-{end:%H:%M} ({zone}); none of its sessions will take place."
+        )
     line = (
         f"First session: {first:%A %d %B %Y}, {first:%H:%M}-{end:%H:%M} ({zone})"
         if change != "end"

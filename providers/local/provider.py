@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Calendar, Event, vRecur, vText
 
 from rmcal import recurrence
 from rmcal.errors import ProviderError
@@ -38,6 +38,7 @@ from rmcal.provider import (
     ReplyReport,
     Response,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 
@@ -289,27 +290,36 @@ class LocalProvider:
         return self._rewrite(path, old, master, overrides, "update")
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
         """Trim each RRULE to end with the occurrence at ``last`` (kept); the file stays.
 
         Overrides up to ``last`` (the past) are kept; a series that already ends by then is
-        left alone.
+        left alone. With ``last`` None the master is marked ``STATUS:CANCELLED`` and attendees
+        get an iTIP CANCEL. The end's description, when given, replaces the old one.
         """
-        return self._batch(ends, lambda end: end[0].key, self._end, progress)
+        return self._batch(ends, lambda end: end.series.key, self._end, progress)
 
-    def _end(self, end: tuple[Series, datetime]) -> Series:
-        current, last = end
-        if last.tzinfo is None:
-            raise ValueError(f"series {current.key}: the last occurrence must be aware")
+    def _end(self, end: SeriesEnd) -> Series:
+        current, last = end.series, end.last
         path, old = self.calendars.existing(current.key)
         first = old.event.first
+        if last is None:
+            if old.event.cancelled:
+                return old.to_series(str(path))
+            master = _copy(old.master)
+            _describe(master, end)
+            master.pop("STATUS", None)
+            master.add("STATUS", "CANCELLED")
+            return self._rewrite(path, old, master, [], "cancel")
+        if last.tzinfo is None:
+            raise ValueError(f"series {current.key}: the last occurrence must be aware")
         if old.event.rule is None:
             return old.to_series(str(path))
         if last < first:
             raise ValueError(
                 f"series {current.key} starts {first.isoformat()}, after the requested end "
-                f"{last.isoformat()}; nothing would be kept"
+                f"{last.isoformat()}; nothing would be kept (cancel it instead)"
             )
         ends_at = recurrence.last_start(old.rule, first)
         if ends_at is not None and ends_at <= last:
@@ -318,6 +328,7 @@ class LocalProvider:
         master.pop("RRULE", None)
         rule = recurrence.with_until(old.rule, last)
         master.add("RRULE", vRecur.from_ical(rule))
+        _describe(master, end)
         master, overrides, _ = ics.prune(old, master)
         return self._rewrite(path, old, master, overrides, "end")
 
@@ -478,6 +489,16 @@ class LocalProvider:
         result = change(calendar, path.name)
         atomic_write(path, calendar.to_ical())
         return result
+
+
+def _describe(master: Event, end: SeriesEnd) -> None:
+    """Give the master the end's re-rendered description (when the core rendered one)."""
+    if not end.description_text and not end.description_html:
+        return
+    for name in ("DESCRIPTION", "X-ALT-DESC"):
+        master.pop(name, None)
+    master.add("DESCRIPTION", end.description_text)
+    master.add("X-ALT-DESC", vText(end.description_html), parameters={"FMTTYPE": "text/html"})
 
 
 def _copy(event: Event) -> Event:

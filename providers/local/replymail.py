@@ -33,6 +33,7 @@ from .ics.values import (
     prop_time,
     prop_values,
     reading,
+    sequence_of,
 )
 
 CALENDAR_TYPES = ("text/calendar", "application/ics")
@@ -152,10 +153,7 @@ def _answers(calendar: Any, senders: frozenset[str], fallback: datetime) -> list
         people = [p for p in people if p[1]]
         if len(people) > 1:  # RFC 5546 wants only the replier; some apps list everyone
             people = [p for p in people if p[2] & senders] or people
-        try:
-            sequence = int(str(event.get("SEQUENCE", 0)))
-        except ValueError:
-            sequence = 0
+        sequence = sequence_of(event)
         stamp_prop = event.get("DTSTAMP")
         stamp = (
             prop_time(stamp_prop, UTC, "DTSTAMP").astimezone(UTC)

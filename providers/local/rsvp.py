@@ -32,7 +32,7 @@ from rmcal.provider import Response
 from . import ics
 from .edits import occurrence_override
 from .ics.series import PARTSTAT_RESPONSES, responses
-from .ics.values import UTC, email_of, param_of, prop_time, prop_values, zone_name
+from .ics.values import UTC, email_of, param_of, prop_time, prop_values, sequence_of, zone_name
 from .replymail import Answer
 
 SEQUENCE_PARAM = "X-RMCAL-SEQUENCE"
@@ -95,13 +95,6 @@ def _record(event: Event, master: Event, email: str, answer: Answer) -> None:
     prop.params[DTSTAMP_PARAM] = answer.stamp.astimezone(UTC).strftime(STAMP_FORMAT)
 
 
-def _sequence(event: Event, default: int) -> int:
-    try:
-        return int(str(event.get("SEQUENCE", default)))
-    except ValueError:
-        return default
-
-
 def _words(response: Response) -> str:
     return _BEFORE.get(response, str(response))
 
@@ -152,7 +145,7 @@ def apply_answer(series: ics.SeriesFile, answer: Answer, senders: frozenset[str]
                 original,
             )
         target = event.override_for(original)
-        revision = series.sequence if target is None else _sequence(target, series.sequence)
+        revision = series.sequence if target is None else sequence_of(target, series.sequence)
         current = (revision, inst.start)
     scope = "every session" if original is None else f"the session of {when(original)}"
     sequence, start = current

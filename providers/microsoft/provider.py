@@ -38,6 +38,7 @@ from rmcal.provider import (
     Progress,
     ProviderContext,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 
@@ -349,15 +350,22 @@ class MicrosoftProvider:
         patches: Sequence[tuple[str, dict[str, Any]]],
         operation: str,
         progress: Progress | None = None,
+        *,
+        action: str = "",
     ) -> list[GraphResponse | ItemFailure]:
-        """PATCH each series master (provider id, body) in one ``$batch``: Graph's answer where
-        it took, else the item's failure.
+        """PATCH each series master (provider id, body) in one ``$batch``, or with ``action``
+        POST that action to it (``cancel``): Graph's answer where it took, else the item's
+        failure.
 
-        A PATCH sets values, so after no answer the next run repeats it harmlessly; a refusal
-        of the whole call (auth, permission) raises.
+        A PATCH sets values, so after no answer the next run repeats it harmlessly (and a
+        repeated cancel finds the series cancelled); a refusal of the whole call (auth,
+        permission) raises.
         """
+        method, suffix = ("POST", f"/{action}") if action else ("PATCH", "")
         requests_ = [
-            GraphRequest(str(n), "PATCH", self._event_path(pid), body, mailbox=self.organizer)
+            GraphRequest(
+                str(n), method, self._event_path(pid) + suffix, body, mailbox=self.organizer
+            )
             for n, (pid, body) in enumerate(patches)
         ]
         answers = self.http.batch(
@@ -403,16 +411,24 @@ class MicrosoftProvider:
         return results
 
     def end_series(
-        self, ends: Sequence[tuple[Series, datetime]], progress: Progress | None = None
+        self, ends: Sequence[SeriesEnd], progress: Progress | None = None
     ) -> dict[str, Series | ItemFailure]:
-        """Set each series' range to end on the date of ``last`` (kept) in its zone.
-
-        Only the range changes; past occurrences stay in every calendar.
+        """Set each series' range to end on the date of ``last`` (kept) in its zone, with the
+        end's description; past occurrences stay in every calendar. A series that has not
+        started (``last`` None) is cancelled with Graph's ``cancel`` action, which mails the
+        attendees a cancellation carrying the end's text as its comment.
         """
         results: dict[str, Series | ItemFailure] = {}
         planned: list[Series] = []
         patches: list[tuple[str, dict[str, Any]]] = []
-        for series, last in ends:
+        cancelled: list[Series] = []
+        cancels: list[tuple[str, dict[str, Any]]] = []
+        for end in ends:
+            series, last = end.series, end.last
+            if last is None:
+                cancelled.append(replace(series, cancelled=True))
+                cancels.append((series.provider_id, {"comment": end.description_text}))
+                continue
             if last < series.start.astimezone(ZoneInfo(series.timezone)):
                 results[series.key] = ItemFailure(
                     "end series: the last occurrence to keep is before the first one; "
@@ -421,12 +437,16 @@ class MicrosoftProvider:
                 )
                 continue
             body, rule = end_body(series, last)
+            if end.description_html:
+                body["body"] = {"contentType": "HTML", "content": end.description_html}
             planned.append(replace(series, rrule=rule))
             patches.append((series.provider_id, body))
         if progress and results:
             progress(len(results))
-        outcomes = self._patch_masters(patches, "end series", progress)
-        for ended, outcome in zip(planned, outcomes, strict=True):
+        outcomes = self._patch_masters(patches, "end series", progress) if patches else []
+        if cancels:
+            outcomes += self._patch_masters(cancels, "cancel series", progress, action="cancel")
+        for ended, outcome in zip(planned + cancelled, outcomes, strict=True):
             results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
         return results
 

@@ -2,26 +2,59 @@
 
 Commands live in one module per family (``schedule``: validate and schedule; ``auth``;
 ``loop``: status, tick, digest, feedback, demo; ``state``: state backup and export, forget;
-``outbox``: the mail ledger; ``match``: pairing) and are added to the ``main`` group below;
-shared flags live in ``rmcal.cli.options``. This module owns the group and the one place where
-``RmcalError`` turns into a message and an exit code (2 for config errors, 1 for
-provider/state errors, 3 for partial success). Tracebacks appear only with ``--debug``.
+``outbox``: the mail ledger; ``match``) and are named in ``COMMANDS`` below; shared flags live
+in ``rmcal.cli.options``. This module owns the group and the one place where ``RmcalError``
+turns into a message and an exit code (2 for config errors, 1 for provider/state errors, 3 for
+partial success: that one is an expected outcome, so it is not called an error). Tracebacks
+appear only with ``--debug``.
+
+Why lazy: ``rmcal --help`` and shell completion run often and should answer at once. A command
+module is imported only when its command is asked for, and command modules import the library
+(YAML, Jinja, SQLite, the planner, providers) inside the command's body, so listing the
+commands costs click and a few small modules (``tests/test_cli_startup.py`` keeps it so;
+``bench/cli_startup.py`` measures it).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
 import click
 
-from rmcal.cli import auth, loop, match, outbox, schedule, state
 from rmcal.cli.options import Options
-from rmcal.errors import ProviderError, RmcalError
+from rmcal.errors import PartialFailure, ProviderError, RmcalError
+
+# Every command: its name and where it lives (module, attribute), loaded on first use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("rmcal.cli.schedule", "validate"),
+    "schedule": ("rmcal.cli.schedule", "schedule"),
+    "auth": ("rmcal.cli.auth", "auth"),
+    "status": ("rmcal.cli.loop", "status"),
+    "tick": ("rmcal.cli.loop", "tick"),
+    "digest": ("rmcal.cli.loop", "digest"),
+    "feedback": ("rmcal.cli.loop", "feedback"),
+    "demo": ("rmcal.cli.loop", "demo"),
+    "state": ("rmcal.cli.state", "state"),
+    "forget": ("rmcal.cli.state", "forget"),
+    "outbox": ("rmcal.cli.outbox", "outbox"),
+    "match": ("rmcal.cli.match", "match"),
+}
 
 
 class RmcalGroup(click.Group):
-    """A group that translates rmcal's errors exactly once, for every command."""
+    """A group that loads its commands on demand and translates rmcal's errors exactly once."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -33,7 +66,9 @@ class RmcalGroup(click.Group):
             message = exc.one_line()
             if options.verbose and isinstance(exc, ProviderError) and exc.detail:
                 message += f" ({exc.detail})"
-            click.echo(f"rmcal: error: {message}", err=True)
+            # Partial success is an outcome the run reports (exit 3), not a failure of rmcal.
+            label = "rmcal: " if isinstance(exc, PartialFailure) else "rmcal: error: "
+            click.echo(label + message, err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -51,14 +86,3 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     ctx.obj = Options(verbose=verbose, debug=debug)
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-for _command in (
-    *schedule.COMMANDS,
-    *auth.COMMANDS,
-    *loop.COMMANDS,
-    *outbox.COMMANDS,
-    *state.COMMANDS,
-    *match.COMMANDS,
-):
-    main.add_command(_command)

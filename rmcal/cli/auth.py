@@ -17,9 +17,7 @@ from rmcal.cli.options import (
     pass_options,
 )
 from rmcal.errors import ConfigError, PermissionDenied
-from rmcal.provider import InteractiveLogin
-from rmcal.runtime import clock_from, session
-from rmcal.store import Mode
+from rmcal.tables import plural
 
 # Both commands may write the provider's token cache into the state file, so they wait for a
 # running tick to finish instead of failing at once.
@@ -38,6 +36,9 @@ def auth() -> None:
 @pass_options
 def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> None:
     """Verify credentials and every permission rmcal needs; name what is missing."""
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import Mode
+
     config = load_running(config_path, now)
     with session(config, mode=Mode.LOCKED, wait=LOCK_WAIT, clock=clock_from(now)) as run:
         provider = run.provider
@@ -58,7 +59,7 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
         raise PermissionDenied(
             provider.name,
             "auth check",
-            f"{len(failed)} check(s) failed: {', '.join(failed)}",
+            f"{plural(len(failed), 'check')} failed: {', '.join(failed)}",
             remedy="see the fixes listed above",
         )
     if not as_json:
@@ -73,6 +74,10 @@ def check(options: Options, config_path: Path, now: datetime, as_json: bool) -> 
 @pass_options
 def login(options: Options, config_path: Path, kind: str | None) -> None:
     """Sign the organizer in interactively (trials without admin consent)."""
+    from rmcal.provider import InteractiveLogin
+    from rmcal.runtime import session
+    from rmcal.store import Mode
+
     config = load_running(config_path)
     if kind and kind != config.provider.kind:
         raise ConfigError(

@@ -6,15 +6,16 @@ one line and an exit code in ``rmcal.cli`` only.
 
 Read-only commands (``status``, ``digest --preview``, ``tick --dry-run``) open the state file
 without its lock, so they can run while a ``tick`` is sending; anything a provider wants to
-remember during them (sync tokens) is kept in memory and dropped.
+remember during them (sync tokens) is kept in memory and dropped. The library is imported
+inside each command, so that ``rmcal --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,18 +30,11 @@ from rmcal.cli.options import (
     pass_options,
     wait_option,
 )
-from rmcal.digest import lead_digest
 from rmcal.errors import ConfigError, PartialFailure
-from rmcal.feedback import import_feedback
-from rmcal.messages import MessageBuilder
-from rmcal.model import Config, Lead
-from rmcal.outbox import Outbox, resolve_command, resolve_hint
-from rmcal.readings import read_programme, select
-from rmcal.runtime import check_cohorts, clock_from, session
-from rmcal.status import as_csv, as_text, uncertain_text
-from rmcal.status import as_json as status_json
-from rmcal.store import MailStatus, Mode
-from rmcal.tick import Line, TickResult, run_tick, send_digest_copy
+from rmcal.tables import plural
+
+if TYPE_CHECKING:
+    from rmcal.model import Config, Lead
 
 
 def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lead | None:
@@ -61,8 +55,19 @@ def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lea
 @now_option
 @json_option
 @click.option("--csv", "as_csv_", is_flag=True, help="Print the pairs as CSV.")
+@click.option(
+    "--sessions",
+    is_flag=True,
+    help="With --csv: one row per session (--json always lists every session).",
+)
 @click.option("--cohort", metavar="ID", help="Only this cohort.")
 @click.option("--lead", metavar="EMAIL", help="Only the pairs this lead is responsible for.")
+@click.option(
+    "--tz",
+    "zone",
+    metavar="ZONE",
+    help="Show every time in this IANA zone (default: each pair's mentee's zone).",
+)
 @full_option
 @pass_options
 def status(
@@ -71,19 +76,33 @@ def status(
     now: datetime,
     as_json: bool,
     as_csv_: bool,
+    sessions: bool,
     cohort: str | None,
     lead: str | None,
+    zone: str | None,
     full: bool,
 ) -> None:
-    """How every pair keeps its cadence: state, sessions held/due, streak, last and next.
+    """How every pair keeps its cadence: state, periods held/due, streak, last and next.
 
-    Reads the calendar (through the provider) and never writes: safe to run at any time.
+    Times read as the mentee (who owns the agenda) sees them, in their zone, unless --tz
+    names one zone for all. Reads the calendar (through the provider) and never writes:
+    safe to run at any time.
     """
+    from rmcal.readings import read_programme, select
+    from rmcal.runtime import clock_from, session
+    from rmcal.status import as_csv, as_sessions_csv, as_text, uncertain_text
+    from rmcal.status import as_json as status_json
+    from rmcal.store import MailStatus, Mode
+
     if as_json and as_csv_:
         raise click.UsageError("choose one of --json and --csv")
+    if sessions and not as_csv_:
+        raise click.UsageError("--sessions goes with --csv (--json always lists every session)")
     config = load_running(config_path, now)
+    if zone is not None:
+        zone = _zone_option(zone)
     cohorts = [cohort] if cohort else None
-    check_cohorts(config, cohorts or ())
+    _check_cohorts(config, cohorts or ())
     the_lead = _find_lead(config, lead)
     with session(config, mode=Mode.READ_ONLY, clock=clock_from(now), full_read=full) as run:
         readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
@@ -100,77 +119,30 @@ def status(
     if as_json:
         click.echo(status_json(readings, now, uncertain=doubtful, config_path=str(config_path)))
     elif as_csv_:
-        click.echo(as_csv(readings), nl=False)
+        click.echo((as_sessions_csv if sessions else as_csv)(readings), nl=False)
     else:
-        click.echo(as_text(readings, config.programme.timezone), nl=False)
+        click.echo(as_text(readings, zone=zone), nl=False)
         click.echo(uncertain_text(doubtful, str(config_path)), nl=False)
 
 
+def _zone_option(zone: str) -> str:
+    """``--tz``: an IANA zone, or the one-line config-style error with a did-you-mean."""
+    from rmcal.config.values import zone_problem
+
+    problem = zone_problem(zone)
+    if problem is not None:
+        message, hint = problem
+        raise ConfigError(message, key="--tz", hint=hint)
+    return zone
+
+
+def _check_cohorts(config: Config, cohorts: list[str] | tuple[str, ...]) -> None:
+    from rmcal.runtime import check_cohorts
+
+    check_cohorts(config, cohorts)
+
+
 # -- tick --------------------------------------------------------------------------------------
-
-
-def _format_line(status: str, line: Line, hint: str = "") -> str:
-    who = ", ".join(line.recipients)
-    text = f"  {status:<10} {line.kind:<9} {line.key}"
-    if who:
-        text += f"\n{'':13}to {who}: {line.subject}"
-    if line.detail:
-        text += f"\n{'':13}{line.detail}"
-    if hint:
-        text += f"\n{'':13}{hint}"
-    return text
-
-
-def render_tick(result: TickResult, config_path: str = "rmcal.yaml") -> str:
-    """The operator's report: replies read, one block per message, notes, then a summary line.
-
-    Each uncertain send carries the command that resolves it by hand; uncertain sends of
-    earlier runs are counted, with the command that lists them.
-    """
-    lines: list[str] = []
-    unread = []
-    if result.replies_failed is not None:
-        unread = [Line("replies", "reply", detail=result.replies_failed)]
-    replies = [
-        ("to apply" if result.dry_run else "applied", result.reply_lines(applied=True)),
-        ("ignored", result.reply_lines(applied=False)),
-        ("FAILED", unread),
-    ]
-    messages = [
-        ("would send" if result.dry_run else "sent", result.would_send or result.sent),
-        ("re-sent", result.resent),
-        ("confirmed", result.confirmed),
-        ("skipped", result.skipped),
-        ("FAILED", result.failed),
-        ("UNCERTAIN", result.uncertain),
-    ]
-    for status, items in replies:
-        lines.extend(_format_line(status, item) for item in items)
-    for status, items in messages:
-        for item in items:
-            hint = ""
-            if status == "UNCERTAIN" and result.lookup:
-                by_hand = resolve_command(config_path, item.key)
-                hint = f"the next tick looks it up in the organizer's mailbox (by hand: {by_hand})"
-            elif status == "UNCERTAIN":
-                hint = resolve_hint(config_path, item.key)
-            lines.append(_format_line(status, item, hint))
-    lines.extend(f"note: {note}" for note in result.notes)
-    if result.still_uncertain:
-        lines.append(
-            f"note: {len(result.still_uncertain)} earlier send(s) still uncertain; "
-            f"rmcal outbox list -c {shlex.quote(config_path)} shows them and how to resolve each"
-        )
-    counts = [
-        f"{len(items)} {'reply' if len(items) == 1 else 'replies'} "
-        + ("unread" if status == "FAILED" else status)
-        for status, items in replies
-        if items
-    ]
-    counts += [f"{len(items)} {status.lower()}" for status, items in messages if items]
-    head = f"tick at {result.now.isoformat()}{' (dry run)' if result.dry_run else ''}: "
-    lines.append(head + (", ".join(counts) if counts else "nothing due"))
-    return "\n".join(lines) + "\n"
 
 
 @click.command()
@@ -182,6 +154,12 @@ def render_tick(result: TickResult, config_path: str = "rmcal.yaml") -> str:
     is_flag=True,
     help="Record everything due now as done without sending it (after losing the state file).",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing unless something failed (for cron, which mails what a job prints).",
+)
 @wait_option
 @json_option
 @full_option
@@ -192,6 +170,7 @@ def tick(
     now: datetime,
     dry_run: bool,
     baseline: bool,
+    quiet: bool,
     wait: float,
     as_json: bool,
     full: bool,
@@ -199,11 +178,18 @@ def tick(
     """Send what is due now (agenda, feedback, nudges, digests), each exactly once.
 
     Run it from cron every few minutes; running it late catches up on what is still useful
-    and records the rest as skipped.
+    and records the rest as skipped. Prints one line per message sent or failed and one
+    summary line (rmcal --verbose tick also lists what was skipped and why; --quiet prints
+    only problems).
     """
+    from rmcal.cli.tick_report import render_tick, undone_message
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import Mode
+    from rmcal.tick import run_tick
+
     config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
-    progress = LazyProgress("Sending", enabled=not as_json and not dry_run)
+    progress = LazyProgress("Sending", enabled=not as_json and not dry_run and not quiet)
     with (
         session(config, mode=mode, wait=wait, clock=clock_from(now), full_read=full) as run,
         progress as bar,
@@ -221,29 +207,12 @@ def tick(
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(render_tick(result, str(config_path)), nl=False)
+        # A baseline run is rare and deliberate: list everything it recorded as done.
+        listed = options.verbose or baseline
+        report = render_tick(result, config_path=str(config_path), verbose=listed, quiet=quiet)
+        click.echo(report, nl=False)
     if result.undone:
-        problems = []
-        if result.failed or result.uncertain:
-            problems.append(
-                f"{len(result.failed)} message(s) failed and {len(result.uncertain)} may or may "
-                "not have been sent"
-            )
-        if result.replies_failed is not None:
-            problems.append("replies could not be read")
-        retry = "retry the failed ones" if result.failed or result.uncertain else "read them again"
-        settle = ""
-        if result.uncertain:
-            settle = (
-                ", and the next tick settles the uncertain ones by looking them up in the "
-                "organizer's mailbox"
-                if result.lookup
-                else ", and resolve each uncertain one with the command shown for it"
-            )
-        raise PartialFailure(
-            " and ".join(problems) + f" (listed above); re-run tick to {retry}{settle}",
-            result.undone,
-        )
+        raise PartialFailure(undone_message(result), result.undone)
 
 
 # -- digest on demand --------------------------------------------------------------------------
@@ -270,6 +239,14 @@ def digest(
     to: str | None,
 ) -> None:
     """Show a lead's weekly digest now, without waiting for the weekday."""
+    from rmcal.digest import lead_digest
+    from rmcal.messages import MessageBuilder
+    from rmcal.outbox import Outbox, resolve_hint
+    from rmcal.readings import read_programme
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import MailStatus, Mode
+    from rmcal.tick import send_digest_copy
+
     if preview is None and to is None:
         raise click.UsageError("give --preview FILE.html, --to ADDRESS or both")
     config = load_running(config_path, now)
@@ -320,21 +297,35 @@ def feedback() -> None:
 @wait_option
 @pass_options
 def feedback_import(options: Options, config_path: Path, csv_file: Path, wait: float) -> None:
-    """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md)."""
+    """Read a Microsoft Forms or Google Forms CSV export (see docs/session-loop.md).
+
+    Importing the same export again changes nothing and says so: each answer counts as new,
+    updated (the respondent changed it) or already imported.
+    """
+    from rmcal.feedback import import_feedback
+    from rmcal.runtime import session
+    from rmcal.store import Mode
+
     config = load_running(config_path)
     with session(config, mode=Mode.LOCKED, wait=wait) as run:
         result = import_feedback(csv_file, config.pairs, run.store)
     mapped = ", ".join(f"{name} <- {header!r}" for name, header in result.columns.items())
+    stored = result.stored
+    counts = [f"{stored.new} new"]
+    if stored.updated:
+        counts.append(f"{stored.updated} updated")
+    counts.append(f"{stored.unchanged} already imported")
     click.echo(
-        f"{csv_file}: {result.layout} layout; imported {len(result.rows)} answer(s)"
-        + (f", refused {len(result.bad)}" if result.bad else "")
+        f"{csv_file}: {result.layout} layout; {plural(len(result.rows), 'answer')}: "
+        + ", ".join(counts)
+        + (f"; refused {plural(len(result.bad), 'row')}" if result.bad else "")
     )
     click.echo(f"  columns: {mapped}")
     for bad in result.bad:
         click.echo(f"  {csv_file}:{bad.line}: {bad.message}")
     if result.bad:
         raise PartialFailure(
-            f"{len(result.bad)} row(s) refused (listed above); fix them and import again",
+            f"{plural(len(result.bad), 'row')} refused (listed above); fix them and import again",
             [f"line {b.line}" for b in result.bad],
         )
 

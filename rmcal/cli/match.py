@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rmcal.cli.options import Options, config_option, json_option, pass_options
-from rmcal.config import load_config
 from rmcal.errors import ConfigError
-from rmcal.match import require_solver
-from rmcal.model import Cohort, Config
-from rmcal.runtime import check_cohorts
-from rmcal.store import Mode, Store
 from rmcal.tables import format_table
 
 if TYPE_CHECKING:  # the pipeline needs the optional solver; only its types are needed here
     from rmcal.match.people import Participant
     from rmcal.match.run import MatchResult
+    from rmcal.model import Cohort, Config
 
 
 @click.command()
@@ -59,6 +55,11 @@ def match(
     with the highest total score, and writes them to the file the cohort's pairs_csv names,
     for `rmcal schedule` to read. The same input always gives the same pairs.
     """
+    from rmcal.config import load_config
+    from rmcal.match import require_solver
+    from rmcal.runtime import check_cohorts
+    from rmcal.store import Mode, Store
+
     require_solver()
     from rmcal.match.people import read_people
     from rmcal.match.run import match_people

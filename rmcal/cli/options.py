@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from rmcal.config import load_config
-from rmcal.model import Config
-from rmcal.runtime import parse_now
+from rmcal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rmcal.model import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +36,27 @@ class Options:
 pass_options = click.make_pass_decorator(Options, ensure=True)
 
 
+CONFIG_NAME = "rmcal.yaml"
+HOW_TO_NAME_A_CONFIG = (
+    f"name one with -c FILE (or --config FILE), set RMCAL_CONFIG=FILE, or put {CONFIG_NAME} "
+    "in this folder"
+)
+
+
+def _config_path(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """The config file, or one line saying how to name one when none is found."""
+    if value.exists():
+        return value
+    source = ctx.get_parameter_source(param.name or "")
+    if source is ParameterSource.DEFAULT:
+        raise ConfigError(
+            f"no config found: there is no {CONFIG_NAME} in {Path.cwd()}",
+            hint=HOW_TO_NAME_A_CONFIG,
+        )
+    named = "RMCAL_CONFIG names" if source is ParameterSource.ENVIRONMENT else "--config names"
+    raise ConfigError(f"no such file ({named} it)", file=str(value), hint=HOW_TO_NAME_A_CONFIG)
+
+
 def config_option(func: F) -> F:
     """``--config`` (or ``RMCAL_CONFIG``), shared by every command that reads a programme."""
     return click.option(
@@ -42,9 +65,10 @@ def config_option(func: F) -> F:
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
         envvar="RMCAL_CONFIG",
-        default="rmcal.yaml",
+        default=CONFIG_NAME,
         show_default=True,
-        help="The programme's YAML file.",
+        callback=_config_path,
+        help=f"The programme's YAML file (or RMCAL_CONFIG; default: {CONFIG_NAME} here).",
     )(func)
 
 
@@ -52,6 +76,8 @@ def now_option(func: F) -> F:
     """``--now`` (or ``RMCAL_NOW``): pretend it is this moment (ISO 8601)."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
+        from rmcal.runtime import parse_now
+
         return parse_now(value)
 
     return click.option(
@@ -90,6 +116,8 @@ def json_option(func: F) -> F:
 
 def load_running(config_path: Path, now: datetime | None = None) -> Config:
     """The config of a programme whose cohorts may be under way (a past start date is normal)."""
+    from rmcal.config import load_config
+
     return load_config(config_path, now=now, force=True)
 
 

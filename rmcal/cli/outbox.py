@@ -4,7 +4,8 @@ A send whose outcome is unknown (the connection dropped after the request went o
 a server error that does not say "not done") is recorded *uncertain* and never sent again on
 its own. These commands are how a person settles one after checking the organizer's sent
 items: ``--sent`` records that it went out, ``--resend`` sends the very same message (same
-Message-ID) once more. Both refuse a key that is not uncertain.
+Message-ID) once more. Both refuse a key that is not uncertain. The library is imported inside
+each command, so that ``rmcal --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,12 +27,14 @@ from rmcal.cli.options import (
     wait_option,
 )
 from rmcal.errors import PartialFailure
-from rmcal.outbox import Delivery, Outbox, mark_sent_by_hand
-from rmcal.runtime import clock_from, session
-from rmcal.status import mail_record, uncertain_text
-from rmcal.store import MailStatus, Mode
+from rmcal.tables import plural
 
-STATUSES = [str(s) for s in MailStatus] + ["all"]
+if TYPE_CHECKING:
+    from rmcal.outbox import Delivery
+
+# The values of rmcal.store.MailStatus, written out so that a help screen need not load the
+# state file's module (tests/test_cli_startup.py checks that the two agree).
+MAIL_STATUSES = ("sending", "sent", "failed", "skipped", "uncertain")
 
 
 @click.group()
@@ -43,8 +47,8 @@ def outbox() -> None:
 @click.option(
     "--status",
     "wanted",
-    type=click.Choice(STATUSES),
-    default=str(MailStatus.UNCERTAIN),
+    type=click.Choice([*MAIL_STATUSES, "all"]),
+    default="uncertain",
     show_default=True,
     help="Which ledger rows to list.",
 )
@@ -55,6 +59,10 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
 
     Reads the state file only: safe to run while a tick sends.
     """
+    from rmcal.runtime import session
+    from rmcal.status import mail_record, uncertain_text
+    from rmcal.store import MailStatus, Mode
+
     config = load_running(config_path)
     with session(config, mode=Mode.READ_ONLY) as run:
         rows = run.store.mail_rows(None if wanted == "all" else MailStatus(wanted))
@@ -70,7 +78,7 @@ def list_(options: Options, config_path: Path, wanted: str, as_json: bool) -> No
         click.echo(f"{'':21}to {row.recipients or '?'}: {row.subject} ({row.updated_at})")
         if row.error:
             click.echo(f"{'':21}{row.error}")
-    click.echo(f"{len(rows)} row(s).")
+    click.echo(f"{plural(len(rows), 'row')}.")
 
 
 @outbox.command("resolve")
@@ -109,6 +117,10 @@ def resolve(
     """
     if sent is None:
         raise click.UsageError("choose --sent (it went out) or --resend (send it again)")
+    from rmcal.outbox import Outbox, mark_sent_by_hand
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import MailStatus, Mode
+
     config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
     with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run:
@@ -136,6 +148,8 @@ def resolve(
 
 
 def _describe(delivery: Delivery, dry_run: bool) -> str:
+    from rmcal.store import MailStatus
+
     would = "would be " if dry_run else ""
     match delivery.status:
         case MailStatus.SENT if delivery.found:

@@ -1,4 +1,8 @@
-"""``rmcal validate`` and ``rmcal schedule``: the admin's commands, and the plan as they read it."""
+"""``rmcal validate`` and ``rmcal schedule``: the admin's commands.
+
+The library is imported inside each command, so that ``rmcal --help`` stays fast; what the
+plan looks like on screen lives in ``rmcal.cli.schedule_report``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,17 +23,8 @@ from rmcal.cli.options import (
     pass_options,
     wait_option,
 )
-from rmcal.config import load_config
 from rmcal.errors import PartialFailure
-from rmcal.model import Config
-from rmcal.plan import Create, End, Item, Keep, Orphan, Plan, Unschedulable, Update
-from rmcal.provider import Provider
-from rmcal.runtime import check_cohorts, clock_from, session
-from rmcal.schedule import ScheduleResult, run_schedule
-from rmcal.store import Mode
-from rmcal.tables import format_table
-from rmcal.templating import TemplateEngine
-from rmcal.validation import validate_all
+from rmcal.tables import plural
 
 
 @click.command()
@@ -42,27 +36,33 @@ from rmcal.validation import validate_all
 def validate(
     options: Options, config_path: Path, now: datetime, force: bool, as_json: bool
 ) -> None:
-    """Check a config and render every template with sample data; touches no calendar."""
+    """Check a config and render every template with sample data; touches no calendar.
+
+    Also says how many pairs cannot be placed on their people's windows alone (a fixed slot
+    that leaves someone's hours in a daylight-saving week, hours that never overlap): those
+    exit 3, as schedule would. Free/busy is not read, so clashes are left to schedule.
+    """
+    from rmcal.cli.schedule_report import render_validation
+    from rmcal.config import load_config
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import Mode
+    from rmcal.templating import TemplateEngine
+    from rmcal.validation import validate_all
+
     config = load_config(config_path, now=now, force=force)
     with session(config, mode=Mode.MEMORY, clock=clock_from(now)) as run:
-        report = validate_all(config, run.provider, TemplateEngine(config.templates_dir))
+        report = validate_all(config, run.provider, TemplateEngine(config.templates_dir), now=now)
     if as_json:
         click.echo(json.dumps(report, indent=2))
-        return
-    click.echo(
-        f"{config_path}: OK: {report['pairs']} pairs in {report['cohorts']} cohort(s), "
-        f"provider {report['provider']}, {len(report['templates'])} templates rendered "
-        f"({', '.join(report['templates'])})"
-    )
-    for note in report["notes"]:
-        click.echo(f"  note: {note}")
-    for cohort in config.cohorts:
-        if cohort.relative_start:
-            day = f"{cohort.start:%a %d %b %Y}"
-            click.echo(
-                f"  note: cohort {cohort.id} starts {cohort.relative_start}: {day} if scheduled "
-                "today; once scheduled, its first session in the calendar"
-            )
+    else:
+        click.echo(render_validation(config, config_path, report))
+    if report["unplaceable"]:
+        count = len(report["unplaceable"])
+        raise PartialFailure(
+            f"{plural(count, 'pair')} cannot be placed (listed above); schedule would leave "
+            f"{'it' if count == 1 else 'them'} undone",
+            [f"{u['pair']}: {u['reason']}" for u in report["unplaceable"]],
+        )
 
 
 @click.command()
@@ -110,6 +110,11 @@ def schedule(
     and left running unless --end-orphans; two people who already meet under another cohort
     id get no second series unless --allow-duplicate-pair.
     """
+    from rmcal.cli.schedule_report import render_result, result_json, undone_message
+    from rmcal.runtime import check_cohorts, clock_from, session
+    from rmcal.schedule import run_schedule
+    from rmcal.store import Mode
+
     # The start-date check needs the calendar (a running cohort is fine): run_schedule does it.
     config = load_running(config_path, now)
     check_cohorts(config, cohorts, named_in=config_path)
@@ -139,182 +144,9 @@ def schedule(
         click.echo(json.dumps(result_json(config, provider, result), indent=2))
     else:
         click.echo(render_result(config, provider, result))
-    if result.undone and not dry_run:
-        raise PartialFailure(
-            f"{len(result.undone)} pair(s) left undone; fix what is listed above and re-run",
-            result.undone,
-        )
+    # A dry run exits as the real run would: 3 when pairs would be left undone.
+    if result.undone:
+        raise PartialFailure(undone_message(result), result.undone)
 
 
 COMMANDS = (validate, schedule)
-
-
-def _names(item: Item, config: Config) -> tuple[str, str, str]:
-    """(cohort, pair id, "mentor / mentee") for a plan row."""
-    if isinstance(item, End | Orphan):
-        return item.series.cohort_id, item.series.pair_id, item.series.title
-    pair = item.pair
-    return pair.cohort_id, pair.id, f"{pair.mentor.name} / {pair.mentee.name}"
-
-
-def _key(item: Create | Update | End) -> str:
-    """The series key a write is about."""
-    return item.spec.key if isinstance(item, Create) else item.series.key
-
-
-def _action(item: Item) -> str:
-    return {
-        Create: "create",
-        Update: "update",
-        End: "end",
-        Keep: "unchanged",
-        Unschedulable: "unschedulable",
-        Orphan: "orphaned",
-    }[type(item)]
-
-
-def _slot_text(item: Item) -> tuple[str, str, str]:
-    slot = getattr(item, "slot", None)
-    if slot is None:
-        return "", "", ""
-    return slot.describe(), slot.first.strftime("%Y-%m-%d"), str(len(slot.starts))
-
-
-def _note(item: Item) -> str:
-    if isinstance(item, Unschedulable):
-        return item.reason
-    if isinstance(item, Update):
-        return "changes: " + ", ".join(item.changes)
-    if isinstance(item, End):
-        return f"{item.reason}; last session {item.last:%Y-%m-%d %H:%M %Z}"
-    if isinstance(item, Orphan):
-        return f"{item.reason}; next session {item.next_start:%Y-%m-%d %H:%M %Z}"
-    if isinstance(item, Keep | Create) and item.note:
-        return item.note
-    slot = getattr(item, "slot", None)
-    if slot is not None and slot.clashes:
-        return f"{len(slot.clashes)} clashing session(s), see below"
-    return ""
-
-
-def render_result(config: Config, provider: Provider, result: ScheduleResult) -> str:
-    """The admin's summary: one row per pair, clashes per pair, then one summary line."""
-    plan = result.plan
-    lines = []
-    verb = "Plan (dry run, nothing written)" if result.dry_run else "Schedule"
-    lines.append(f"{verb} for {config.programme.name}, provider {provider.name}")
-    rows = []
-    for item in plan.items:
-        cohort, _, names = _names(item, config)
-        where, first, sessions = _slot_text(item)
-        rows.append([_action(item), cohort, names, where, first, sessions, _note(item)])
-    if rows:
-        lines.append(
-            format_table(
-                ["action", "cohort", "pair (mentor / mentee)", "slot", "first", "sessions", "note"],
-                rows,
-            )
-        )
-    clash_lines = []
-    for item in plan.items:
-        slot = getattr(item, "slot", None)
-        if slot is None or not slot.clashes or isinstance(item, Keep):
-            continue
-        _, _, names = _names(item, config)
-        clash_lines.append(f"  {names}:")
-        for clash in slot.clashes:
-            clash_lines.append(
-                f"    {clash.start:%a %Y-%m-%d %H:%M %Z}: busy: {', '.join(clash.who)}"
-            )
-    if clash_lines:
-        lines.append("Sessions that clash with existing commitments (move these weeks by hand):")
-        lines.extend(clash_lines)
-    unknown = sorted(
-        {e for i in plan.items for e in getattr(getattr(i, "slot", None), "unknown", ())}
-    )
-    if unknown:
-        lines.append(
-            "Free/busy unknown (no mailbox or not shared), scheduled on windows only: "
-            + ", ".join(unknown)
-        )
-    for key, why in sorted(result.failed.items()):
-        lines.append(f"failed: {key}: {why}")
-    lines.append(summary_line(plan, result))
-    return "\n".join(lines)
-
-
-def summary_line(plan: Plan, result: ScheduleResult) -> str:
-    counts = plan.counts()
-    for item in plan.items:  # a write that failed is counted as failed, not as done
-        if isinstance(item, Create | Update | End) and _key(item) in result.failed:
-            counts[_action(item)] -= 1
-    total = len([i for i in plan.items if not isinstance(i, End | Orphan)])
-    if not result.dry_run and plan.changes == 0 and not counts["unschedulable"]:
-        line = f"Nothing changed: {counts['unchanged']} series already match the config."
-        if counts["orphaned"]:
-            line += (
-                f" {counts['orphaned']} series of cohorts no longer in the config are left "
-                "as they are (see above)."
-            )
-        return line
-    done = {"create": "created", "update": "updated", "end": "ended"}
-    parts = []
-    for kind in ("create", "update", "end", "unchanged", "unschedulable", "orphaned"):
-        if counts[kind]:
-            word = kind if result.dry_run else done.get(kind, kind)
-            if result.dry_run and kind in done:
-                word = f"to {kind}"
-            parts.append(f"{counts[kind]} {word}")
-    failed = f", {len(result.failed)} failed" if result.failed else ""
-    return f"{total} pairs: {', '.join(parts)}{failed}."
-
-
-def result_json(config: Config, provider: Provider, result: ScheduleResult) -> dict[str, Any]:
-    items = []
-    for item in result.plan.items:
-        cohort, pair_id, names = _names(item, config)
-        slot = getattr(item, "slot", None)
-        key = (
-            item.series.key
-            if isinstance(item, End | Keep | Update | Orphan)
-            else (item.spec.key if isinstance(item, Create) else None)
-        )
-        entry: dict[str, Any] = {
-            "action": _action(item),
-            "cohort": cohort,
-            "pair": pair_id,
-            "names": names,
-            "series_key": key,
-            "result": result.done.get(key or "", None),
-            "error": result.failed.get(key or "", None),
-        }
-        if slot is not None:
-            entry.update(
-                slot=slot.describe(),
-                timezone=slot.timezone,
-                first=slot.first.isoformat(),
-                sessions=len(slot.starts),
-                rrule=slot.rrule,
-                clashes=[{"start": c.start.isoformat(), "busy": list(c.who)} for c in slot.clashes],
-            )
-        if isinstance(item, Unschedulable):
-            entry["reason"] = item.reason
-        if isinstance(item, Update):
-            entry["changes"] = list(item.changes)
-        if isinstance(item, End):
-            entry["last"] = item.last.isoformat()
-        if isinstance(item, Orphan):
-            entry.update(reason=item.reason, next=item.next_start.isoformat())
-        if isinstance(item, Create) and item.note:
-            entry["note"] = item.note
-        items.append(entry)
-    return {
-        "programme": config.programme.name,
-        "provider": provider.name,
-        "dry_run": result.dry_run,
-        "counts": result.plan.counts(),
-        "failed": result.failed,
-        "undone": result.undone if not result.dry_run else [],
-        "items": items,
-        "summary": summary_line(result.plan, result),
-    }

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from rmcal import erasure
-from rmcal.backup import backup_state
 from rmcal.cli.options import (
     Options,
     config_option,
@@ -22,12 +20,10 @@ from rmcal.cli.options import (
     wait_option,
 )
 from rmcal.errors import ConfigError, PartialFailure, StateError
-from rmcal.plan import End, plan_ends
-from rmcal.private import write_private
-from rmcal.runtime import clock_from, session
-from rmcal.schedule import apply_plan
-from rmcal.schema import TABLES
-from rmcal.store import Mode
+from rmcal.tables import plural
+
+if TYPE_CHECKING:
+    from rmcal.erasure import Subject
 
 
 def subject_options(func: Any) -> Any:
@@ -38,7 +34,9 @@ def subject_options(func: Any) -> Any:
     )(func)
 
 
-def _subject(person: str | None, cohort: str | None) -> erasure.Subject:
+def _subject(person: str | None, cohort: str | None) -> Subject:
+    from rmcal import erasure
+
     if (person is None) == (cohort is None):
         raise ConfigError(
             "name exactly one of --person EMAIL and --cohort ID", key="--person/--cohort"
@@ -47,6 +45,8 @@ def _subject(person: str | None, cohort: str | None) -> erasure.Subject:
 
 
 def _counts(counts: dict[str, int]) -> str:
+    from rmcal.schema import TABLES
+
     return ", ".join(f"{counts[t]} {t}" for t in TABLES)
 
 
@@ -66,6 +66,10 @@ def backup(options: Options, config_path: Path, target: Path, overwrite: bool) -
     Not cp: the file is in WAL mode and a plain copy taken during a run can be torn. The
     backup is one self-contained file, owner-only, checked before it is written.
     """
+    from rmcal.backup import backup_state
+    from rmcal.runtime import session
+    from rmcal.store import Mode
+
     config = load_running(config_path)
     if not config.state_path.exists():
         raise StateError(f"there is no state file at {config.state_path} yet: nothing to back up")
@@ -101,6 +105,11 @@ def export(
     Reads the state file (never locking it) and the calendar's series of that person or
     cohort; changes nothing.
     """
+    from rmcal import erasure
+    from rmcal.private import write_private
+    from rmcal.runtime import clock_from, session
+    from rmcal.store import Mode
+
     subject = _subject(person, cohort)
     config = load_running(config_path, now)
     with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
@@ -146,6 +155,14 @@ def forget(
     path. They must be out of the config first, or the next run would bring them back. Past
     sessions stay in everyone's calendar and sent mail in the organizer's mailbox.
     """
+    from rmcal import erasure
+    from rmcal.invite import EndingRenderer
+    from rmcal.plan import Cancel, End, plan_ends
+    from rmcal.runtime import clock_from, session
+    from rmcal.schedule import apply_plan
+    from rmcal.store import Mode
+    from rmcal.templating import TemplateEngine
+
     subject = _subject(person, cohort)
     config = load_running(config_path, now)
     erasure.refuse_if_configured(config, subject)
@@ -153,12 +170,14 @@ def forget(
     with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run:
         found = erasure.find(run.store, subject, run.provider.find_all_series())
         reason = f"{subject.label} forgotten"
-        plan = plan_ends(found.series, now, reason)
+        words = EndingRenderer(config, TemplateEngine(config.templates_dir))
+        plan = plan_ends(found.series, now, reason, render_end=words.render)
         # The series cache is not written: its rows about the subject are deleted next.
         ended = apply_plan(plan, run.provider, None, dry_run=dry_run or not end_series)
         counts = found.counts() if dry_run else erasure.delete(run.store, found)
-    ends = plan.of(End) if end_series else []
-    running = [] if end_series else plan.of(End)
+    stopping: list[End | Cancel] = [*plan.of(End), *plan.of(Cancel)]
+    ends = stopping if end_series else []
+    running = [] if end_series else stopping
     if as_json:
         report = {
             "subject": {"person": subject.person, "cohort": subject.cohort},
@@ -168,7 +187,8 @@ def forget(
             "series": [
                 {
                     "series_key": e.series.key,
-                    "last": e.last.isoformat(),
+                    "last": e.last.isoformat() if isinstance(e, End) else None,
+                    "cancelled": isinstance(e, Cancel),
                     "result": ended.done.get(e.series.key),
                     "error": ended.failed.get(e.series.key),
                 }
@@ -180,19 +200,24 @@ def forget(
     else:
         verb = "Would delete" if dry_run else "Deleted"
         click.echo(
-            f"{verb} what rmcal keeps about {subject.label} ({len(found.pair_ids)} pair(s)): "
+            f"{verb} what rmcal keeps about {subject.label} "
+            f"({plural(len(found.pair_ids), 'pair')}): "
             f"{_counts(counts)} rows."
         )
         for end in ends:
             key = end.series.key
+            if isinstance(end, End):
+                verb, done = "end", "ended"
+                what = f"after its session on {end.last:%Y-%m-%d %H:%M %Z}"
+            else:
+                verb, done = "cancel", "cancelled"
+                what = "(none of its sessions took place)"
             outcome = (
-                "would end"
+                f"would {verb}"
                 if dry_run
-                else (f"failed: {ended.failed[key]}" if key in ended.failed else "ended")
+                else (f"failed: {ended.failed[key]}" if key in ended.failed else done)
             )
-            click.echo(
-                f"  {outcome}: {end.series.title} after its session on {end.last:%Y-%m-%d %H:%M %Z}"
-            )
+            click.echo(f"  {outcome}: {end.series.title} {what}")
         if running:
             click.echo(
                 f"  {len(running)} of their series still run in the calendar (--end-series ends "

@@ -139,8 +139,16 @@ def _zones_by_lower() -> dict[str, str]:
 def parse_timezone(node: Node) -> str:
     """An IANA zone name, exactly; near misses and abbreviations get a pointed hint."""
     text = parse_text(node)
+    problem = zone_problem(text)
+    if problem is not None:
+        node.fail(*problem)
+    return text
+
+
+def zone_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is not an IANA zone name and a hint (None: it is one); also for ``--tz``."""
     if text in _zones():
-        return text
+        return None
     hint = None
     lower = text.lower()
     if lower in _zones_by_lower():
@@ -156,7 +164,7 @@ def parse_timezone(node: Node) -> str:
             hint = f"did you mean {_zones_by_lower()[close[0]]!r}?"
         else:
             hint = "use a name from the tz database, e.g. 'Europe/London'"
-    node.fail(f"{text!r} is not an IANA time zone", hint)
+    return f"{text!r} is not an IANA time zone", hint
 
 
 # -- numbers and dates ----------------------------------------------------------------------------

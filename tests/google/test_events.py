@@ -70,3 +70,32 @@ def test_a_deleted_series_reports_every_occurrence_cancelled():
     series = series_from_event(parent, "Europe/Berlin")
     got = overlay(series, fixture("event_deleted.json"), {}, *WINDOW)
     assert got is not None and len(got) == 6 and all(o.cancelled for o in got)
+
+
+def test_a_stand_in_on_one_instance_reads_as_held_by_delegate():
+    # Ben was taken off one instance and a colleague put on it; Google has no "delegated".
+    from rmcal.attendance import classify
+    from rmcal.model import Pair, Person, Settings, Thresholds, Window
+
+    parent = fixture("event_series.json")
+    series = series_from_event(parent, "Europe/Berlin")
+    moved = dict(fixture("events_find_page1.json")["items"][1])
+    moved["attendees"] = [
+        {"email": "organizer@example.com", "organizer": True, "responseStatus": "accepted"},
+        {"email": "ana@example.com", "responseStatus": "accepted"},
+        {"email": "cleo@example.com", "responseStatus": "accepted"},
+    ]
+    got = overlay(series, parent, {datetime(2030, 3, 11, 9, tzinfo=UTC): moved}, *WINDOW)
+    assert got is not None
+    anytime = Window(frozenset(range(7)), 0, 24 * 60)
+    pair = Pair(
+        "c1",
+        Person("ana@example.com", "Ana", "Europe/Berlin"),
+        Person("ben@example.com", "Ben", "Europe/Berlin"),
+        Settings(window=anytime),
+    )
+    after = datetime(2030, 4, 1, tzinfo=UTC)
+    sessions = [classify(o, pair, after, Thresholds()) for o in got[:2]]
+    assert sessions[0].delegate is None  # the rest of the series: Ben as invited
+    assert sessions[1].held and sessions[1].delegate == "cleo@example.com"
+    assert sessions[1].stood_in_for == ("mentee",)

@@ -26,6 +26,7 @@ from rmcal.provider import (
     Provider,
     Response,
     Series,
+    SeriesEnd,
     SeriesSpec,
 )
 from tests.fakes.faults import Fault, FaultPlan
@@ -175,7 +176,7 @@ def test_twenty_pair_cycle(fake_google):
     fake.respond(ORGANIZER, k2, "mentee02@example.com", "declined", utc[k2] + timedelta(weeks=3))
     fake.respond(ORGANIZER, k2, "mentor02@example.com", "accepted")
     by_key = {s.key: s for s in found}
-    ended = fresh.end_series([(by_key[k3], by_key[k3].start + timedelta(weeks=1))])[k3]
+    ended = fresh.end_series([SeriesEnd(by_key[k3], by_key[k3].start + timedelta(weeks=1))])[k3]
     assert isinstance(ended, Series) and ended.rrule.endswith("UNTIL=20300311T120000Z")
     found = fresh.find_series("2030-spring")
 

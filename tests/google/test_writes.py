@@ -14,7 +14,7 @@ import pytest
 from rmcal_providers.google.events import event_body
 
 from rmcal.errors import PermissionDenied
-from rmcal.provider import ItemFailure, Series, SeriesSpec
+from rmcal.provider import ItemFailure, Series, SeriesEnd, SeriesSpec
 from tests.fakes.google_server import batch_reply, mock_provider
 from tests.google.helpers import BERLIN, KEY, batch_of, query, spec, the_series
 
@@ -139,7 +139,7 @@ def test_end_cuts_the_rule_with_until_at_the_last_kept_start(tmp_path: Path):
     provider, transport, _ = mock_provider(tmp_path, [batch_reply([(200, "event_series.json")])])
     series = the_series()
     last = datetime(2030, 3, 18, 10, 0, tzinfo=ZoneInfo(BERLIN))
-    provider.end_series([(series, last)])
+    provider.end_series([SeriesEnd(series, last)])
     (part,) = batch_of(transport.request_sequence[0])
     assert part.method == "PATCH"
     assert part.json() == {"recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;UNTIL=20300318T090000Z"]}
@@ -149,7 +149,7 @@ def test_end_cuts_the_rule_with_until_at_the_last_kept_start(tmp_path: Path):
 def test_end_before_the_first_occurrence_deletes_the_series(tmp_path: Path):
     provider, transport, _ = mock_provider(tmp_path, [batch_reply([(204, None)])])
     series = the_series()
-    result = provider.end_series([(series, series.start - timedelta(days=1))])[KEY]
+    result = provider.end_series([SeriesEnd(series, series.start - timedelta(days=1))])[KEY]
     assert isinstance(result, Series) and result.cancelled
     (part,) = batch_of(transport.request_sequence[0])
     assert part.method == "DELETE"
@@ -161,3 +161,20 @@ def test_validate_recurrence_accepts_rfc5545_and_names_what_is_wrong(tmp_path: P
     assert provider.validate_recurrence("FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1") is None
     assert "FREQ" in provider.validate_recurrence("BYDAY=MO")
     assert provider.validate_recurrence("FREQ=WEEKLY;BYDAY=XX") is not None
+
+
+def test_end_carries_the_re_rendered_description(tmp_path: Path):
+    provider, transport, _ = mock_provider(tmp_path, [batch_reply([(200, "event_series.json")])])
+    series = the_series()
+    last = datetime(2030, 3, 18, 10, 0, tzinfo=ZoneInfo(BERLIN))
+    provider.end_series([SeriesEnd(series, last, "<p>2 sessions in all</p>", "2 in all")])
+    (part,) = batch_of(transport.request_sequence[0])
+    assert part.json()["description"] == "<p>2 sessions in all</p>"
+
+
+def test_a_series_not_yet_begun_is_cancelled_by_deleting_it(tmp_path: Path):
+    provider, transport, _ = mock_provider(tmp_path, [batch_reply([(204, None)])])
+    result = provider.end_series([SeriesEnd(the_series(), None, "<p>x</p>", "x")])[KEY]
+    assert isinstance(result, Series) and result.cancelled
+    (part,) = batch_of(transport.request_sequence[0])
+    assert part.method == "DELETE" and query(part.target)["sendUpdates"] == ["all"]

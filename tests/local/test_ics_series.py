@@ -176,3 +176,45 @@ def test_hand_edits_to_a_generated_file_are_read_back(tmp_path: Path) -> None:
     assert got["04-16"].responses["bob@example.com"] is Response.NONE
     held = sorted(o.start.astimezone(UTC) for o in got.values() if not o.cancelled)
     assert oracle_starts(path) == held  # the independent reader agrees
+
+
+# -- two overrides for one occurrence (RFC 5545 3.8.7.4: SEQUENCE, then DTSTAMP) --------------
+
+
+def test_of_two_overrides_the_higher_sequence_wins_wherever_it_stands(tmp_path: Path) -> None:
+    # SEQUENCE 2 (moved to Thursday) comes first; SEQUENCE 1 (Bob declines) comes later in
+    # the file with a later DTSTAMP. The higher SEQUENCE is the newer version.
+    p = provider(tmp_path)
+    series = fixture_series(p, "series_two_overrides_sequence")
+    got = by_day(p.occurrences([series], *WIDE)[series.key])["03-26"]
+    assert got.start == london(2025, 3, 27, 16, 0)
+    assert got.responses["bob@example.com"] is Response.ACCEPTED
+
+
+def test_of_two_overrides_with_one_sequence_the_later_dtstamp_wins(tmp_path: Path) -> None:
+    p = provider(tmp_path)
+    series = fixture_series(p, "series_two_overrides_dtstamp")
+    got = by_day(p.occurrences([series], *WIDE)[series.key])
+    assert got["03-26"].responses["bob@example.com"] is Response.DECLINED
+    assert len(got) == 6  # still one occurrence per slot
+
+
+def test_a_scripted_edit_changes_the_override_that_counts(tmp_path: Path) -> None:
+    p = provider(tmp_path)
+    series = fixture_series(p, "series_two_overrides_newest_last")
+    p.decline_session(series.key, 2, "ann@example.com")
+    got = by_day(p.occurrences([series], *WIDE)[series.key])["03-26"]
+    assert got.responses["ann@example.com"] is Response.DECLINED
+    assert got.start == london(2025, 3, 27, 16, 0)  # the newest version, edited
+
+
+def test_a_delegation_reads_as_delegated_with_the_delegate_beside(tmp_path: Path) -> None:
+    p = provider(tmp_path)
+    series = fixture_series(p, "series_delegated")
+    got = by_day(p.occurrences([series], *WIDE)[series.key])
+    assert got["03-26"].responses == {
+        "ann@example.com": Response.ACCEPTED,
+        "bob@example.com": Response.DELEGATED,
+        "carol@example.com": Response.ACCEPTED,
+    }
+    assert "carol@example.com" not in got["04-02"].responses

@@ -17,6 +17,7 @@ from rmcal.provider import (
     Provider,
     Response,
     Series,
+    SeriesEnd,
     load_provider_factory,
 )
 from tests.local.helpers import (
@@ -195,7 +196,7 @@ def test_end_series_keeps_the_past_and_the_file(tmp_path: Path) -> None:
     )
 
     last = london(2025, 4, 9, 14, 0)
-    ended = p.end_series([(series, last)])[s.key]
+    ended = p.end_series([SeriesEnd(series, last)])[s.key]
     assert isinstance(ended, Series)
     assert ended.rrule == "FREQ=WEEKLY;BYDAY=WE;WKST=MO;UNTIL=20250409T130000Z"
     assert ended.extra["sequence"] == 1
@@ -214,7 +215,7 @@ def test_end_series_keeps_the_past_and_the_file(tmp_path: Path) -> None:
     assert part.get_param("method") == "REQUEST"
     assert "UNTIL=20250409T130000Z" in part.get_content()
 
-    again = p.end_series([(ended, last)])[s.key]
+    again = p.end_series([SeriesEnd(ended, last)])[s.key]
     assert isinstance(again, Series) and again.extra["sequence"] == 1
     assert len(outbox(p)) == 2
 

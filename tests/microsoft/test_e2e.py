@@ -54,7 +54,9 @@ def test_throttling_past_the_budget_fails_those_pairs_with_exit_3_and_a_rerun_fi
     assert code == 3, out
     assert out.count("\nfailed: ") == 2 and "Graph kept throttling" in out
     assert "6 pairs: 4 created, 2 failed." in out
-    assert out.rstrip().endswith("2 pair(s) left undone; fix what is listed above and re-run")
+    assert out.rstrip().endswith(
+        "rmcal: 2 writes failed (listed above); fix what is listed and re-run schedule to finish"
+    )
     assert len(graph.events) == 4
     code, out = run("schedule", "-c", config, "--now", NOW)
     assert code == 0, out

@@ -203,3 +203,31 @@ def test_busy_intervals_keep_busy_tentative_and_away_clipped_to_the_window():
         (day + timedelta(hours=4), day + timedelta(hours=5)),
         (day + timedelta(hours=23), day + timedelta(days=1)),
     ]
+
+
+def test_a_stand_in_on_one_instance_reads_as_held_by_delegate():
+    # Di forwarded one session to a colleague and was taken off that instance (Outlook keeps
+    # one attendee list per exception); Graph has no "delegated" answer to say so.
+    from rmcal.attendance import classify
+    from rmcal.model import Pair, Person, Settings, Thresholds, Window
+
+    def person(address: str, response: str) -> dict:
+        return {"emailAddress": {"address": address}, "status": {"response": response}}
+
+    item = instance(
+        "2026-01-05T15:00:00Z",
+        "2026-01-05T15:00:00.0000000",
+        attendees=[person("cy@contoso.com", "accepted"), person("eve@contoso.com", "accepted")],
+    )
+    (occurrence,) = occurrences_from_instances(
+        cy_series(), [item], datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+    )
+    anytime = Window(frozenset(range(7)), 0, 24 * 60)
+    pair = Pair(
+        "2026-spring",
+        Person("cy@contoso.com", "Cy", "America/New_York"),
+        Person("di@contoso.com", "Di", "America/New_York"),
+        Settings(window=anytime),
+    )
+    session = classify(occurrence, pair, datetime(2026, 1, 6, tzinfo=UTC), Thresholds())
+    assert session.held and session.note == "held by delegate (eve@contoso.com for the mentee)"

@@ -14,7 +14,7 @@ import responses
 from rmcal_providers.microsoft.events import property_id, transaction_id
 
 from rmcal.errors import PermissionDenied
-from rmcal.provider import ItemFailure, Response, Series
+from rmcal.provider import ItemFailure, Response, Series, SeriesEnd
 from rmcal.recurrence import with_until
 from tests.microsoft.helpers import (
     BATCH,
@@ -389,7 +389,7 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
     with responses.RequestsMock() as rsps:
         mock_login(rsps)
         rsps.add(responses.POST, BATCH, json=patched(series))
-        result = provider(tmp_path).end_series([(series, last)])
+        result = provider(tmp_path).end_series([SeriesEnd(series, last)])
         inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
     assert inner["method"] == "PATCH"
     assert inner["url"] == f"/users/{ORGANIZER}/events/AAMkAGUzYRgWAAA%3D"
@@ -411,7 +411,9 @@ def test_end_series_patches_only_the_range_and_never_deletes(tmp_path):
 def test_end_before_the_first_occurrence_is_refused(tmp_path):
     series = cy_series()
     with responses.RequestsMock():  # nothing may be sent
-        result = provider(tmp_path).end_series([(series, series.start - timedelta(days=7))])
+        result = provider(tmp_path).end_series(
+            [SeriesEnd(series, series.start - timedelta(days=7))]
+        )
     assert isinstance(result["k-cy-di"], ItemFailure)
     assert "never deletes" in result["k-cy-di"].message
 
@@ -438,3 +440,33 @@ def test_update_patches_the_master_with_the_spec(tmp_path):
     assert inner["body"]["recurrence"]["pattern"]["daysOfWeek"] == ["tuesday"]
     assert result["key-3"].provider_id == series.provider_id
     assert result["key-3"].rrule == "FREQ=WEEKLY;BYDAY=TU;WKST=MO;COUNT=8"
+
+
+def test_ending_carries_the_re_rendered_description(tmp_path):
+    series = cy_series()
+    last = datetime(2026, 2, 16, 10, 0, tzinfo=NYC)
+    end = SeriesEnd(series, last, "<p>now ends on 16 Feb: 4 sessions in all</p>", "text")
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, BATCH, json=patched(series))
+        provider(tmp_path).end_series([end])
+        inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
+    assert inner["body"]["body"] == {
+        "contentType": "HTML",
+        "content": "<p>now ends on 16 Feb: 4 sessions in all</p>",
+    }
+
+
+def test_a_series_not_yet_begun_is_cancelled_with_the_cancel_action(tmp_path):
+    series = cy_series()
+    end = SeriesEnd(series, None, "<p>cancelled</p>", "Cancelled before its first session.")
+    answer = {"responses": [{"id": "0", "status": 202, "headers": {}, "body": None}]}
+    with responses.RequestsMock() as rsps:
+        mock_login(rsps)
+        rsps.add(responses.POST, BATCH, json=answer)
+        result = provider(tmp_path).end_series([end])
+        inner = json.loads(rsps.calls[-1].request.body)["requests"][0]
+    assert inner["method"] == "POST"
+    assert inner["url"] == f"/users/{ORGANIZER}/events/AAMkAGUzYRgWAAA%3D/cancel"
+    assert inner["body"] == {"comment": "Cancelled before its first session."}
+    assert isinstance(result["k-cy-di"], Series) and result["k-cy-di"].cancelled

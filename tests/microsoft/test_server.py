@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from rmcal_providers.microsoft import MicrosoftProvider
 
-from rmcal.provider import Series
+from rmcal.provider import Series, SeriesEnd
 from tests.fakes.graph_server import GraphServer
 from tests.microsoft.helpers import ORGANIZER, Waits, context, spec
 
@@ -113,7 +113,7 @@ def test_twenty_pair_cycle(graph_server, tmp_path, waits):
 
     # Ending a series keeps its past and shortens its range.
     last = datetime(2026, 2, 4, 14, tzinfo=AMS)
-    ended = sender.end_series([(by_key["key-5"], last)])["key-5"]
+    ended = sender.end_series([SeriesEnd(by_key["key-5"], last)])["key-5"]
     assert ended.rrule.endswith("UNTIL=20260204T130000Z")  # the kept last start, in UTC
     refound = {s.key: s for s in sender.find_series("2026-spring")}
     assert refound["key-5"].rrule == ended.rrule

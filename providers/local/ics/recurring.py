@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TypeVar
 
 from icalendar import Calendar, Component, Event
 
@@ -28,9 +29,12 @@ from .values import (
     events_of,
     prop_time,
     reading,
+    revision,
     rules_of,
     until_in_utc,
 )
+
+_K = TypeVar("_K", date, datetime)
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,21 @@ class Instance:
     event: Event
 
 
+def _keep_newer(found: dict[_K, Event], key: _K, override: Event) -> None:
+    """Two overrides for one occurrence: the newer one counts (``values.revision``: higher
+    SEQUENCE, then later DTSTAMP); on a tie, the one later in the file, as before."""
+    current = found.get(key)
+    if current is None or revision(override) >= revision(current):
+        found[key] = override
+
+
 class Recurring:
     """One UID of a calendar: the master VEVENT and its overrides, with times resolved.
 
     A lone override (an export that holds only an exception) or a master without RRULE both
-    work: the recurrence set is then the single DTSTART.
+    work: the recurrence set is then the single DTSTART. Several overrides for one occurrence
+    (a file merged from two exports, a calendar app that appended a new version) resolve to
+    the newest, whatever their order in the file.
     """
 
     def __init__(
@@ -98,9 +112,9 @@ class Recurring:
                 continue
             if isinstance(date_value(rid, "RECURRENCE-ID"), datetime):
                 moment = prop_time(rid, self.zone, "RECURRENCE-ID").astimezone(UTC)
-                self.overrides[moment] = override
+                _keep_newer(self.overrides, moment, override)
             else:
-                self.override_days[date_value(rid, "RECURRENCE-ID")] = override
+                _keep_newer(self.override_days, date_value(rid, "RECURRENCE-ID"), override)
 
     def _duration(self, event: Event) -> timedelta:
         """DTEND - DTSTART (exact), or DURATION; RFC 5545 defaults when both are absent."""

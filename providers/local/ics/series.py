@@ -15,7 +15,17 @@ from icalendar import Calendar, Event
 from rmcal.provider import TAG_KEY, Occurrence, Response, Series
 
 from .recurring import Instance, Recurring, group_events, parse_calendar
-from .values import UTC, IcsError, email_of, param_of, prop_values, reading, text_of, zone_name
+from .values import (
+    UTC,
+    IcsError,
+    email_of,
+    param_of,
+    prop_values,
+    reading,
+    sequence_of,
+    text_of,
+    zone_name,
+)
 
 UID_DOMAIN = "rmcal"
 TAG_PREFIX = "X-RMCAL-"
@@ -24,6 +34,7 @@ PARTSTAT_RESPONSES = {
     "TENTATIVE": Response.TENTATIVE,
     "DECLINED": Response.DECLINED,
     "NEEDS-ACTION": Response.NONE,
+    "DELEGATED": Response.DELEGATED,
 }
 
 
@@ -57,10 +68,7 @@ class SeriesFile:
 
     @property
     def sequence(self) -> int:
-        try:
-            return int(self.master.get("SEQUENCE", 0))
-        except (TypeError, ValueError):
-            return 0
+        return sequence_of(self.master)
 
     @property
     def organizer(self) -> str:

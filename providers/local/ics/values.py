@@ -114,6 +114,25 @@ def date_value(prop: object, what: str) -> date:
     return value
 
 
+def sequence_of(event: Component, default: int = 0) -> int:
+    """The event's SEQUENCE (RFC 5545 3.8.7.4); ``default`` when absent or not a number."""
+    try:
+        return int(str(event.get("SEQUENCE", default)))
+    except ValueError:
+        return default
+
+
+_NO_STAMP = datetime.min.replace(tzinfo=UTC)
+
+
+def revision(event: Component) -> tuple[int, datetime]:
+    """How recent one version of an event is: a higher SEQUENCE is newer and, within the same
+    SEQUENCE, the later DTSTAMP (RFC 5545 3.8.7.4 and 3.8.7.2); no DTSTAMP is the oldest."""
+    stamp = event.get("DTSTAMP")
+    moment = _NO_STAMP if stamp is None else prop_time(stamp, UTC, "DTSTAMP").astimezone(UTC)
+    return sequence_of(event), moment
+
+
 def prop_time(prop: object, zone: tzinfo, what: str) -> datetime:
     """The value of a DTSTART-like property as an aware datetime (see ``to_time``)."""
     return to_time(date_value(prop, what), params_of(prop), zone, what)

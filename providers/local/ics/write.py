@@ -202,9 +202,15 @@ def assemble(master: Event, overrides: Iterable[Event], keep: Iterable[Timezone]
 
 def request(calendar: Calendar) -> Calendar:
     """The iTIP REQUEST (RFC 5546) for a stored calendar: the same content plus METHOD."""
+    return itip(calendar, "REQUEST")
+
+
+def itip(calendar: Calendar, method: str) -> Calendar:
+    """The iTIP message (RFC 5546) for a stored calendar: its content plus METHOD (REQUEST, or
+    CANCEL for a master whose STATUS is CANCELLED, with its UID, SEQUENCE and attendees)."""
     copy = Calendar.from_ical(calendar.to_ical())
     copy.pop("METHOD", None)
-    copy.add("METHOD", "REQUEST")
+    copy.add("METHOD", method)
     return copy
 
 
