@@ -157,7 +157,7 @@ def write(data: dict[str, Any], page: Path, picture: Path) -> None:
         *cpu_table(cpu),
         "",
     ]
-    page.write_text("\n".join(head) + notes, encoding="utf-8")
+    page.write_text("\n".join(head) + "\n" + notes, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
