@@ -49,6 +49,7 @@ class Create:
     spec: SeriesSpec
     slot: Slot
     note: str = ""  # why it starts later than the cohort (after the pair's previous series)
+    searched_from: date | None = None  # the first day the slot search looked at
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Update:
     spec: SeriesSpec
     slot: Slot
     changes: tuple[str, ...]
+    searched_from: date | None = None  # the first day the slot search looked at
 
 
 @dataclass(frozen=True)
@@ -269,13 +271,17 @@ def make_plan(
     )
     ending.update(_leaving(planned, others, now))
     zone = ZoneInfo(config.programme.timezone)
+    # Indexes built once, so that each pair looks only at its own series and at the series of
+    # its own two people: a re-run costs O(pairs), never pairs x series.
+    meets = _by_attendee(others)
     for cohort in planned:
         found = list(existing.get(cohort.id, ()))
         by_key = {s.key: s for s in found}
+        by_pair = _by_pair(found)
         wanted: set[str] = set()
         placed_items: dict[str, Item] = {}
         new_start = max(cohort.start, now.date() + timedelta(days=1))
-        current = {pair.id: _current(pair, found) for pair in cohort.pairs}
+        current = {pair.id: _current(pair, by_pair.get(pair.id, ())) for pair in cohort.pairs}
         for pair in _order(cohort.pairs, {p: c[0] for p, c in current.items()}):
             series, generation, history = current[pair.id]
             wanted.update(s.key for s in history)
@@ -291,7 +297,7 @@ def make_plan(
             start, note = new_start, ""
             if series is None:
                 start, note, refusal = _after_other_series(
-                    pair, new_start, others, ending, now, zone, allow=allow_duplicate_pair
+                    pair, new_start, meets, ending, now, zone, allow=allow_duplicate_pair
                 )
                 if refusal:
                     placed_items[pair.id] = Unschedulable(pair, refusal)
@@ -324,6 +330,23 @@ def make_plan(
     return Plan(tuple(items))
 
 
+def _by_pair(found: Sequence[Series]) -> dict[str, list[Series]]:
+    """A cohort's series grouped by the pair tag rmcal wrote beside the key."""
+    out: dict[str, list[Series]] = {}
+    for series in found:
+        out.setdefault(series.pair_id, []).append(series)
+    return out
+
+
+def _by_attendee(others: Sequence[Series]) -> dict[str, list[Series]]:
+    """Every series under each of its attendees, in the order given."""
+    out: dict[str, list[Series]] = {}
+    for series in others:
+        for email in dict.fromkeys(series.attendees):
+            out.setdefault(email, []).append(series)
+    return out
+
+
 def _upcoming(series: Series, now: datetime) -> list[datetime]:
     """The series' sessions from ``now`` on (none for a cancelled series)."""
     if series.cancelled:
@@ -344,8 +367,10 @@ def _orphans(
     items: list[Item] = []
     ending: dict[str, datetime] = {}
     for series in sorted(others, key=lambda s: (s.cohort_id, s.key)):
+        if series.cohort_id in known:
+            continue  # checked first: expanding every live series' rule is the costly part
         upcoming = _upcoming(series, now)
-        if series.cohort_id in known or not upcoming:
+        if not upcoming:
             continue
         reason = f"cohort {series.cohort_id!r} is no longer in the config"
         if len(upcoming) == 1:
@@ -373,20 +398,20 @@ def _leaving(
     """Series of pairs removed from a planned cohort: this plan ends them after their next
     session (``_plan_end``), which is the last one they keep."""
     ending: dict[str, datetime] = {}
-    for cohort in planned:
-        pair_ids = {p.id for p in cohort.pairs}
-        for series in others:
-            if series.cohort_id == cohort.id and series.pair_id not in pair_ids:
-                upcoming = _upcoming(series, now)
-                if upcoming:
-                    ending[series.key] = upcoming[0]
+    pair_ids = {c.id: {p.id for p in c.pairs} for c in planned}
+    for series in others:
+        kept = pair_ids.get(series.cohort_id)
+        if kept is not None and series.pair_id not in kept:
+            upcoming = _upcoming(series, now)
+            if upcoming:
+                ending[series.key] = upcoming[0]
     return ending
 
 
 def _after_other_series(
     pair: Pair,
     start: date,
-    others: Sequence[Series],
+    meets: Mapping[str, Sequence[Series]],
     ending: Mapping[str, datetime],
     now: datetime,
     zone: ZoneInfo,
@@ -395,10 +420,11 @@ def _after_other_series(
 ) -> tuple[date, str, str | None]:
     """Where a new series of ``pair`` may start, given the same two people's series under other
     cohort ids: after the last session of one that is ending, and not at all (a refusal)
-    beside one that keeps running, unless ``allow``. Returns (start, note, refusal)."""
+    beside one that keeps running, unless ``allow``. ``meets`` lists every series under each
+    attendee (``_by_attendee``). Returns (start, note, refusal)."""
     note = ""
     people = {pair.mentor.email, pair.mentee.email}
-    for other in others:
+    for other in meets.get(pair.mentor.email, ()):
         if other.cohort_id == pair.cohort_id or not people <= set(other.attendees):
             continue
         last = ending.get(other.key)
@@ -439,6 +465,9 @@ def generations(cohort_id: str, pair: str) -> dict[str, int]:
 def _current(pair: Pair, found: Sequence[Series]) -> tuple[Series | None, int, list[Series]]:
     """A pair's live series (latest generation), the generation to use, and all its series.
 
+    ``found`` holds the series tagged with the pair (``_by_pair``); only those whose key is one
+    of the pair's generations count.
+
     A series deleted in the calendar stays visible on some platforms (Google keeps the event,
     and its id, for ever), so re-creating a pair needs the next generation's key.
     """
@@ -469,14 +498,14 @@ def _plan_pair(
         slot = find_slot(pair, new_start, busy, programme_zone=zone, reserved=reserved)
         if isinstance(slot, NoSlot):
             return Unschedulable(pair, slot.reason)
-        return Create(
-            pair, build_spec(config, pair, slot, render(pair, slot), video, generation), slot
-        )
+        spec = build_spec(config, pair, slot, render(pair, slot), video, generation)
+        return Create(pair, spec, slot, searched_from=new_start)
     own = frozenset((s, s + series.duration) for s in series_starts(series))
     # An existing series keeps its first date: sessions already held stay where they were.
+    search_from = series.start.date() if series.start.date() >= cohort_start else cohort_start
     slot = find_slot(
         pair,
-        series.start.date() if series.start.date() >= cohort_start else cohort_start,
+        search_from,
         busy,
         programme_zone=zone,
         reserved=reserved,
@@ -488,7 +517,7 @@ def _plan_pair(
     spec = build_spec(config, pair, slot, render(pair, slot), video, generation)
     changes = differences(series, spec, slot)
     if changes:
-        return Update(pair, series, spec, slot, changes)
+        return Update(pair, series, spec, slot, changes, searched_from=search_from)
     return Keep(pair, series, slot)
 
 

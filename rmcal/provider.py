@@ -283,6 +283,9 @@ class ProviderContext:
     # What "now" is for anything the provider stamps (Date, DTSTAMP, sent-at): the same clock
     # the core runs on, so that --now moves the whole run, files and ledger alike.
     clock: Clock = wall_clock
+    # ``--full``: read the calendar in full, ignoring what the state file keeps to read only
+    # changes (sync tokens, delta links); what the full read finds replaces it.
+    full_read: bool = False
 
 
 @runtime_checkable

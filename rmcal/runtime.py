@@ -98,8 +98,13 @@ def open_provider(
     env: Mapping[str, str] | None = None,
     echo: Callable[[str], None] = print,
     clock: Clock = wall_clock,
+    full_read: bool = False,
 ) -> Provider:
-    """Build the configured provider; its settings errors point at the config file's lines."""
+    """Build the configured provider; its settings errors point at the config file's lines.
+
+    ``full_read`` (``--full``) makes it read the calendar in full instead of only the changes
+    since the last run.
+    """
     try:
         factory = load_provider_factory(config.provider.kind)
     except ConfigError as exc:
@@ -121,6 +126,7 @@ def open_provider(
         kv=kv if kv is not None else MemoryKeyValue(),
         echo=echo,
         clock=clock,
+        full_read=full_read,
     )
     try:
         return factory(config.provider.settings, context)
@@ -171,20 +177,31 @@ class Session:
     """
 
     def __init__(
-        self, config: Config, store: Store, kv: KeyValue, clock: Clock, echo: Callable[[str], None]
+        self,
+        config: Config,
+        store: Store,
+        kv: KeyValue,
+        clock: Clock,
+        echo: Callable[[str], None],
+        full_read: bool = False,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self._kv = kv
         self._echo = echo
+        self._full_read = full_read
         self._provider: Provider | None = None
 
     @property
     def provider(self) -> Provider:
         if self._provider is None:
             self._provider = open_provider(
-                self.config, kv=self._kv, echo=self._echo, clock=self.clock
+                self.config,
+                kv=self._kv,
+                echo=self._echo,
+                clock=self.clock,
+                full_read=self._full_read,
             )
         return self._provider
 
@@ -206,9 +223,12 @@ def session(
     clock: Clock = wall_clock,
     echo: Callable[[str], None] = print,
     discard_new_state: bool = False,
+    full_read: bool = False,
 ) -> Iterator[Session]:
     """Open the state file (``mode``, waiting ``wait`` seconds for its lock) and the provider;
     close both on the way out.
+
+    ``full_read``: the provider reads the calendar in full (``--full``), not only its changes.
 
     ``discard_new_state``: when the session created the state file and ends with a
     ``ConfigError``, the file goes again, so that bad input leaves nothing behind.
@@ -216,7 +236,7 @@ def session(
     fresh = mode is Mode.LOCKED and not config.state_path.exists()
     store = Store.open(config.state_path, mode=mode, wait=wait, clock=clock)
     kv: KeyValue = ReadThrough(store) if mode is Mode.READ_ONLY else store
-    opened = Session(config, store, kv, clock, echo)
+    opened = Session(config, store, kv, clock, echo, full_read)
     bad_input = False
     try:
         yield opened

@@ -11,22 +11,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rmcal.config import FORCE_HINT
 from rmcal.errors import ConfigError
 from rmcal.intervals import busy_requests
 from rmcal.invite import EndingRenderer, InviteRenderer
-from rmcal.model import Cohort, Config
+from rmcal.model import Cohort, Config, Settings
 from rmcal.plan import Cancel, Create, End, Keep, Plan, Unschedulable, Update, make_plan
 from rmcal.provider import BusyMap, ItemFailure, Provider, Series, SeriesEnd
+from rmcal.recurrence import RecurrenceError, series_times
 from rmcal.slots import Clash
 from rmcal.store import SeriesRow, Store
 from rmcal.templating import TemplateEngine
 
 # Slack around the estimated series horizon, so that free/busy covers every possible slot.
 HORIZON_SLACK = timedelta(days=21)
+# How far a local day can sit from the UTC day of the same date: from 14 hours before its
+# midnight (UTC+14) to 12 hours after its end (UTC-12); and how far DST moves a session.
+ZONE_AHEAD = timedelta(hours=14)
+ZONE_BEHIND = timedelta(hours=12)
+DST_SHIFT = timedelta(hours=2)
+# A slot search looks at one week of first sessions from the day it starts on.
+SEARCH_DAYS = 7
 # ``--check-clashes`` is on by default while reading free/busy for the unchanged series costs
 # at most this many extra round trips (200 pairs over 40 weeks on Graph: 100; on Google: 32;
 # the local provider's files: none).
@@ -102,6 +110,46 @@ def busy_horizon(
     if not starts:
         return now, now
     return min(starts), max(ends)
+
+
+def searched_window(config: Config, draft: Plan) -> tuple[datetime, datetime] | None:
+    """The time the slot searches of ``draft``'s new and changed pairs can land in, in UTC.
+
+    Free/busy is read over exactly this, not from today to the longest horizon: every search
+    starts on a known day (``searched_from``) and picks a first session within a week of it, so
+    the last session a pair can get is the series its rule gives from the latest first start.
+    None when no item says where its search started (then ``busy_horizon`` is the bound).
+    """
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    latest: dict[tuple[Settings, date], datetime] = {}
+    for item in draft.items:
+        if not isinstance(item, Create | Update) or item.searched_from is None:
+            continue
+        day = item.searched_from
+        starts.append(datetime.combine(day, time(0), UTC) - ZONE_AHEAD)
+        key = (item.pair.settings, day)
+        if key not in latest:
+            latest[key] = _last_end(item.pair.settings, day)
+        ends.append(latest[key])
+    if not starts:
+        return None
+    return min(starts), max(ends)
+
+
+def _last_end(settings: Settings, day: date) -> datetime:
+    """The latest a series searched from ``day`` can end, in UTC: its rule expanded from the
+    last possible first session (the week's last day, late in the furthest zone behind)."""
+    first = datetime.combine(day + timedelta(days=SEARCH_DAYS), time(0), UTC) + ZONE_BEHIND
+    if settings.end_date is not None:
+        return datetime.combine(settings.end_date + timedelta(days=1), time(0), UTC) + ZONE_BEHIND
+    if settings.sessions is None:
+        return first + settings.cadence.period * 1.25 + HORIZON_SLACK
+    try:
+        starts = series_times(settings, first).starts
+    except RecurrenceError:  # a raw rule with too few sessions: the search says so itself
+        return first + settings.cadence.period * 1.25 + HORIZON_SLACK
+    return (starts[-1] if starts else first) + settings.duration + DST_SHIFT
 
 
 def anchor_relative_starts(config: Config, existing: Mapping[str, Sequence[Series]]) -> Config:
@@ -198,22 +246,28 @@ def run_schedule(
             for p in item.pair.people
         }
     )
-    window = busy_horizon(config, now, cohorts)
+    horizon = busy_horizon(config, now, cohorts)
+    window = searched_window(config, draft) or horizon
     zones = {p.email: p.timezone for pair in config.pairs for p in pair.people}
+    kept = [i for i in draft.of(Keep) if i.slot is not None]
+    check = clash_check(kept, set(emails), provider, now, horizon[1], check_clashes)
+    checking = check is not None and check.checked
+    if checking:
+        # The unchanged series' sessions from now on are checked too, some of them against
+        # people read for a slot search: read those over both spans.
+        window = (min(window[0], now), max(window[1], horizon[1]))
     busy: BusyMap = {}
     if emails:
         busy.update(provider.busy(emails, *window, zones=zones))
-    kept = [i for i in draft.of(Keep) if i.slot is not None]
-    check = clash_check(kept, set(emails), provider, now, window[1], check_clashes)
-    if check is not None and check.checked:
+    if checking:
         others = sorted({p.email for k in kept for p in k.pair.people} - set(emails))
         if others:
-            busy.update(provider.busy(others, now, window[1], zones=zones))
+            busy.update(provider.busy(others, now, horizon[1], zones=zones))
     plan = plan_with(busy) if busy else draft
     result = ScheduleResult(
         plan, dry_run, busy_window=window, people=len(emails), clash_check=check
     )
-    if check is not None and check.checked:
+    if checking:
         result.kept_clashes = {
             k.series.key: tuple(c for c in k.slot.clashes if c.start >= now)
             for k in plan.of(Keep)

@@ -24,10 +24,11 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from rmcal.intervals import Interval, merge
-from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Window
+from rmcal.model import WEEKDAYS, FixedSlot, Pair, Person, Settings, Window
 from rmcal.noslot import Trial, why_no_slot
 from rmcal.provider import BusyMap
 from rmcal.recurrence import (
@@ -168,16 +169,46 @@ def window_problem(
 
 
 class BusyIndex:
-    """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks."""
+    """One person's busy time merged into disjoint sorted intervals, for O(log n) clash checks.
+
+    Kept as POSIX seconds: comparing floats is many times cheaper than comparing aware
+    datetimes across zones, and the slot search makes millions of these checks on a large
+    cohort.
+    """
 
     def __init__(self, intervals: Sequence[Interval]) -> None:
         merged = merge(intervals)
-        self._starts = [m[0] for m in merged]
-        self._ends = [m[1] for m in merged]
+        self.starts = [m[0].timestamp() for m in merged]
+        self.ends = [m[1].timestamp() for m in merged]
 
     def overlaps(self, begin: datetime, end: datetime) -> bool:
-        index = bisect_left(self._starts, end) - 1  # last interval starting before ``end``
-        return index >= 0 and self._ends[index] > begin
+        return self.overlaps_at(begin.timestamp(), end.timestamp())
+
+    def overlaps_at(self, begin: float, end: float) -> bool:
+        """``overlaps`` for instants given as POSIX seconds."""
+        index = bisect_left(self.starts, end) - 1  # last interval starting before ``end``
+        return index >= 0 and self.ends[index] > begin
+
+
+def _clash_count(
+    stamps: Sequence[float],
+    length: float,
+    busy: Sequence[tuple[list[float], list[float]]],
+    stop_at: int,
+) -> int:
+    """How many sessions (starting at ``stamps``) clash with anyone's busy (starts, ends),
+    counting no further than ``stop_at``: the slot search's inner loop, kept to plain floats."""
+    count = 0
+    for begin in stamps:
+        end = begin + length
+        for starts, ends in busy:
+            index = bisect_left(starts, end) - 1
+            if index >= 0 and ends[index] > begin:
+                count += 1
+                if count >= stop_at:
+                    return count
+                break
+    return count
 
 
 def busy_index(
@@ -217,8 +248,11 @@ def count_clashes(
     starts: Sequence[datetime], duration: timedelta, index: Mapping[str, BusyIndex]
 ) -> tuple[Clash, ...]:
     clashes = []
+    length = duration.total_seconds()
+    people = list(index.items())
     for start in starts:
-        who = tuple(e for e, i in index.items() if i.overlaps(start, start + duration))
+        begin = start.timestamp()
+        who = tuple(e for e, i in people if i.overlaps_at(begin, begin + length))
         if who:
             clashes.append(Clash(start, who))
     return tuple(clashes)
@@ -230,13 +264,22 @@ def candidates(pair: Pair, zones: Sequence[str], start: date | None = None) -> l
     Times per zone are ``candidate_minutes`` (the quarter-hour grid, plus the starts the people's
     clocks make round when ``start`` says from when to read their offsets).
     """
-    fixed = pair.fixed_slot
+    return _candidates(pair.settings, pair.fixed_slot, tuple(zones), _people(pair), start)
+
+
+def _candidates(
+    settings: Settings,
+    fixed: FixedSlot | None,
+    zones: Sequence[str],
+    people: Sequence[tuple[str, Window]],
+    start: date | None,
+) -> list[Candidate]:
     if fixed is not None:
-        return [Candidate(fixed.timezone or pair.mentee.timezone, fixed.weekday, fixed.minute)]
-    weekdays = rule_weekdays(pair.settings.cadence)
+        return [Candidate(fixed.timezone or zones[0], fixed.weekday, fixed.minute)]
+    weekdays = rule_weekdays(settings.cadence)
     out = []
     for zone in zones:
-        minutes = candidate_minutes(pair, zone, start)
+        minutes = _minutes(zone, people, start)
         out += [Candidate(zone, weekday, minute) for weekday in weekdays for minute in minutes]
     return out
 
@@ -250,16 +293,25 @@ def candidate_minutes(pair: Pair, zone: str, start: date | None = None) -> list[
     offset the two zones take over a year from ``start``) means no valid start is skipped, even
     for windows like 09:10-09:55 or zones whose offsets are not whole quarter hours.
     """
+    return _minutes(zone, _people(pair), start)
+
+
+def _minutes(zone: str, people: Sequence[tuple[str, Window]], start: date | None) -> list[int]:
     residues = {0}
     if start is not None:
         here = ZoneInfo(zone)
         for week in range(OFFSET_SAMPLE_WEEKS):
             moment = datetime.combine(start + timedelta(weeks=week), time(12), UTC)
-            for person in pair.people:
-                apart = _offset_minutes(here, moment) - _offset_minutes(person.zone, moment)
+            for timezone, window in people:
+                apart = _offset_minutes(here, moment) - _offset_minutes(ZoneInfo(timezone), moment)
                 residues.add(apart % STEP_MINUTES)
-                residues.add((pair.window_of(person).start_minute + apart) % STEP_MINUTES)
+                residues.add((window.start_minute + apart) % STEP_MINUTES)
     return [m for m in range(24 * 60) if m % STEP_MINUTES in residues]
+
+
+def _people(pair: Pair) -> tuple[tuple[str, Window], ...]:
+    """Each person of the pair as (zone, window): all the search needs to know of them."""
+    return tuple((p.timezone, pair.window_of(p)) for p in pair.people)
 
 
 def _offset_minutes(zone: tzinfo, moment: datetime) -> int:
@@ -303,37 +355,87 @@ def find_slot(
         kept = _evaluate(pair, kept_at, start, busy, index)
         if isinstance(kept, Slot):
             return kept
+    ordered, holding = _verdicts(pair.settings, pair.fixed_slot, tuple(zones), _people(pair), start)
+    unknown = tuple(p.email for p in pair.people if p.email in busy and busy[p.email] is None)
+    length = duration.total_seconds()
+    busy_lists = [(i.starts, i.ends) for i in index.values()]
     best: tuple[tuple[int, date, int, int], Slot] | None = None
-    # Visit candidates in the order of the tie-breakers (first date, zone preference, minute):
-    # then the first clash-free slot is the best there is and the search can stop.
-    ordered = sorted(
-        candidates(pair, zones, start),
-        key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
-    )
-    for candidate in ordered:
-        # Cheap pre-check on the first occurrence before expanding the whole series.
-        first = candidate_start(candidate, start)
-        if pair.fixed_slot is None and any(
-            not fits_window(p.zone, pair.window_of(p), first, duration) for p in pair.people
-        ):
+    # Candidates come in the order of the tie-breakers (first date, zone preference, minute):
+    # the first clash-free slot is the best there is, and a later one only wins with fewer
+    # clashes, so counting stops at the best one's number.
+    for verdict in holding:
+        stop_at = best[0][0] if best is not None else len(verdict.stamps) + 1
+        if _clash_count(verdict.stamps, length, busy_lists, stop_at) >= stop_at:
             continue
-        result = _evaluate(pair, candidate, start, busy, index)
-        if result is None:
-            continue
+        candidate = verdict.candidate
+        clashes = count_clashes(verdict.series.starts, duration, index)
+        result = Slot.from_series(
+            verdict.series,
+            timezone=candidate.timezone,
+            duration=duration,
+            clashes=clashes,
+            unknown=unknown,
+        )
         score = (
-            len(result.clashes),
+            len(clashes),
             result.first.date(),
             zones.index(candidate.timezone),
             candidate.minute,
         )
         if best is None or score < best[0]:
             best = (score, result)
-        if not result.clashes:
+        if not clashes:
             break
     if best is not None:
         return best[1]
     # Nothing holds for every session: the slow path, only now, says why in true words.
     return _no_slot(pair, ordered, start)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """A candidate whose every session lies inside both windows: its series, and the series'
+    starts as POSIX seconds for the clash count."""
+
+    candidate: Candidate
+    series: SeriesTimes
+    stamps: tuple[float, ...]
+
+
+@lru_cache(maxsize=256)
+def _verdicts(
+    settings: Settings,
+    fixed: FixedSlot | None,
+    zones: tuple[str, ...],
+    people: tuple[tuple[str, Window], ...],
+    start: date,
+) -> tuple[tuple[Candidate, ...], tuple[_Verdict, ...]]:
+    """Every candidate in search order, and those whose sessions all suit both windows.
+
+    This depends only on the pair's shape (settings, zones and windows), not on who the two
+    people are, so the pairs of a cohort that share one (most of them) share the work: the
+    search then only counts clashes per pair.
+    """
+    duration = settings.duration
+    ordered = sorted(
+        _candidates(settings, fixed, zones, people, start),
+        key=lambda c: (first_day(start, c.weekday), zones.index(c.timezone), c.minute),
+    )
+    zoned = [(ZoneInfo(zone), window) for zone, window in people]
+    holding = []
+    for candidate in ordered:
+        # Cheap pre-check on the first occurrence before expanding the whole series.
+        first = candidate_start(candidate, start)
+        if fixed is None and not all(fits_window(z, w, first, duration) for z, w in zoned):
+            continue
+        try:
+            series = series_times(settings, first)
+        except RecurrenceError:  # a raw rule that gives too few sessions from this start
+            continue  # ``_no_slot`` says so, if no other candidate holds
+        if all(fits_window(z, w, o, duration) for o in series.starts for z, w in zoned):
+            stamps = tuple(t.timestamp() for t in series.starts)
+            holding.append(_Verdict(candidate, series, stamps))
+    return tuple(ordered), tuple(holding)
 
 
 def _evaluate(

@@ -255,3 +255,24 @@ def test_a_cancelled_or_finished_series_elsewhere_is_no_obstacle():
         later = NOW + timedelta(days=400) if gone is old else NOW
         plan = make_plan(config(asha_dan), {}, {}, later, render, video=False, others=[gone])
         assert [type(i) for i in plan.items] == [Create]
+
+
+def test_a_rerun_looks_at_each_pair_s_own_series_only(monkeypatch):
+    """O(pairs): each pair's generations are checked against its own series, never all."""
+    import rmcal.plan as plan_module
+
+    people = [pair(person(f"mentor{n}", LONDON), person(f"mentee{n}", NEW_YORK)) for n in range(40)]
+    cfg = config(*people)
+    existing = [as_series(item) for item in plan_for(cfg).items]
+    hashed = []
+    real = plan_module.series_key
+
+    def counting(*args, **kwargs):
+        hashed.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan_module, "series_key", counting)
+    plan = plan_for(cfg, existing)
+    assert plan.counts()["unchanged"] == 40
+    # one key for the pair's own generation, one for each spec built: not 40 x 40 x generations
+    assert len(hashed) <= 3 * len(people)

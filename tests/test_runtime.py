@@ -92,6 +92,14 @@ def test_the_provider_gets_the_sessions_clock(config: Config) -> None:
         provider.close()
 
 
+def test_full_reaches_the_provider_through_the_session(config: Config) -> None:
+    """``tick --full`` / ``status --full``: the provider is told to read the calendar in full."""
+    with session(config, mode=Mode.LOCKED, full_read=True) as run:
+        assert run.provider.context.full_read  # type: ignore[attr-defined]  # local provider
+    with session(config, mode=Mode.LOCKED) as run:
+        assert not run.provider.context.full_read  # type: ignore[attr-defined]
+
+
 # -- one session ---------------------------------------------------------------------------
 
 

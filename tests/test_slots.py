@@ -289,3 +289,52 @@ def test_any_slot_found_fits_both_windows_on_every_occurrence(
         assert len(result.starts) == sessions
         assert _fits_everywhere(p, result)
         assert result.first.date() >= start
+
+
+def test_pairs_of_one_shape_share_the_window_work():
+    """Windows are judged once per pair shape (zones, windows, settings), not once per pair:
+    a large cohort's slot search then only counts each pair's clashes."""
+    from rmcal.slots import _verdicts
+
+    _verdicts.cache_clear()
+    for n in range(5):
+        p = pair(person(f"mentor{n}", LONDON), person(f"mentee{n}", NEW_YORK))
+        assert isinstance(find_slot(p, date(2027, 2, 1), {}, programme_zone=LONDON), Slot)
+    assert _verdicts.cache_info().misses == 1
+    assert _verdicts.cache_info().hits == 4
+
+
+def test_fewest_clashes_is_the_same_as_an_exhaustive_count():
+    """Counting stops at the best candidate's clashes: the slot chosen is still the first of
+    the candidates with the fewest, as if every candidate had been counted in full."""
+    from rmcal.slots import Candidate, build_slot_series, busy_index, count_clashes
+
+    p = pair(person("mentor", LONDON), person("mentee", NEW_YORK), sessions=8)
+    start = date(2027, 2, 1)
+    busy = {}
+    for n, who in enumerate(p.people):
+        busy[who.email] = tuple(
+            (
+                datetime(2027, 2, 1, 13, tzinfo=tz(LONDON)) + timedelta(days=d, minutes=30 * n),
+                datetime(2027, 2, 1, 17, tzinfo=tz(LONDON)) + timedelta(days=d),
+            )
+            for d in range(0, 70, 1 + n)
+        )
+    slot = find_slot(p, start, busy, programme_zone=LONDON)
+    assert isinstance(slot, Slot) and slot.clashes
+    index = busy_index(p, busy, {})
+    fewest = min(
+        len(count_clashes(series.starts, p.settings.duration, index))
+        for zone in (NEW_YORK, LONDON)
+        for weekday in range(7)
+        for minute in range(0, 1440, 30)
+        if _fits_everywhere(
+            p,
+            Slot.from_series(
+                series := build_slot_series(p, Candidate(zone, weekday, minute), start),
+                timezone=zone,
+                duration=p.settings.duration,
+            ),
+        )
+    )
+    assert len(slot.clashes) == fewest

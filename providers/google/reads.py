@@ -50,7 +50,7 @@ def find_series(client: GoogleClient, cohort_id: str, default_zone: str) -> list
         {
             "privateExtendedProperty": f"{COHORT_PROPERTY}={cohort_id}",
             "showDeleted": True,
-            "maxResults": 250,
+            "maxResults": 2500,  # the most a page holds: one request per 2,500 series
         },
         "find series",
         default_zone,
@@ -107,7 +107,9 @@ def occurrences(
     settings = client.settings
     if settings.sync_tokens:
         wanted = {s.provider_id for s in series}
-        events = synced_events(client, wanted, kv=context.kv, log=context.log)
+        events = synced_events(
+            client, wanted, kv=context.kv, log=context.log, full=context.full_read
+        )
         exceptions: dict[str, dict[datetime, Mapping[str, Any]]] = {}
         for event in events.values():
             parent_id = event.get("recurringEventId")

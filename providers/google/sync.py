@@ -36,7 +36,12 @@ class SyncTokenExpired(Exception):
 
 
 def synced_events(
-    client: GoogleClient, wanted_ids: set[str], *, kv: KeyValue, log: logging.Logger
+    client: GoogleClient,
+    wanted_ids: set[str],
+    *,
+    kv: KeyValue,
+    log: logging.Logger,
+    full: bool = False,
 ) -> Events:
     """rmcal's series and their exceptions, brought up to date with a sync token.
 
@@ -45,7 +50,7 @@ def synced_events(
     """
     name = f"events:{client.settings.calendar_id}"
     state: dict[str, Any] | None = None
-    raw = kv.get(SYNC_NAMESPACE, name)
+    raw = None if full else kv.get(SYNC_NAMESPACE, name)  # --full: read it all again
     if raw:
         try:
             state = json.loads(raw)

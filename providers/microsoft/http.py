@@ -24,25 +24,30 @@ easy to get subtly wrong when repeated at call sites:
   every repeat of a request is one of the decisions above;
 * every error response becomes a ``ProviderError`` with a remedy (``errors.map_error``).
 
-$batch and the Outlook concurrency limit: Outlook allows four concurrent requests per app and
-mailbox. Microsoft Learn's throttling page says Graph hands Outlook at most four requests of an
-unordered batch at a time, but older copies of the same page and users' reports of
-"MailboxConcurrency" throttling suggest not to rely on that. ``dependsOn`` chains would keep a
-batch sequential, but one failed request then fails every later one with 424, so one bad pair
-would sink its neighbours. So rmcal puts at most four requests for the same mailbox into one
-batch (up to twenty in all when they target different mailboxes) and never has more than one
-request in flight. For a cohort of tens of pairs that costs a few extra round trips and keeps
-every batch inside every reading of the limit.
+$batch and the Outlook concurrency limit: Outlook runs at most four requests at a time per app
+and mailbox, and counts every request inside a ``$batch`` (Microsoft Learn's throttling page;
+users' "MailboxConcurrency" reports). rmcal keeps to it by construction: the requests for one
+mailbox go in ``dependsOn`` chains of up to twenty, which Graph runs one after another, so a
+chain holds one of the mailbox's four places; up to four chains (and getSchedule calls, and
+pages) run at once, and a ``MailboxGate`` never lets a fifth start. A failed request turns the
+rest of its chain into 424 answers, which never ran and go again at once in a new chain; only
+throttling (429, 503) waits. So a cohort's writes take N/4 server rounds in N/20 round trips,
+and never one request more than the mailbox allows.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 
@@ -138,19 +143,81 @@ def not_done(exc: ProviderError) -> GraphResponse:
 
 
 def split_batches(items: Sequence[GraphRequest]) -> list[list[GraphRequest]]:
-    """Group requests into batches of at most 20, with at most 4 for any one mailbox."""
-    batches: list[list[GraphRequest]] = []
-    counts: list[dict[str, int]] = []
+    """Group requests into ``dependsOn`` chains of at most 20 requests for one mailbox each
+    (requests for no mailbox go in plain batches of 20), in the order given."""
+    by_mailbox: dict[str, list[GraphRequest]] = {}
     for item in items:
-        for batch, per_mailbox in zip(batches, counts, strict=True):
-            if len(batch) < MAX_BATCH and per_mailbox.get(item.mailbox, 0) < MAILBOX_CONCURRENCY:
-                batch.append(item)
-                per_mailbox[item.mailbox] = per_mailbox.get(item.mailbox, 0) + 1
-                break
-        else:
-            batches.append([item])
-            counts.append({item.mailbox: 1})
-    return batches
+        by_mailbox.setdefault(item.mailbox, []).append(item)
+    return [
+        group[first : first + MAX_BATCH]
+        for group in by_mailbox.values()
+        for first in range(0, len(group), MAX_BATCH)
+    ]
+
+
+def batch_body(chunk: Sequence[GraphRequest]) -> dict[str, Any]:
+    """The JSON of one ``$batch``: each request for a mailbox depends on the one before it."""
+    out = []
+    for n, request in enumerate(chunk):
+        item = request.as_json()
+        if n and request.mailbox and request.mailbox == chunk[n - 1].mailbox:
+            item["dependsOn"] = [chunk[n - 1].id]
+        out.append(item)
+    return {"requests": out}
+
+
+def slots_of(chunk: Sequence[GraphRequest]) -> dict[str, int]:
+    """How many of each mailbox's concurrent places a batch holds: one per chain."""
+    return {r.mailbox: 1 for r in chunk if r.mailbox}
+
+
+_USER_PATH = re.compile(r"/users/([^/?]+)")
+
+
+def mailbox_in(path: str) -> str | None:
+    """The mailbox a request's path names (``/users/<mailbox>/...``), lower-cased, if any."""
+    found = _USER_PATH.match(urlsplit(path).path.removeprefix("/v1.0"))
+    return unquote(found.group(1)).lower() if found else None
+
+
+class MailboxGate:
+    """At most ``limit`` requests in flight per mailbox, across every thread of this client.
+
+    ``hold`` blocks until the places a request needs are free, so the limit is kept by
+    waiting on our side, never by being refused on Graph's.
+    """
+
+    def __init__(self, limit: int = MAILBOX_CONCURRENCY) -> None:
+        self.limit = limit
+        self._busy: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self.peak: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, places: Mapping[str, int]) -> Iterator[None]:
+        with self._changed:
+            while any(self._busy.get(m, 0) + n > self.limit for m, n in places.items()):
+                self._changed.wait()
+            for mailbox, n in places.items():
+                self._busy[mailbox] = self._busy.get(mailbox, 0) + n
+                self.peak[mailbox] = max(self.peak.get(mailbox, 0), self._busy[mailbox])
+        try:
+            yield
+        finally:
+            with self._changed:
+                for mailbox, n in places.items():
+                    self._busy[mailbox] -= n
+                self._changed.notify_all()
+
+
+def run_at_once(jobs: Sequence[Callable[[], Any]], width: int = MAILBOX_CONCURRENCY) -> list[Any]:
+    """Run ``jobs`` on up to ``width`` threads; their results in order (the first error is
+    raised once all have finished)."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="rmcal-graph") as pool:
+        futures = [pool.submit(job) for job in jobs]
+        return [future.result() for future in futures]
 
 
 class GraphHTTP:
@@ -177,6 +244,7 @@ class GraphHTTP:
         self.verify = verify
         self.session = without_resends(session or requests.Session())
         self.session.headers["User-Agent"] = "rmcal"
+        self.gate = MailboxGate()
 
     def url(self, path: str) -> str:
         if path.startswith("https://") or path.startswith("http://"):
@@ -215,17 +283,19 @@ class GraphHTTP:
             request_headers = {"Authorization": f"Bearer {self._token()}"}
             if headers:
                 request_headers.update(headers)
+            mailbox = mailbox_in(path)
             try:
-                reply = self.session.request(
-                    method,
-                    self.url(path),
-                    params=params,
-                    json=json_body,
-                    data=data,
-                    headers=request_headers,
-                    timeout=self.timeout,
-                    verify=self.verify,
-                )
+                with self.gate.hold({mailbox: 1} if mailbox else {}):
+                    reply = self.session.request(
+                        method,
+                        self.url(path),
+                        params=params,
+                        json=json_body,
+                        data=data,
+                        headers=request_headers,
+                        timeout=self.timeout,
+                        verify=self.verify,
+                    )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not (safe_to_repeat or never_sent(exc)):
                     raise OutcomeUnknown(f"{method} {path}: {type(exc).__name__}") from exc
@@ -302,72 +372,111 @@ class GraphHTTP:
         *,
         operation: str,
         permission: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, GraphResponse]:
         """Run requests through ``$batch``; one response per request id.
 
-        Inner answers that may be repeated (``retryable_status``: 429, 503 and the 424 behind
-        them for any request, 5xx for GET and PATCH) are retried in a later batch after the
-        longest Retry-After among them, all within one budget. When the budget is spent they
-        are returned as they last came back. A batch whose answer never arrived marks its
-        writes with status 0 (unknown).
+        The requests go in ``dependsOn`` chains (``split_batches``), up to four at once within
+        the mailbox's limit (``MailboxGate``). Inner answers that may be repeated
+        (``retryable_status``) go again in new chains: at once after 424 (the request never
+        ran because one before it failed), after the longest Retry-After for 429 and 503, all
+        within one budget. When the budget is spent they are returned as they last came back.
+        A batch whose answer never arrived marks its writes with status 0 (unknown).
+        ``progress`` hears how many requests got their final answer, chain by chain.
         """
         results: dict[str, GraphResponse] = {}
         pending = list(items)
         budget = self.backoff()
-        while pending:
-            again: list[GraphRequest] = []
-            waits: list[float] = []
-            for chunk in split_batches(pending):
-                by_id = {r.id: r for r in chunk}
-                repeatable = all(r.method in IDEMPOTENT_METHODS for r in chunk)
-                try:
-                    outer = self.call(
-                        "POST",
-                        "/$batch",
-                        operation=operation,
-                        permission=permission,
-                        json_body={"requests": [r.as_json() for r in chunk]},
-                        idempotent=repeatable,
-                        budget=budget,
-                    )
-                except OutcomeUnknown as exc:
-                    self.log.info("graph %s: batch outcome unknown: %s", operation, exc)
-                    for request in chunk:
-                        results[request.id] = GraphResponse(UNKNOWN)
-                    continue
-                except ProviderError as exc:
-                    if not exc.retryable:
-                        raise
-                    # Throttled or unreachable for the whole budget: none of this chunk ran.
-                    # Its items fail (as "not done") and the other chunks still get their turn.
-                    for request in chunk:
-                        results[request.id] = not_done(exc)
-                    continue
-                answers = (outer.body or {}).get("responses") or []
-                for answer in answers:
-                    rid = str(answer.get("id"))
-                    if rid not in by_id:
-                        continue
-                    request = by_id.pop(rid)
-                    response = GraphResponse(
-                        int(answer.get("status") or 0),
-                        answer.get("body"),
-                        answer.get("headers") or {},
-                    )
-                    if retryable_status(response.status, request.method):
-                        again.append(request)
-                        wait = parse_retry_after(response.header("Retry-After"))
-                        if wait is not None:
-                            waits.append(wait)
-                    results[rid] = response
-                for request in by_id.values():  # no answer for it inside a 200 batch
-                    results[request.id] = GraphResponse(UNKNOWN)
-            if not again:
-                break
-            if not budget.wait(max(waits) if waits else None):
-                break
-            pending = again
+        order = {r.id: n for n, r in enumerate(items)}
+        deferred: list[GraphRequest] = []  # answered "slow down": they go after a wait
+        waits: list[float] = []
+        while pending or deferred:
+            if not pending:
+                if not budget.wait(max(waits) if waits else None):
+                    break  # the deferred keep the refusal they last got
+                pending, deferred, waits = deferred, [], []
+            jobs = [
+                functools.partial(
+                    self._run_chain,
+                    chunk,
+                    operation=operation,
+                    permission=permission,
+                    budget=budget,
+                    progress=progress,
+                )
+                for chunk in split_batches(sorted(pending, key=lambda r: order[r.id]))
+            ]
+            pending = []
+            for settled, blocked, slowed, wait in run_at_once(jobs):
+                results.update(settled)
+                pending.extend(blocked)  # 424: never ran, nothing asks us to wait
+                deferred.extend(slowed)
+                waits.extend(wait)
         return results
+
+    def _run_chain(
+        self,
+        chunk: list[GraphRequest],
+        *,
+        operation: str,
+        permission: str | None,
+        budget: Backoff,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[dict[str, GraphResponse], list[GraphRequest], list[GraphRequest], list[float]]:
+        """One ``$batch``: the answers, the requests to send again at once (424: held up by a
+        failed request before them), those to send after a wait (429, 503, a 5xx on a read)
+        and the Retry-After waits asked for."""
+        results: dict[str, GraphResponse] = {}
+        by_id = {r.id: r for r in chunk}
+        repeatable = all(r.method in IDEMPOTENT_METHODS for r in chunk)
+        try:
+            with self.gate.hold(slots_of(chunk)):
+                outer = self.call(
+                    "POST",
+                    "/$batch",
+                    operation=operation,
+                    permission=permission,
+                    json_body=batch_body(chunk),
+                    idempotent=repeatable,
+                    budget=budget,
+                )
+        except OutcomeUnknown as exc:
+            self.log.info("graph %s: batch outcome unknown: %s", operation, exc)
+            if progress:
+                progress(len(chunk))
+            return {r.id: GraphResponse(UNKNOWN) for r in chunk}, [], [], []
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            # Throttled or unreachable for the whole budget: none of this chunk ran. Its items
+            # fail (as "not done") and the other chunks still get their turn.
+            if progress:
+                progress(len(chunk))
+            return {r.id: not_done(exc) for r in chunk}, [], [], []
+        blocked: list[GraphRequest] = []
+        slowed: list[GraphRequest] = []
+        waits: list[float] = []
+        for answer in (outer.body or {}).get("responses") or []:
+            rid = str(answer.get("id"))
+            if rid not in by_id:
+                continue
+            request = by_id.pop(rid)
+            response = GraphResponse(
+                int(answer.get("status") or 0), answer.get("body"), answer.get("headers") or {}
+            )
+            if response.status == 424:
+                blocked.append(request)
+            elif retryable_status(response.status, request.method):
+                slowed.append(request)
+                wait = parse_retry_after(response.header("Retry-After"))
+                if wait is not None:
+                    waits.append(wait)
+            results[rid] = response
+        for request in by_id.values():  # no answer for it inside a 200 batch
+            results[request.id] = GraphResponse(UNKNOWN)
+        if progress:
+            progress(len(chunk) - len(blocked) - len(slowed))
+        return results, blocked, slowed, waits
 
 
 def _body(reply: requests.Response) -> Any:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from rmcal.errors import NotFound, ProviderError
-from rmcal.intervals import busy_requests, chunks
+from rmcal.intervals import busy_requests
 from rmcal.provider import (
     TAG_COHORT,
     TAG_KEY,
@@ -68,17 +68,21 @@ from .http import (
     GraphRequest,
     GraphResponse,
     odata_string,
+    run_at_once,
     segment,
 )
 from .mail import find_sent, read_one_message, send_mime
 from .recurrence import UnsupportedRecurrence, unsupported_reason
 from .settings import PROVIDER, parse_settings
+from .sync import by_master, synced_instances
 from .zones import UnknownZone, windows_zone
 
 SCHEDULE_PEOPLE = 20  # getSchedule: at most 20 entities per call
-SCHEDULE_WINDOW = timedelta(days=61)  # getSchedule: the period must be under 62 days
-WRITE_GROUP = 20  # series written per $batch call (http.py splits it further per mailbox)
+SCHEDULE_WINDOW = timedelta(days=62) - timedelta(hours=1)  # getSchedule: under 62 days
 INSTANCE_MARGIN = timedelta(days=14)  # how far a moved occurrence may sit outside the window
+# Series per page of a tagged listing: the most Outlook documents for a page of a collection
+# (messages: 1 to 1,000); Graph sends fewer, with a next link, if it holds to a lower cap.
+LIST_PAGE = 1000
 
 
 class MicrosoftProvider:
@@ -173,8 +177,9 @@ class MicrosoftProvider:
         calls = busy_requests(
             people, start, end, people_per_call=SCHEDULE_PEOPLE, window=SCHEDULE_WINDOW
         )
-        for chunk, w_start, w_end in calls:
-            reply = self.http.call(
+
+        def read(chunk: list[str], w_start: datetime, w_end: datetime) -> GraphResponse:
+            return self.http.call(
                 "POST",
                 f"{self._user}/calendar/getSchedule",
                 operation="read free/busy",
@@ -187,6 +192,10 @@ class MicrosoftProvider:
                 },
                 idempotent=True,
             )
+
+        # getSchedule counts against the organizer's mailbox: four at once (the gate).
+        replies = run_at_once([functools.partial(read, *call) for call in calls])
+        for (chunk, w_start, _), reply in zip(calls, replies, strict=True):
             seen: set[str] = set()
             for info in (reply.body or {}).get("value") or []:
                 who = str(info.get("scheduleId") or "").lower()
@@ -225,7 +234,7 @@ class MicrosoftProvider:
             "$filter": flt,
             "$expand": f"singleValueExtendedProperties($filter={ids})",
             "$select": EVENT_SELECT,
-            "$top": "100",
+            "$top": str(LIST_PAGE),
         }
         return list(
             self.http.pages(
@@ -292,17 +301,16 @@ class MicrosoftProvider:
         done = len(specs) - len(todo)
         if progress and done:
             progress(done)
-        for group in chunks(todo, WRITE_GROUP):
-            results.update(self._create_group(group))
-            if progress:
-                progress(len(group))
+        results.update(self._create_all(todo, progress))
         return results
 
-    def _create_group(self, group: Sequence[SeriesSpec]) -> dict[str, Series | ItemFailure]:
-        """One batch of creates, then one more for those whose outcome stayed unknown and whose
-        key the calendar does not hold."""
+    def _create_all(
+        self, todo: Sequence[SeriesSpec], progress: Progress | None
+    ) -> dict[str, Series | ItemFailure]:
+        """Every create in one ``$batch`` run (chains, four at once), then once more those
+        whose outcome stayed unknown and whose key the calendar does not hold."""
         results: dict[str, Series | ItemFailure] = {}
-        pending = list(group)
+        pending = list(todo)
         for attempt in range(2):
             requests_ = [
                 GraphRequest(
@@ -314,7 +322,12 @@ class MicrosoftProvider:
                 )
                 for n, spec in enumerate(pending)
             ]
-            answers = self.http.batch(requests_, operation="create series", permission=PERM_WRITE)
+            answers = self.http.batch(
+                requests_,
+                operation="create series",
+                permission=PERM_WRITE,
+                progress=progress if attempt == 0 else None,
+            )
             unsure: list[SeriesSpec] = []
             for n, spec in enumerate(pending):
                 answer = answers.get(str(n), GraphResponse(UNKNOWN))
@@ -352,6 +365,7 @@ class MicrosoftProvider:
         self,
         patches: Sequence[tuple[str, dict[str, Any]]],
         operation: str,
+        progress: Progress | None = None,
         *,
         action: str = "",
     ) -> list[GraphResponse | ItemFailure]:
@@ -371,7 +385,9 @@ class MicrosoftProvider:
             )
             for n, (pid, body) in enumerate(patches)
         ]
-        answers = self.http.batch(requests_, operation=operation, permission=PERM_WRITE)
+        answers = self.http.batch(
+            requests_, operation=operation, permission=PERM_WRITE, progress=progress
+        )
         outcomes: list[GraphResponse | ItemFailure] = []
         for request in requests_:
             answer = answers.get(request.id, GraphResponse(UNKNOWN))
@@ -388,28 +404,27 @@ class MicrosoftProvider:
     ) -> dict[str, Series | ItemFailure]:
         """PATCH each series master to match its spec (recurrence, times, text, attendees)."""
         results: dict[str, Series | ItemFailure] = {}
-        for group in chunks(changes, WRITE_GROUP):
-            planned: list[tuple[Series, SeriesSpec]] = []
-            patches: list[tuple[str, dict[str, Any]]] = []
-            for series, spec in group:
-                try:
-                    body = event_body(spec, organizer=self.organizer, create=False)
-                except (UnsupportedRecurrence, UnknownZone) as exc:
-                    results[spec.key] = ItemFailure(str(exc), retryable=False)
-                    continue
-                planned.append((series, spec))
-                patches.append((series.provider_id, body))
-            outcomes = self._patch_masters(patches, "update series")
-            for (series, spec), outcome in zip(planned, outcomes, strict=True):
-                results[spec.key] = (
-                    outcome
-                    if isinstance(outcome, ItemFailure)
-                    else series_from_spec(
-                        spec, outcome.body, series.provider_id, organizer=self.organizer
-                    )
+        planned: list[tuple[Series, SeriesSpec]] = []
+        patches: list[tuple[str, dict[str, Any]]] = []
+        for series, spec in changes:
+            try:
+                body = event_body(spec, organizer=self.organizer, create=False)
+            except (UnsupportedRecurrence, UnknownZone) as exc:
+                results[spec.key] = ItemFailure(str(exc), retryable=False)
+                continue
+            planned.append((series, spec))
+            patches.append((series.provider_id, body))
+        if progress and results:
+            progress(len(results))
+        outcomes = self._patch_masters(patches, "update series", progress)
+        for (series, spec), outcome in zip(planned, outcomes, strict=True):
+            results[spec.key] = (
+                outcome
+                if isinstance(outcome, ItemFailure)
+                else series_from_spec(
+                    spec, outcome.body, series.provider_id, organizer=self.organizer
                 )
-            if progress:
-                progress(len(group))
+            )
         return results
 
     def end_series(
@@ -421,36 +436,35 @@ class MicrosoftProvider:
         attendees a cancellation carrying the end's text as its comment.
         """
         results: dict[str, Series | ItemFailure] = {}
-        for group in chunks(ends, WRITE_GROUP):
-            planned: list[Series] = []
-            patches: list[tuple[str, dict[str, Any]]] = []
-            cancelled: list[Series] = []
-            cancels: list[tuple[str, dict[str, Any]]] = []
-            for end in group:
-                series, last = end.series, end.last
-                if last is None:
-                    cancelled.append(replace(series, cancelled=True))
-                    cancels.append((series.provider_id, {"comment": end.description_text}))
-                    continue
-                if last < series.start.astimezone(ZoneInfo(series.timezone)):
-                    results[series.key] = ItemFailure(
-                        "end series: the last occurrence to keep is before the first one; "
-                        "rmcal never deletes a series, cancel it in Outlook if it must go",
-                        retryable=False,
-                    )
-                    continue
-                body, rule = end_body(series, last)
-                if end.description_html:
-                    body["body"] = {"contentType": "HTML", "content": end.description_html}
-                planned.append(replace(series, rrule=rule))
-                patches.append((series.provider_id, body))
-            outcomes = self._patch_masters(patches, "end series") if patches else []
-            if cancels:
-                outcomes += self._patch_masters(cancels, "cancel series", action="cancel")
-            for ended, outcome in zip(planned + cancelled, outcomes, strict=True):
-                results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
-            if progress:
-                progress(len(group))
+        planned: list[Series] = []
+        patches: list[tuple[str, dict[str, Any]]] = []
+        cancelled: list[Series] = []
+        cancels: list[tuple[str, dict[str, Any]]] = []
+        for end in ends:
+            series, last = end.series, end.last
+            if last is None:
+                cancelled.append(replace(series, cancelled=True))
+                cancels.append((series.provider_id, {"comment": end.description_text}))
+                continue
+            if last < series.start.astimezone(ZoneInfo(series.timezone)):
+                results[series.key] = ItemFailure(
+                    "end series: the last occurrence to keep is before the first one; "
+                    "rmcal never deletes a series, cancel it in Outlook if it must go",
+                    retryable=False,
+                )
+                continue
+            body, rule = end_body(series, last)
+            if end.description_html:
+                body["body"] = {"contentType": "HTML", "content": end.description_html}
+            planned.append(replace(series, rrule=rule))
+            patches.append((series.provider_id, body))
+        if progress and results:
+            progress(len(results))
+        outcomes = self._patch_masters(patches, "end series", progress) if patches else []
+        if cancels:
+            outcomes += self._patch_masters(cancels, "cancel series", progress, action="cancel")
+        for ended, outcome in zip(planned + cancelled, outcomes, strict=True):
+            results[ended.key] = outcome if isinstance(outcome, ItemFailure) else ended
         return results
 
     # -- occurrences ------------------------------------------------------------------------
@@ -464,6 +478,37 @@ class MicrosoftProvider:
         of the window is still found by its original start; ``events.occurrences_from_instances``
         adds the cancelled ones Graph leaves out.
         """
+        out: dict[str, list[Occurrence]] = {}
+        rest = list(series)
+        if self.settings.delta_sync and series:
+            items = by_master(
+                synced_instances(
+                    self.http,
+                    user_path=self._user,
+                    mailbox=self.organizer,
+                    start=start - INSTANCE_MARGIN,
+                    end=end + INSTANCE_MARGIN,
+                    kv=self.context.kv,
+                    full=self.context.full_read,
+                    log=self.log,
+                )
+            )
+            # A series with no occurrence in the calendar view (all cancelled, or the master
+            # deleted) is read on its own, so that "gone" is Graph's answer, not the cache's.
+            rest = [s for s in series if s.provider_id not in items]
+            for one in series:
+                if one.provider_id in items:
+                    found = items[one.provider_id]
+                    out[one.key] = occurrences_from_instances(one, found, start, end)
+        out.update(self._occurrences_of(rest, start, end))
+        if self.attendance:
+            self._teams.add_to(series, out)
+        return out
+
+    def _occurrences_of(
+        self, series: Sequence[Series], start: datetime, end: datetime
+    ) -> dict[str, list[Occurrence]]:
+        """Each series' ``instances``, batched (the way without a delta link)."""
         query = {
             "startDateTime": utc_text(start - INSTANCE_MARGIN),
             "endDateTime": utc_text(end + INSTANCE_MARGIN),
@@ -484,8 +529,6 @@ class MicrosoftProvider:
         for n, one in enumerate(series):
             items = self._instances(answers.get(str(n), GraphResponse(UNKNOWN)))
             out[one.key] = occurrences_from_instances(one, items, start, end)
-        if self.attendance:
-            self._teams.add_to(series, out)
         return out
 
     def _instances(self, answer: GraphResponse) -> list[dict[str, Any]]:

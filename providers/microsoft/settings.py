@@ -57,6 +57,7 @@ SETTINGS_KEYS = frozenset(
         "max_retry_seconds",
         "retry_base_seconds",
         "sent_items_lookup",
+        "delta_sync",
         "kind",
     }
 )
@@ -91,6 +92,9 @@ class MicrosoftSettings:
     # Look uncertain sends up in the organizer's mailbox by Message-ID (needs
     # Mail.ReadBasic.All, or Mail.ReadBasic for a signed-in person).
     sent_items_lookup: bool = False
+    # Read occurrences through calendarView/delta with the link kept in the state file
+    # (false: every series' instances, each run).
+    delta_sync: bool = True
 
     @property
     def app_only(self) -> bool:
@@ -124,6 +128,7 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
 
     attendance = flag(settings, "attendance", False)
     lookup = flag(settings, "sent_items_lookup", False)
+    delta_sync = flag(settings, "delta_sync", True)
     timeout = float(number(settings, "timeout", DEFAULT_TIMEOUT, low=0.01, high=600))
     max_retry = float(number(settings, "max_retry_seconds", DEFAULT_MAX_RETRY, low=0, high=3600))
     retry_base = float(
@@ -156,6 +161,7 @@ def parse_settings(settings: Mapping[str, Any], context: ProviderContext) -> Mic
         max_retry_seconds=max_retry,
         retry_base_seconds=retry_base,
         sent_items_lookup=lookup,
+        delta_sync=delta_sync,
     )
 
 

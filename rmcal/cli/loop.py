@@ -24,6 +24,7 @@ from rmcal.cli.options import (
     Options,
     config_option,
     echo,
+    full_option,
     json_option,
     load_running,
     now_option,
@@ -68,6 +69,7 @@ def _find_lead(config: Config, email: str | None, option: str = "--lead") -> Lea
     metavar="ZONE",
     help="Show every time in this IANA zone (default: each pair's mentee's zone).",
 )
+@full_option
 @pass_options
 def status(
     options: Options,
@@ -79,6 +81,7 @@ def status(
     cohort: str | None,
     lead: str | None,
     zone: str | None,
+    full: bool,
 ) -> None:
     """How every pair keeps its cadence: state, periods held/due, streak, last and next.
 
@@ -102,7 +105,7 @@ def status(
     cohorts = [cohort] if cohort else None
     _check_cohorts(config, cohorts or ())
     the_lead = _find_lead(config, lead)
-    with session(config, mode=Mode.READ_ONLY, clock=clock_from(now)) as run:
+    with session(config, mode=Mode.READ_ONLY, clock=clock_from(now), full_read=full) as run:
         readings = read_programme(config, run.provider, now, cohort_ids=cohorts)
         doubtful = run.store.mail_rows(MailStatus.UNCERTAIN)
     readings = select(readings, cohort=cohort, lead=the_lead)
@@ -160,6 +163,7 @@ def _check_cohorts(config: Config, cohorts: list[str] | tuple[str, ...]) -> None
 )
 @wait_option
 @json_option
+@full_option
 @pass_options
 def tick(
     options: Options,
@@ -170,6 +174,7 @@ def tick(
     quiet: bool,
     wait: float,
     as_json: bool,
+    full: bool,
 ) -> None:
     """Send what is due now (agenda, feedback, nudges, heads-ups, digests), each exactly once.
 
@@ -187,7 +192,10 @@ def tick(
     config = load_running(config_path, now)
     mode = Mode.READ_ONLY if dry_run else Mode.LOCKED
     progress = LazyProgress("Sending", enabled=not as_json and not dry_run and not quiet)
-    with session(config, mode=mode, wait=wait, clock=clock_from(now)) as run, progress as bar:
+    with (
+        session(config, mode=mode, wait=wait, clock=clock_from(now), full_read=full) as run,
+        progress as bar,
+    ):
         result = run_tick(
             config,
             run.provider,

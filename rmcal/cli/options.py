@@ -121,6 +121,16 @@ def wait_option(func: F) -> F:
     )(func)
 
 
+def full_option(func: F) -> F:
+    """``--full``: read the whole calendar, not only what changed since the last run."""
+    return click.option(
+        "--full",
+        is_flag=True,
+        help="Read the calendar in full instead of only its changes since the last run "
+        "(sync tokens, delta links); the full read replaces what the state file kept.",
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
 

@@ -146,3 +146,39 @@ def test_line_breaks_and_tabs_in_text_are_kept() -> None:
     root = load_yaml('purpose: |\n  Two\n  lines\ntabbed: "a\\tb"\n', "ok.yaml")
     assert root is not None
     assert root.plain() == {"purpose": "Two\nlines\n", "tabbed": "a\tb"}
+
+
+@pytest.mark.skipif(not hasattr(__import__("yaml"), "CSafeLoader"), reason="PyYAML without libyaml")
+def test_a_valid_file_is_composed_by_libyaml_with_the_same_lines(
+    in_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pure-Python parser (ten times slower on a large cohort) only reads refused files."""
+    import yaml
+
+    from rmcal.config import yamlsource
+    from rmcal.config.yamlsource import load_yaml
+
+    text = (in_fixtures / "valid_minimal.yaml").read_text(encoding="utf-8")
+    expected = load_yaml(text, "x.yaml")
+    assert expected is not None
+
+    class Refused(yaml.SafeLoader):
+        def __init__(self, stream: str, file: str) -> None:
+            raise AssertionError("the pure-Python parser was used for a valid file")
+
+    monkeypatch.setattr(yamlsource, "_BoundedLoader", Refused)
+    fast = load_yaml(text, "x.yaml")
+    assert fast is not None
+    assert fast.plain() == expected.plain()
+    assert fast.lines() == expected.lines()
+
+
+def test_nesting_libyaml_accepts_but_past_the_limit_is_refused_by_the_bounded_loader() -> None:
+    """60 levels are within libyaml's own limit: the fast path hands the file back to the
+    bounded loader, whose message is the one a reader gets."""
+    with pytest.raises(ConfigError) as caught:
+        load_yaml("a: " + "[" * 60 + "]" * 60 + "\n", "sixty.yaml")
+    assert str(caught.value) == (
+        "sixty.yaml:1: values are nested more than 50 levels deep; "
+        "a config needs a handful of levels; check the brackets"
+    )

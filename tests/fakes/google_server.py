@@ -18,6 +18,11 @@ TLS) without reaching Google. The fake models what rmcal relies on and nothing m
 * Gmail ``users.messages.send`` and ``users.messages.list`` with ``q=rfc822msgid:<id>`` over the
   sent messages (``q`` refused with only ``gmail.metadata``, as Google documents), Meet v2
   conference records/participants/sessions, People ``people.get`` (enough for attendance).
+* Google's per-user Calendar quota and a network's latency, when asked for: with
+  ``per_user_per_minute`` set, a Calendar call (each part of a batch counts, as Google charges
+  them) beyond that many in the user's last 60 seconds is refused with 403
+  ``rateLimitExceeded`` (domain ``usageLimits``); every HTTP exchange takes ``latency``
+  seconds, spent sleeping. ``calls`` counts requests by discovery method id.
 * Scope enforcement per method from the same discovery documents the client ships, and injected
   faults (429, 403 ``rateLimitExceeded``...) that also hit single items inside batches; and a
   ``FaultPlan`` (``tests/fakes/faults.py``) that fails a share of all API requests at random,
@@ -48,6 +53,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -178,7 +184,15 @@ class FakeGoogle:
         users: Iterable[str] = (),
         domain: str = "example.com",
         open_delegation: bool = False,
+        latency: float = 0.0,
+        per_user_per_minute: int | None = None,
     ) -> None:
+        self.latency = latency
+        self.per_user_per_minute = per_user_per_minute
+        self.recent: dict[str, deque[float]] = {}  # user -> times of their last calls
+        self.rate_refused = 0  # calls refused for the per-user quota
+        self.calls: dict[str, int] = {}  # discovery method id (or "batch", "token") -> count
+        self.round_trips = 0  # HTTP exchanges, token requests included
         self.lock = threading.RLock()
         self.domain = domain
         self.users: set[str] = {u.lower() for u in users}
@@ -341,6 +355,10 @@ class FakeGoogle:
                 return self._batch(lowered, body)
             owner, scopes = self._authorise(lowered)
             method_id, handler, args = self._route(method, path)
+            with self.lock:
+                self.calls[method_id] = self.calls.get(method_id, 0) + 1
+            if method_id.startswith("calendar.") and not self._within_quota(owner):
+                raise Reply(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
             accepted = self.scopes.get(method_id, frozenset())
             if accepted and not accepted & scopes:
                 raise Reply(403, "insufficientPermissions", "Insufficient Permission")
@@ -358,6 +376,21 @@ class FakeGoogle:
             return self._json(status, answer)
         except Reply as reply:
             return self._json(reply.status, reply.body())
+
+    def _within_quota(self, user: str) -> bool:
+        """Count one Calendar call for ``user``; False (not counted) past the per-user quota."""
+        if self.per_user_per_minute is None:
+            return True
+        now = time.monotonic()
+        with self.lock:
+            recent = self.recent.setdefault(user, deque())
+            while recent and recent[0] <= now - 60.0:
+                recent.popleft()
+            if len(recent) >= self.per_user_per_minute:
+                self.rate_refused += 1
+                return False
+            recent.append(now)
+            return True
 
     def _json(
         self, status: int, body: Any, extra: dict[str, str] | None = None
@@ -536,6 +569,7 @@ class FakeGoogle:
             return self._json(400, Reply(400, "badRequest", str(exc)).body())
         with self.lock:
             self.batches.append(len(parts))
+            self.calls["batch"] = self.calls.get("batch", 0) + 1
         replies = []
         for part in parts:
             inner_headers = dict(headers)  # the outer Authorization applies to every part
@@ -1115,6 +1149,11 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:  # the client died while sending: nothing arrived
             drop_connection(self)
             return
+        fake = self.server.fake
+        with fake.lock:
+            fake.round_trips += 1
+        if fake.latency > 0:
+            time.sleep(fake.latency)  # the round trip, asleep: no server CPU
         kill = self.server.kill  # the crash harness's (tests/fakes/kill.py), before any fault
         moment = Moment.NONE
         if kill is not None and not self.path.startswith("/token"):

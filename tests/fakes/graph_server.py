@@ -18,6 +18,13 @@ What it implements (shapes as on Microsoft Learn; see tests/microsoft/fixtures/*
 * ``users/{u}/messages`` (GET with ``$filter=internetMessageId eq '<...>'``) over what
   ``sendMail`` accepted, when the app holds a mail-reading role (``Mail.ReadBasic.All``), else
   403 ``ErrorAccessDenied``;
+* Outlook's limits and a network's latency: at most ``mailbox_limit`` (4) requests in flight
+  per mailbox, a ``$batch``'s inner requests counting one each while they run (all at once
+  without ``dependsOn``, one after another along a ``dependsOn`` chain, a failed dependency
+  answering 424), and getSchedule counting against the mailbox in its URL; one more is refused
+  with 429 ``ApplicationThrottled`` and ``Retry-After``, as Exchange does. Every answer takes
+  ``latency`` seconds (a chained batch one per step), spent sleeping, so the server costs no
+  CPU; ``calls`` counts requests by kind, ``peak_in_flight`` the most a mailbox ever had;
 * fault injection: ``throttle(n, retry_after)`` answers the next ``n`` Graph requests (inner
   batch requests included) with 429; a ``FaultPlan`` (``tests/fakes/faults.py``) fails a share
   of all Graph requests at random, seeded, the way networks fail (429, 503, 500, stalls,
@@ -81,6 +88,38 @@ _FILTER = re.compile(
     r"ep/value (eq|ne) '((?:[^']|'')*)'\)$"
 )
 _EXPAND = re.compile(r"^singleValueExtendedProperties\(\$filter=(.*)\)$")
+_MAILBOX = re.compile(r"^/users/([^/?]+)")
+MAILBOX_LIMIT = 4  # Outlook: concurrent requests per app and mailbox
+CONCURRENCY_RETRY_AFTER = "1"
+
+
+def mailbox_of(url: str) -> str | None:
+    """The mailbox a Graph request counts against (the user in its path), if any."""
+    found = _MAILBOX.match(urlsplit(url).path)
+    return unquote(found.group(1)).lower() if found else None
+
+
+def call_kind(method: str, url: str) -> str:
+    """A short name for what a request does, for the benchmark's calls-by-type table."""
+    path = unquote(urlsplit(url).path)
+    rest = re.sub(r"^/users/[^/]+", "", path)
+    if path == "/$batch":
+        return "$batch"
+    if rest.endswith("/getSchedule"):
+        return "getSchedule"
+    if rest.endswith("/calendarView/delta"):
+        return "calendarView.delta"
+    if rest.endswith("/instances"):
+        return "instances"
+    if rest == "/events":
+        return "events.create" if method == "POST" else "events.list"
+    if re.match(r"^/events/[^/]+$", rest):
+        return {"PATCH": "events.update", "GET": "events.get"}.get(method, method + " event")
+    if rest == "/sendMail":
+        return "sendMail"
+    if rest == "/messages":
+        return "messages.list"
+    return f"{method} {rest or path}"
 
 
 def _windows_to_iana(name: str) -> ZoneInfo:
@@ -96,6 +135,19 @@ def _b64url(data: dict[str, Any]) -> str:
 def _graph_time(moment: datetime) -> dict[str, str]:
     text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     return {"dateTime": text + ".0000000", "timeZone": "UTC"}
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> str:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.rstrip("Z")))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _offset_time(moment: datetime) -> str:
@@ -140,7 +192,17 @@ class FakeGraph:
         client_id: str | None = None,
         roles: tuple[str, ...] = DEFAULT_ROLES,
         unknown_domains: tuple[str, ...] = (".invalid",),
+        latency: float = 0.0,
+        mailbox_limit: int = MAILBOX_LIMIT,
     ) -> None:
+        self.latency = latency
+        self.mailbox_limit = mailbox_limit
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
+        self.refused_concurrency = 0  # requests answered 429 for the mailbox limit
+        self.throttled = 0  # every 429 answered (the limit, or ``throttle``)
+        self.calls: dict[str, int] = {}
+        self.round_trips = 0  # HTTP exchanges, token requests included
         self.tenant = tenant
         self.client_id = client_id
         self.roles = roles
@@ -161,6 +223,10 @@ class FakeGraph:
         self._throttle_method: str | None = None
         self._throttle_contains = ""
         self._ids = itertools.count(1)
+        self.seq = 0  # change counter behind delta tokens
+        self.changed: dict[str, int] = {}  # event id -> seq of its last change
+        self.delta_floor = 0  # delta tokens older than this answer 410 (expired)
+        self._delta_memo: tuple[tuple[Any, ...], list[dict[str, Any]]] | None = None
 
     # -- test controls ------------------------------------------------------------------------
 
@@ -185,13 +251,26 @@ class FakeGraph:
     def has_mailbox(self, address: str) -> bool:
         return not address.lower().endswith(self.unknown_domains)
 
+    def touch(self, event_id: str) -> None:
+        """Record a change of the event (or one of its occurrences) for delta queries."""
+        with self.lock:
+            self.seq += 1
+            self.changed[event_id] = self.seq
+
+    def expire_delta_tokens(self) -> None:
+        """Every delta link handed out so far answers 410 from now on."""
+        with self.lock:
+            self.delta_floor = self.seq + 1
+
     def cancel_occurrence(self, event_id: str, original: datetime) -> None:
+        self.touch(event_id)
         with self.lock:
             self.overrides.setdefault(event_id, {}).setdefault(
                 original.astimezone(UTC), Override()
             ).cancelled = True
 
     def move_occurrence(self, event_id: str, original: datetime, new_start: datetime) -> None:
+        self.touch(event_id)
         with self.lock:
             event = self.events[event_id]
             length = _parse_local(event["end"]) - _parse_local(event["start"])
@@ -201,6 +280,7 @@ class FakeGraph:
             item.start, item.end = new_start, new_start + length
 
     def respond(self, event_id: str, original: datetime, who: str, response: str) -> None:
+        self.touch(event_id)
         with self.lock:
             self.overrides.setdefault(event_id, {}).setdefault(
                 original.astimezone(UTC), Override()
@@ -257,10 +337,64 @@ class FakeGraph:
 
     # -- graph dispatch ----------------------------------------------------------------------
 
+    # -- Outlook's concurrency limit and latency -------------------------------------------
+
+    def _admit(self, mailbox: str | None) -> bool:
+        """Take one of the mailbox's concurrent slots; False when all are taken (refuse)."""
+        if mailbox is None:
+            return True
+        with self.lock:
+            running = self.in_flight.get(mailbox, 0)
+            if running >= self.mailbox_limit:
+                self.refused_concurrency += 1
+                self.throttled += 1
+                return False
+            self.in_flight[mailbox] = running + 1
+            self.peak_in_flight[mailbox] = max(self.peak_in_flight.get(mailbox, 0), running + 1)
+            return True
+
+    def _release(self, mailbox: str | None) -> None:
+        if mailbox is not None:
+            with self.lock:
+                self.in_flight[mailbox] -= 1
+
+    def wait(self) -> None:
+        """The time one answer takes; asleep, so the server's CPU stays idle."""
+        if self.latency > 0:
+            time.sleep(self.latency)
+
+    def _count(self, method: str, url: str) -> None:
+        kind = call_kind(method, url)
+        with self.lock:
+            self.calls[kind] = self.calls.get(kind, 0) + 1
+
     def handle(
         self, method: str, url: str, headers: dict[str, str], body: bytes, *, inner: bool = False
     ) -> tuple[int, Any, dict[str, str]]:
-        """One Graph request (``url`` relative to /v1.0) -> (status, JSON body, headers)."""
+        """One Graph request (``url`` relative to /v1.0) -> (status, JSON body, headers).
+
+        An outer request holds a slot of its mailbox while it is answered (``latency``); a
+        ``$batch`` takes slots for its inner requests step by step (``_batch``).
+        """
+        if inner:
+            return self._answer(method, url, headers, body)
+        with self.lock:
+            self.round_trips += 1
+        self._count(method, url)
+        if method == "POST" and urlsplit(url).path == "/$batch":
+            return self._answer(method, url, headers, body)
+        mailbox = mailbox_of(url)
+        if not self._admit(mailbox):
+            return _over_concurrency()
+        try:
+            self.wait()
+            return self._answer(method, url, headers, body)
+        finally:
+            self._release(mailbox)
+
+    def _answer(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
         with self.lock:
             self.requests.append((method, url))
             if (
@@ -270,6 +404,7 @@ class FakeGraph:
                 and self._throttle_contains in url
             ):
                 self._throttle -= 1
+                self.throttled += 1
                 status, payload, _ = _error(429, "TooManyRequests", "Too many requests")
                 return status, payload, {"Retry-After": str(self._retry_after)}
         parts = urlsplit(url)
@@ -304,6 +439,8 @@ class FakeGraph:
                 return self._create(user, data or {})
             if rest == "/events" and method == "GET":
                 return self._list(user, query)
+            if rest == "/calendarView/delta" and method == "GET":
+                return self._delta(user, query, headers)
             event_match = re.match(r"^/events/([^/]+)(/instances)?$", rest)
             if event_match:
                 event_id = event_match.group(1)
@@ -326,33 +463,51 @@ class FakeGraph:
         ids = [str(i.get("id")) for i in items]
         if len(set(ids)) != len(ids):
             return _error(400, "BadRequest", "Batch request ids must be unique.")
+        steps = _steps(items)
+        if steps is None:
+            return _error(400, "BadRequest", "dependsOn names an unknown or later request.")
         per_mailbox: dict[str, int] = {}
         for item in items:
-            found = re.match(r"^/users/([^/?]+)", item.get("url", ""))
-            if found:
-                who = unquote(found.group(1)).lower()
+            who = mailbox_of(item.get("url", ""))
+            if who:
                 per_mailbox[who] = per_mailbox.get(who, 0) + 1
+            self._count(item.get("method", ""), item.get("url", ""))
         with self.lock:
             self.batch_sizes.append(len(items))
             self.max_same_mailbox_in_batch = max(
                 [self.max_same_mailbox_in_batch, *per_mailbox.values()]
             )
         responses = []
-        for item in items:
-            headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
-            body = item.get("body")
-            raw = json.dumps(body).encode() if body is not None else b""
-            status, answer, extra = self.handle(
-                item["method"], item["url"], headers, raw, inner=True
-            )
-            responses.append(
-                {
-                    "id": item["id"],
-                    "status": status,
-                    "headers": {"Content-Type": "application/json", **extra},
-                    "body": answer,
-                }
-            )
+        status_of: dict[str, int] = {}
+        # Graph runs the requests of a step together: each holds a slot of its mailbox for the
+        # step's duration, and one that finds the mailbox full is refused, as Exchange does.
+        for step in steps:
+            running: list[tuple[dict[str, Any], str | None]] = []
+            for item in step:
+                rid = str(item["id"])
+                if any(status_of.get(str(d), 0) >= 400 for d in item.get("dependsOn") or []):
+                    status, answer, extra = _error(424, "FailedDependency", "Failed dependency")
+                elif self._admit(mailbox_of(item.get("url", ""))):
+                    running.append((item, mailbox_of(item.get("url", ""))))
+                    continue
+                else:
+                    status, answer, extra = _over_concurrency()
+                status_of[rid] = status
+                responses.append(_batch_answer(rid, status, answer, extra))
+            if running:
+                self.wait()
+            for item, mailbox in running:
+                headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
+                body = item.get("body")
+                raw = json.dumps(body).encode() if body is not None else b""
+                try:
+                    status, answer, extra = self.handle(
+                        item["method"], item["url"], headers, raw, inner=True
+                    )
+                finally:
+                    self._release(mailbox)
+                status_of[str(item["id"])] = status
+                responses.append(_batch_answer(str(item["id"]), status, answer, extra))
         return 200, {"responses": list(reversed(responses))}, {}
 
     # -- calendar ---------------------------------------------------------------------------
@@ -392,6 +547,7 @@ class FakeGraph:
                 "joinUrl": f"https://teams.microsoft.com/l/meetup-join/fake/{event_id}"
             }
         self.events[event_id] = event
+        self.touch(event_id)
         return 201, self._render(event, None), {}
 
     def _patch(self, event_id: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
@@ -403,6 +559,7 @@ class FakeGraph:
                 event[key] = list(current.values())
             else:
                 event[key] = value
+        self.touch(event_id)
         return 200, self._render(event, None), {}
 
     def _render(self, event: dict[str, Any], expand: str | None) -> dict[str, Any]:
@@ -440,18 +597,25 @@ class FakeGraph:
                 )
             ]
         matches.sort(key=lambda e: e["id"])
+        expand = query.get("$expand")
         return self._page(
             "/users/" + user + "/events",
             query,
-            [self._render(e, query.get("$expand")) for e in matches],
+            matches,
+            render=lambda e: self._render(e, expand),
         )
 
     def _page(
-        self, path: str, query: dict[str, str], items: list[dict[str, Any]]
+        self,
+        path: str,
+        query: dict[str, str],
+        items: list[dict[str, Any]],
+        render: Any = None,
     ) -> tuple[int, Any, dict[str, str]]:
         top = int(query.get("$top", "10"))
         skip = int(query.get("$skip", "0"))
-        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        page = items[skip : skip + top]
+        body: dict[str, Any] = {"value": [render(i) for i in page] if render else page}
         if skip + top < len(items):
             rest = {k: v for k, v in query.items() if k != "$skip"}
             rest["$skip"] = str(skip + top)
@@ -507,6 +671,15 @@ class FakeGraph:
         )
         window_end = datetime.fromisoformat(query["endDateTime"].rstrip("Z")).replace(tzinfo=UTC)
         event = self.events[event_id]
+        items = self._expand(event_id, window_start, window_end)
+        return self._page(f"/users/{event['owner']}/events/{event_id}/instances", query, items)
+
+    def _expand(
+        self, event_id: str, window_start: datetime, window_end: datetime
+    ) -> list[dict[str, Any]]:
+        """The occurrences of a master in the window, as ``instances`` and ``calendarView``
+        show them (cancelled ones left out)."""
+        event = self.events[event_id]
         length = _parse_local(event["end"]) - _parse_local(event["start"])
         overrides = self.overrides.get(event_id, {})
         items = []
@@ -545,7 +718,68 @@ class FakeGraph:
                 }
             )
         items.sort(key=lambda i: i["start"]["dateTime"])
-        return self._page(f"/users/{event['owner']}/events/{event_id}/instances", query, items)
+        return items
+
+    def _changes(
+        self, user: str, since: int, window_start: datetime, window_end: datetime
+    ) -> list[dict[str, Any]]:
+        """What a delta round since ``since`` reports: the occurrences of the series changed
+        since, and their cancelled ones as removed."""
+        items: list[dict[str, Any]] = []
+        masters = sorted(
+            (i for i, e in self.events.items() if e["owner"] == user and e.get("recurrence")),
+            key=lambda i: self.changed.get(i, 0),
+        )
+        for event_id in masters:
+            if self.changed.get(event_id, 0) <= since:
+                continue
+            items.extend(self._expand(event_id, window_start, window_end))
+            if since:
+                for original, change in sorted(self.overrides.get(event_id, {}).items()):
+                    if change.cancelled and window_start <= original < window_end:
+                        gone = f"{event_id}_{original:%Y%m%dT%H%M%S}"
+                        items.append({"id": gone, "@removed": {"reason": "deleted"}})
+        return items
+
+    def _delta(
+        self, user: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """``calendarView/delta``: every occurrence in the window, then what changed since.
+
+        The state tokens are opaque to the client: here ``<since>.<window start>.<window end>``
+        (and ``.<offset>`` for a next page). A changed series reports all its occurrences in the
+        window and its cancelled ones under ``@removed``; an expired token answers 410.
+        """
+        token = query.get("$deltatoken") or query.get("$skiptoken")
+        if token:
+            try:
+                since_text, low, high, *rest = _unb64(token).split("|")
+                since, offset = int(since_text), int(rest[0]) if rest else 0
+                window_start, window_end = _utc(low), _utc(high)
+            except (ValueError, IndexError):
+                return _error(400, "BadRequest", "fake server: malformed state token")
+            if since < self.delta_floor:
+                return _error(410, "SyncStateNotFound", "The sync state was not found.")
+        elif "startDateTime" in query and "endDateTime" in query:
+            since, offset = 0, 0
+            window_start, window_end = _utc(query["startDateTime"]), _utc(query["endDateTime"])
+        else:
+            return _error(400, "ErrorInvalidParameter", "startDateTime and endDateTime required.")
+        memo = (user, since, window_start, window_end, self.seq)
+        if self._delta_memo is None or self._delta_memo[0] != memo:
+            self._delta_memo = (memo, self._changes(user, since, window_start, window_end))
+        items = self._delta_memo[1]  # later pages of the same round: computed once
+        size = int((re.search(r"maxpagesize=(\d+)", headers.get("prefer", "")) or [0, 100])[1])
+        page = items[offset : offset + size]
+        window = f"{_graph_time(window_start)['dateTime']}|{_graph_time(window_end)['dateTime']}"
+        body: dict[str, Any] = {"value": page}
+        link = f"{self.base}/v1.0/users/{quote(user, safe='@')}/calendarView/delta"
+        if offset + size < len(items):
+            state = _b64(f"{since}|{window}|{offset + size}")
+            body["@odata.nextLink"] = f"{link}?$skiptoken={state}"
+        else:
+            body["@odata.deltaLink"] = f"{link}?$deltatoken={_b64(f'{self.seq}|{window}')}"
+        return 200, body, {}
 
     def _schedule(self, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         people = data.get("schedules") or []
@@ -639,6 +873,40 @@ class FakeGraph:
         return self._page("/users/messages", query, value)
 
 
+def _over_concurrency() -> tuple[int, Any, dict[str, str]]:
+    """Exchange's answer to one request more than the mailbox allows at once."""
+    status, body, _ = _error(
+        429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."
+    )
+    return status, body, {"Retry-After": CONCURRENCY_RETRY_AFTER}
+
+
+def _batch_answer(rid: str, status: int, body: Any, extra: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "status": status,
+        "headers": {"Content-Type": "application/json", **extra},
+        "body": body,
+    }
+
+
+def _steps(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]] | None:
+    """The batch's requests in the order Graph runs them: each step after those it depends on.
+
+    None when a ``dependsOn`` names a request that is not earlier in the batch.
+    """
+    depth: dict[str, int] = {}
+    for item in items:
+        needs = [str(d) for d in item.get("dependsOn") or []]
+        if any(d not in depth for d in needs):
+            return None
+        depth[str(item.get("id"))] = 1 + max((depth[d] for d in needs), default=-1)
+    steps: list[list[dict[str, Any]]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for item in items:
+        steps[depth[str(item.get("id"))]].append(item)
+    return steps
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: GraphHTTPServer
     protocol_version = "HTTP/1.1"
@@ -667,10 +935,16 @@ class _Handler(BaseHTTPRequestHandler):
         openid = re.match(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", path)
         token = re.match(r"^/([^/]+)/oauth2/v2\.0/token$", path)
         if openid and method == "GET":
+            graph.wait()
+            with graph.lock:
+                graph.round_trips += 1
             self._reply(200, graph.openid_configuration(openid.group(1)))
             return
         if token and method == "POST":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            graph.wait()
+            with graph.lock:
+                graph.round_trips += 1
             status, answer = graph.token(token.group(1), form)
             self._reply(status, answer)
             return

@@ -26,6 +26,7 @@ def test_find_series_by_private_property_with_paging_skips_exceptions(tmp_path: 
     first_query = query(transport.request_sequence[0][0])
     assert first_query["privateExtendedProperty"] == ["rmcal.cohort=2030-spring"]
     assert first_query["showDeleted"] == ["true"]  # deleted series are reported, not hidden
+    assert first_query["maxResults"] == ["2500"]  # a page per 2,500 series, the most Google sends
     assert query(transport.request_sequence[1][0])["pageToken"] == ["page-2"]
     ana_ben, cleo_dan = found
     assert ana_ben.attendees == ("ana@example.com", "ben@example.com")

@@ -67,3 +67,18 @@ def test_sync_cache_and_instances_agree_on_the_same_calendar(tmp_path: Path):
     )
     via_instances = other.occurrences([the_series()], *WINDOW)[KEY]
     assert via_sync == via_instances
+
+
+def test_full_reads_everything_again_despite_a_stored_token(tmp_path: Path):
+    """``tick --full`` / ``status --full``: the stored sync token is not used."""
+    from dataclasses import replace
+
+    kv = MemoryKeyValue()
+    first, transport, _ = mock_provider(tmp_path, [reply("events_sync_full.json")], kv=kv)
+    first.occurrences([the_series()], *WINDOW)
+    assert json.loads(kv.get("google", "events:primary"))["token"] == "sync-token-1"
+    full, transport, _ = mock_provider(tmp_path, [reply("events_sync_full.json")], kv=kv)
+    full.context = replace(full.context, full_read=True)
+    again = full.occurrences([the_series()], *WINDOW)[KEY]
+    assert "syncToken" not in query(transport.request_sequence[0][0])
+    assert [o.cancelled for o in again] == [False, True, False, False, False, False]

@@ -105,6 +105,9 @@ def settings(**extra: Any) -> dict[str, Any]:
         "client_id": CLIENT_ID,
         "auth": "secret",
         "client_secret_env": "GRAPH_SECRET",
+        # These tests mock each series' instances; the calendarView/delta path runs against
+        # the fake server (test_sync.py).
+        "delta_sync": False,
     }
     base.update(extra)
     return base

@@ -38,7 +38,8 @@ def test_twenty_pairs_through_every_command(fresh_graph_server: GraphServer, tmp
             mail_keys=lambda: [str(m["X-Rmcal-Key"]).strip() for m in fake.sent],
         ),
     )
-    assert max(fake.batch_sizes) <= 20 and fake.max_same_mailbox_in_batch <= 4
+    assert max(fake.batch_sizes) <= 20 and max(fake.peak_in_flight.values()) <= 4
+    assert fake.refused_concurrency == 0
     assert fake._throttle == 0  # every injected 429 was met and waited out
 
 

@@ -3,8 +3,10 @@ unknown outcomes and paging (what an error means is test_errors.py's)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 
 import pytest
 import requests
@@ -15,9 +17,12 @@ from rmcal_providers.microsoft.http import (
     UNKNOWN,
     GraphHTTP,
     GraphRequest,
+    MailboxGate,
     OutcomeUnknown,
+    batch_body,
     odata_string,
     segment,
+    slots_of,
     split_batches,
 )
 
@@ -56,25 +61,56 @@ def requests_for(mailbox: str, count: int, start: int = 0) -> list[GraphRequest]
     ]
 
 
-def test_batches_hold_at_most_four_requests_per_mailbox_and_twenty_in_all():
-    same = split_batches(requests_for("org@contoso.com", 10))
-    assert [len(b) for b in same] == [4, 4, 2]
+def test_batches_are_chains_of_at_most_twenty_requests_for_one_mailbox():
+    same = split_batches(requests_for("org@contoso.com", 25))
+    assert [len(b) for b in same] == [20, 5]
     mixed = [r for n in range(6) for r in requests_for(f"m{n}@contoso.com", 4, start=10 * n)]
     batches = split_batches(mixed)
-    assert [len(b) for b in batches] == [20, 4]
-    for batch in batches:
-        per_mailbox: dict[str, int] = {}
-        for r in batch:
-            per_mailbox[r.mailbox] = per_mailbox.get(r.mailbox, 0) + 1
-        assert max(per_mailbox.values()) <= 4
+    assert [len(b) for b in batches] == [4] * 6
+    assert all(len({r.mailbox for r in batch}) == 1 for batch in batches)
+
+
+def test_a_chain_holds_one_of_its_mailbox_s_four_places():
+    chain = requests_for("org@contoso.com", 20)
+    body = batch_body(chain)["requests"]
+    assert "dependsOn" not in body[0]
+    assert [r["dependsOn"] for r in body[1:]] == [[str(n)] for n in range(19)]
+    assert slots_of(chain) == {"org@contoso.com": 1}
+
+
+def test_the_gate_never_lets_a_fifth_request_start():
+    gate = MailboxGate()
+    started = threading.Barrier(4, timeout=5)
+    inside: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        with gate.hold({"org": 1}):
+            with lock:
+                inside.append(1)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                started.wait()
+            with lock:
+                inside.append(-1)
+
+    threads = [threading.Thread(target=work) for _ in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running, most = 0, 0
+    for step in inside:
+        running += step
+        most = max(most, running)
+    assert most == 4 and gate.peak == {"org": 4}
 
 
 @responses.activate
-def test_batch_sends_chunks_with_content_type_on_bodies():
+def test_batch_sends_one_chain_with_content_type_on_bodies():
     def answer(request):
         sent = json.loads(request.body)["requests"]
-        assert len(sent) <= 4
         assert all(r["headers"]["Content-Type"] == "application/json" for r in sent)
+        assert sent[1]["dependsOn"] == ["0"]
         return (
             200,
             {},
@@ -89,8 +125,27 @@ def test_batch_sends_chunks_with_content_type_on_bodies():
 
     responses.add_callback(responses.POST, BATCH, callback=answer)
     results = client(Waits()).batch(requests_for("org@contoso.com", 9), operation="create")
-    assert len(responses.calls) == 3
+    assert len(responses.calls) == 1
     assert {k: v.body["id"] for k, v in results.items()} == {str(i): f"e{i}" for i in range(9)}
+
+
+@responses.activate
+def test_requests_held_up_by_a_failed_one_go_again_at_once(waits):
+    failed = {
+        "responses": [
+            {"id": "0", "status": 400, "body": {"error": {"code": "BadRequest"}}},
+            {"id": "1", "status": 424, "body": {}},
+            {"id": "2", "status": 424, "body": {}},
+        ]
+    }
+    done = {"responses": [{"id": str(i), "status": 201, "body": {}} for i in (1, 2)]}
+    responses.add(responses.POST, BATCH, json=failed)
+    responses.add(responses.POST, BATCH, json=done)
+    results = client(waits).batch(requests_for("org@contoso.com", 3), operation="create")
+    assert waits.waits == []  # nothing asked to slow down
+    assert [results[str(i)].status for i in range(3)] == [400, 201, 201]
+    second = json.loads(responses.calls[1].request.body)["requests"]
+    assert [r["id"] for r in second] == ["1", "2"]
 
 
 @responses.activate
@@ -257,19 +312,17 @@ def test_a_patch_batch_whose_answer_was_lost_is_not_sent_again(waits):
 
 
 @responses.activate
-def test_a_write_batch_throttled_past_the_budget_fails_its_items_and_the_next_batch_runs(waits):
+def test_a_write_batch_throttled_past_the_budget_fails_its_items(waits):
     throttled = {"error": {"code": "ApplicationThrottled", "message": "over the limit"}}
     responses.add(responses.POST, BATCH, status=429, headers={"Retry-After": "30"}, json=throttled)
     responses.add(responses.POST, BATCH, status=429, headers={"Retry-After": "30"}, json=throttled)
-    ok = {"responses": [{"id": str(i), "status": 201, "body": {"id": f"e{i}"}} for i in (4, 5)]}
-    responses.add(responses.POST, BATCH, json=ok)
     results = client(waits, max_elapsed=40).batch(
         requests_for("org@contoso.com", 6), operation="create"
     )
     assert waits.waits == [30.0]
-    assert [results[str(i)].status for i in range(4)] == [429] * 4
+    assert [results[str(i)].status for i in range(6)] == [429] * 6
     assert isinstance(map_error(429, results["0"].body, "create series"), QuotaError)
-    assert results["4"].status == 201 and results["5"].status == 201
+    assert len(responses.calls) == 2
 
 
 @responses.activate

@@ -79,7 +79,7 @@ def test_busy_batches_20_people_per_call(tmp_path):
         start = datetime(2026, 1, 5, tzinfo=UTC)
         busy = provider(tmp_path).busy(people, start, start + timedelta(days=30))
         bodies = [json.loads(c.request.body) for c in rsps.calls if "getSchedule" in c.request.url]
-    assert [len(b["schedules"]) for b in bodies] == [20, 20, 5]
+    assert sorted(len(b["schedules"]) for b in bodies) == [5, 20, 20]  # four at once
     assert set(busy) == set(people)
     assert "availabilityViewInterval" in bodies[0] and bodies[0]["availabilityViewInterval"]
 
@@ -91,13 +91,13 @@ def test_busy_splits_long_horizons_into_windows_under_62_days(tmp_path):
         start = datetime(2026, 1, 5, 9, tzinfo=UTC)
         provider(tmp_path).busy(["a@contoso.com"], start, start + timedelta(days=120))
         bodies = [json.loads(c.request.body) for c in rsps.calls if "getSchedule" in c.request.url]
-    windows = [
+    windows = sorted(
         (
             datetime.fromisoformat(b["startTime"]["dateTime"]),
             datetime.fromisoformat(b["endTime"]["dateTime"]),
         )
         for b in bodies
-    ]
+    )
     assert len(windows) == 2
     assert all(e - s < timedelta(days=62) for s, e in windows)
     assert windows[0][0] == datetime(2026, 1, 5, 9) and windows[-1][1] == datetime(2026, 5, 5, 9)

@@ -1,0 +1,60 @@
+"""The cost benchmark measures the real CLI against the limit-enforcing fakes, honestly.
+
+Small runs (3 pairs, no latency): every scenario exits 0, nothing is throttled, the work is
+really done (series created, agendas sent), the incremental reads cost what the floor allows,
+and the page and chart are written. No time is asserted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.run import provider_rows
+
+
+@pytest.mark.parametrize("provider", ["microsoft", "google"])
+def test_each_scenario_runs_the_cli_and_is_counted(provider: str, tmp_path: Path) -> None:
+    rows = {r.scenario: r for r in provider_rows(provider, 3, 0.0, lambda line: None)}
+    assert list(rows) == [
+        "schedule-new",
+        "re-run-unchanged",
+        "tick-first-read",
+        "tick-nothing-due",
+        "status",
+        "tick-everything-due",
+    ]
+    for row in rows.values():
+        assert row.exit_code == 0, row.summary
+        assert row.throttled == 0
+        assert row.round_trips > 0 and row.floor_round_trips is not None
+        assert 0 < row.peak_rss_mb < 1000 and not math.isnan(row.peak_rss_mb)
+    assert rows["re-run-unchanged"].round_trips <= rows["schedule-new"].round_trips
+    # an idle tick and status read what changed: within two trips of the floor (the series
+    # listing and a second sign-in request are not in it)
+    for name in ("tick-nothing-due", "status"):
+        assert rows[name].round_trips <= (rows[name].floor_round_trips or 0) + 2
+    assert rows["tick-everything-due"].sent == 3  # one agenda per pair, really sent
+    data = {
+        "meta": {
+            "command": "test",
+            "started": "s",
+            "finished": "f",
+            "cpus": 2,
+            "python": "3",
+            "platform": "p",
+            "latency": 0.0,
+            "load_before": [0, 0, 0],
+            "load_after": [0, 0, 0],
+        },
+        "rows": [asdict(r) | {"ratio": r.ratio} for r in rows.values()],
+    }
+    pytest.importorskip("matplotlib")
+    report.write(data, tmp_path / "RESULTS.md", tmp_path / "cost.png")
+    page = (tmp_path / "RESULTS.md").read_text()
+    assert f"| {provider} | tick-nothing-due | 3 |" in page
+    assert (tmp_path / "cost.png").stat().st_size > 0
