@@ -1,9 +1,10 @@
 """Microsoft 365 provider: calendars and mail through Microsoft Graph, tokens through MSAL.
 
 What lives where: ``settings`` checks the ``provider:`` section, ``auth`` gets tokens, ``http``
-sends requests (retries, paging, ``$batch``) and ``errors`` explains refusals; ``events``
-translates event JSON to rmcal's types and back, with ``recurrence`` and ``zones`` for the
-RRULE and the time zone; ``attendance`` reads Teams reports and ``checks`` builds
+sends requests (retries, paging, ``$batch``) and ``errors`` explains refusals; ``freebusy``
+reads getSchedule; ``events`` translates event JSON to rmcal's types and back, with
+``recurrence`` and ``zones`` for the RRULE and the time zone; ``sync`` keeps the delta link;
+``mail`` sends and looks up mail; ``attendance`` reads Teams reports and ``checks`` builds
 ``rmcal auth check``. This module maps each method of the provider contract onto Graph calls.
 
 A series is found by its tags in the calendar itself (``find_series`` filters on
@@ -24,7 +25,6 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from rmcal.errors import NotFound, ProviderError
-from rmcal.intervals import busy_requests
 from rmcal.provider import (
     TAG_COHORT,
     TAG_KEY,
@@ -32,7 +32,6 @@ from rmcal.provider import (
     BusyMap,
     Capabilities,
     Check,
-    Interval,
     ItemFailure,
     Occurrence,
     Progress,
@@ -52,7 +51,6 @@ from .events import (
     EVENT_SELECT,
     INSTANCE_SELECT,
     PRIVATE_PROPERTIES,
-    busy_intervals,
     end_body,
     event_body,
     occurrences_from_instances,
@@ -61,6 +59,7 @@ from .events import (
     series_from_spec,
     utc_text,
 )
+from .freebusy import SCHEDULE_PEOPLE, SCHEDULE_WINDOW, read_busy
 from .http import (
     NOT_DONE_STATUSES,
     UNKNOWN,
@@ -68,7 +67,6 @@ from .http import (
     GraphRequest,
     GraphResponse,
     odata_string,
-    run_at_once,
     segment,
 )
 from .mail import find_sent, read_one_message, send_mime
@@ -77,8 +75,6 @@ from .settings import PROVIDER, parse_settings
 from .sync import by_master, synced_instances
 from .zones import UnknownZone, windows_zone
 
-SCHEDULE_PEOPLE = 20  # getSchedule: at most 20 entities per call
-SCHEDULE_WINDOW = timedelta(days=62) - timedelta(hours=1)  # getSchedule: under 62 days
 INSTANCE_MARGIN = timedelta(days=14)  # how far a moved occurrence may sit outside the window
 # Series per page of a tagged listing: the most Outlook documents for a page of a collection
 # (messages: 1 to 1,000); Graph sends fewer, with a next link, if it holds to a lower cap.
@@ -163,53 +159,9 @@ class MicrosoftProvider:
         *,
         zones: Mapping[str, str] | None = None,
     ) -> BusyMap:
-        """Busy intervals per person via getSchedule: 20 people and < 62 days per call.
-
-        A person Graph cannot resolve (outside the tenant, no mailbox) comes back with an
-        ``error`` instead of items; they map to None (unknown), never to "free". One interval
-        per schedule item (an event), not merged: an item that spans two request windows
-        comes back whole in both and is kept once. ``zones`` is not needed: Exchange reads
-        each mailbox in its own zone.
-        """
-        people = list(dict.fromkeys(e.lower() for e in emails))
-        found: dict[str, list[Interval]] = {p: [] for p in people}
-        unknown: set[str] = set()
-        calls = busy_requests(
-            people, start, end, people_per_call=SCHEDULE_PEOPLE, window=SCHEDULE_WINDOW
-        )
-
-        def read(chunk: list[str], w_start: datetime, w_end: datetime) -> GraphResponse:
-            return self.http.call(
-                "POST",
-                f"{self._user}/calendar/getSchedule",
-                operation="read free/busy",
-                permission=PERM_READ,
-                json_body={
-                    "schedules": chunk,
-                    "startTime": {"dateTime": utc_text(w_start), "timeZone": "UTC"},
-                    "endTime": {"dateTime": utc_text(w_end), "timeZone": "UTC"},
-                    "availabilityViewInterval": 60,
-                },
-                idempotent=True,
-            )
-
-        # getSchedule counts against the organizer's mailbox: four at once (the gate).
-        replies = run_at_once([functools.partial(read, *call) for call in calls])
-        for (chunk, w_start, _), reply in zip(calls, replies, strict=True):
-            seen: set[str] = set()
-            for info in (reply.body or {}).get("value") or []:
-                who = str(info.get("scheduleId") or "").lower()
-                if who not in found:
-                    continue
-                seen.add(who)
-                if info.get("error"):
-                    unknown.add(who)
-                    continue
-                items = busy_intervals(info.get("scheduleItems") or [], start, end)
-                # An item that began in an earlier window was kept from that window's answer.
-                found[who].extend(i for i in items if w_start == start or i[0] >= w_start)
-            unknown.update(set(chunk) - seen)
-        return {p: None if p in unknown else tuple(sorted(found[p])) for p in people}
+        """Busy intervals per person (``freebusy.read_busy``). ``zones`` is not needed:
+        Exchange reads each mailbox in its own zone."""
+        return read_busy(self.http, self._user, emails, start, end)
 
     # -- series -----------------------------------------------------------------------------
 
