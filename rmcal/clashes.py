@@ -1,8 +1,9 @@
 """The clash watch: sessions someone has booked over since they were scheduled.
 
 A schedule is checked against free/busy once, when it is made; people book over their sessions
-later, and the first anyone hears of it is a missed session. So each ``tick`` looks ahead
-``clash_watch_days`` (per pair, default 14): it reads free/busy once for both people of every
+later, and the first anyone hears of it is a missed session. So ``tick``, once a day
+(``watch_due``) and on a digest's run, looks ahead ``clash_watch_days`` (per pair, default
+14): it reads free/busy once for both people of every
 pair with a session in that time (one ``Provider.busy`` call for everyone, which the provider
 splits into the calls its platform allows), takes each pair's own sessions out of both people's
 busy time (``slots.without_own``: free/busy names no event, so the session shows as one interval
@@ -85,6 +86,18 @@ class Watch:
 
 
 NOTHING = Watch(window=None, people=0, sessions=0, pairs=0)
+
+# The watch's rhythm: once a day, as a clash found a day ahead is still a session rescued, and
+# not on every cron tick, where it would be the one read an idle tick makes (2,000 people are
+# 100 getSchedule calls on Microsoft 365). Twenty hours, so that a daily cron running a few
+# seconds earlier than yesterday still reads.
+WATCH_EVERY = timedelta(hours=20)
+WATCH_STATE = ("clash_watch", "read_at")  # where the state file keeps the last read's time
+
+
+def watch_due(last_read: datetime | None, now: datetime) -> bool:
+    """Whether a run at ``now`` reads free/busy for the watch, given when it was last read."""
+    return last_read is None or not last_read <= now < last_read + WATCH_EVERY
 
 
 def watched(reading: PairReading, now: datetime) -> list[Session]:

@@ -145,9 +145,24 @@ class TemplateEngine:
 
     def render_one(self, filename: str, context: Mapping[str, Any]) -> str:
         """One template rendered with ``context``; any failure is one ``ConfigError``."""
+        if self._trusted(filename):
+            return self._render_here(filename, context, limit=None)
         if self.isolate:
             return self._render_isolated(filename, context)
-        return self._render_here(filename, context)
+        return self._render_here(filename, context, limit=RENDER_BYTES)
+
+    def _trusted(self, filename: str) -> bool:
+        """Whether ``filename`` renders built-in code only: neither it nor any part it may
+        extend or include (``_layout.html.j2``) is overridden.
+
+        Built-in templates have no unbounded loops, and their output grows with the programme
+        (a lead's digest lists every pair), so no deadline or output cap applies to them.
+        """
+        if self.override_dir is None:
+            return True
+        if (self.override_dir / filename).exists():
+            return False
+        return not any(self.override_dir.glob("_*"))
 
     def render(self, name: str, context: Mapping[str, Any]) -> tuple[str, str]:
         """(html, text) for a template pair."""
@@ -182,8 +197,8 @@ class TemplateEngine:
         except Exception as exc:  # a TemplateSyntaxError, or a RecursionError on deep nesting
             self._fail(filename, exc, "cannot be read")
 
-    def _render_here(self, filename: str, context: Mapping[str, Any]) -> str:
-        """Compile and render in this process, stopping once the output passes ``RENDER_BYTES``.
+    def _render_here(self, filename: str, context: Mapping[str, Any], limit: int | None) -> str:
+        """Compile and render in this process, stopping once the output passes ``limit``.
 
         Compiling runs template code too (Jinja folds constant expressions and filters at
         compile time: ``{{ "x" * 10**10 }}`` allocates 10 GB while compiling), which is why an
@@ -196,9 +211,9 @@ class TemplateEngine:
             for chunk in template.generate(**context):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > RENDER_BYTES:
+                if limit is not None and size > limit:
                     raise ConfigError(
-                        f"template {filename} renders more than {_megabytes(RENDER_BYTES)}",
+                        f"template {filename} renders more than {_megabytes(limit)}",
                         file=self._where(filename),
                         hint=HINT,
                     )
@@ -221,7 +236,11 @@ class TemplateEngine:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; its outcome is asserted through the parent
-            _child(write_end, read_end, lambda: self._render_here(filename, context))
+            _child(
+                write_end,
+                read_end,
+                lambda: self._render_here(filename, context, limit=RENDER_BYTES),
+            )
         os.close(write_end)
         try:
             data = _read_until(read_end, time.monotonic() + RENDER_SECONDS + _KILL_GRACE)

@@ -43,7 +43,15 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rmcal.attendance import Session
-from rmcal.clashes import NOTHING, SessionClash, Watch, read_watch
+from rmcal.clashes import (
+    NOTHING,
+    WATCH_EVERY,
+    WATCH_STATE,
+    SessionClash,
+    Watch,
+    read_watch,
+    watch_due,
+)
 from rmcal.digest import Digest, History, iso_week, lead_digest
 from rmcal.errors import ProviderError
 from rmcal.health import FINISHED, NUDGED, State, snapshot_changed
@@ -146,6 +154,15 @@ def nudge_key(reading: PairReading) -> str | None:
         return None
     run = health.run_start.date().isoformat()
     return f"nudge:{reading.pair.id}:{_state_slug(health.state)}:{run}"
+
+
+def _watch_read_at(store: Store) -> datetime | None:
+    """When the clash watch last read free/busy (``None``: never, or an unreadable value)."""
+    text = store.get(*WATCH_STATE)
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def headsup_key(clash: SessionClash) -> str:
@@ -320,6 +337,7 @@ class TickResult:
     replies_failed: str | None = None  # why they could not be read (the run went on)
     watch: Watch = NOTHING  # the clash watch's read and what it found
     watch_failed: str | None = None  # why free/busy could not be read (the run went on)
+    watch_next: datetime | None = None  # the watch was read recently: not before this time
 
     @property
     def undone(self) -> list[str]:
@@ -373,6 +391,7 @@ class TickResult:
             "replies_failed": self.replies_failed,
             "clash_watch": self.watch.as_dict(headsup_key),
             "clash_watch_failed": self.watch_failed,
+            "clash_watch_next": None if self.watch_next is None else self.watch_next.isoformat(),
         }
 
 
@@ -478,12 +497,23 @@ def run_tick(
     if not dry_run:
         result.snapshots = _store_snapshots(store, readings, now)
 
-    # Free/busy for the sessions ahead, once. Like the mailbox, a read that fails stops only
-    # the heads-ups: agendas and feedback still go out, and the run exits 3.
-    try:
-        result.watch = read_watch(provider, readings, now)
-    except ProviderError as exc:
-        result.watch_failed = exc.one_line()
+    # Free/busy for the sessions ahead: once a day, and on the run that sends a lead's digest
+    # (it lists the clashes). Like the mailbox, a read that fails stops only the heads-ups:
+    # agendas and feedback still go out, and the run exits 3.
+    last_read = _watch_read_at(store)
+    digest_due = any(
+        isinstance(i, DigestDue) for i in due(readings, config, outbox.ledger(), now).send
+    )
+    if digest_due or watch_due(last_read, now):
+        try:
+            result.watch = read_watch(provider, readings, now)
+        except ProviderError as exc:
+            result.watch_failed = exc.one_line()
+        else:
+            if not dry_run:
+                store.put(*WATCH_STATE, now.isoformat())
+    elif last_read is not None:
+        result.watch_next = last_read + WATCH_EVERY
     clashes = result.watch.clashes
 
     if not dry_run:

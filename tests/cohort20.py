@@ -126,6 +126,11 @@ def walk_every_command(run: Run, config: str, folder: Path, fake: FakeProbe) -> 
     code, out = run("tick", "-c", config, "--now", "2027-01-12T12:05:00+00:00")
     assert code == 0, out
     assert fake.sent() == sent  # exactly once, the heads-up included
+    assert "clash watch: read once a day; next read after 2027-01-13 08:00 UTC" in out
+    # The next day's read finds the same clash and does not tell it again.
+    code, out = run("tick", "-c", config, "--now", "2027-01-13T09:00:00+00:00")
+    assert code == 0, out
+    assert [k for k in fake.mail_keys() if k.startswith("headsup:")] == headsups
     assert "1 clash, told earlier" in out
 
 

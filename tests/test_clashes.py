@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rmcal.clashes import find_clashes, week_of
+from rmcal.clashes import WATCH_EVERY, find_clashes, watch_due, week_of
 from rmcal.cli import main
 from rmcal.errors import ProviderError
 from rmcal.schedule import CLASH_CHECK_BUDGET, ClashCheck, clash_check
@@ -103,11 +103,14 @@ def test_a_session_booked_over_gets_one_heads_up_with_free_times(world: World) -
     assert "SESSIONS BOOKED OVER" in text(digest)
     assert "- Ana Silva & Raj Patel: session 2, Wed 20 Jan, 19:30 IST" in text(digest)
 
-    # Exactly once: the clash is still there an hour later, and a day later.
-    for later in (timedelta(hours=4), timedelta(days=1)):
-        again = runner.invoke(main, world.args("tick", S1 + later))
-        assert again.exit_code == 0, again.output
-        assert "1 clash, told earlier" in again.output
+    # Free/busy is read once a day: four hours later the watch waits for tomorrow's read.
+    again = runner.invoke(main, world.args("tick", S1 + timedelta(hours=4)))
+    assert again.exit_code == 0, again.output
+    assert "clash watch: read once a day; next read after 2027-01-14 13:00 UTC" in again.output
+    # Exactly once: a day later the clash is still there, and it is not told again.
+    again = runner.invoke(main, world.args("tick", S1 + timedelta(days=1)))
+    assert again.exit_code == 0, again.output
+    assert "1 clash, told earlier" in again.output
     assert len(headsups(world)) == 1
 
 
@@ -158,12 +161,13 @@ def test_a_session_moved_onto_another_commitment_is_a_new_clash(world: World) ->
 
     # They follow the advice: the session moves an hour later, clear of the meeting.
     move_session(world.series_file(0), 2, timedelta(hours=1))
-    moved = world.tick(S1 + timedelta(hours=5))
+    moved = world.tick(S1 + timedelta(days=1, hours=3))  # the next day's read
     assert moved.watch.clashes == ()
-    # Then Raj's afternoon fills up again: a new clash, a new heads-up.
+    # Then Raj's afternoon fills up again: a new clash, a new heads-up on the next read.
     later = SESSION_2 + timedelta(hours=1)
     book(world, RAJ, (later, later + timedelta(hours=1)))
-    world.tick(S1 + timedelta(hours=6))
+    assert world.tick(S1 + timedelta(days=1, hours=6)).watch.clashes == ()  # read once a day
+    world.tick(S1 + timedelta(days=2, hours=3))
     keys = [key_of(m) for m in headsups(world)]
     assert keys[1] == f"{keys[0]}@2027-01-20T15:00:00Z"
 
@@ -348,3 +352,33 @@ def test_whether_a_rerun_checks_clashes_is_its_cost_in_round_trips(
         )
     forced = clash_check(kept, set(), _Caps(people, days), now, now + timedelta(weeks=weeks), True)
     assert forced is not None and forced.checked
+
+
+def test_the_watch_reads_once_a_day_and_on_the_run_that_sends_a_digest(world: World) -> None:
+    """An idle cron tick reads no free/busy: the watch reads when its last read is 20 hours
+    old, and on the run that sends a lead's digest, which lists the clashes."""
+    assert world.tick(S1 + timedelta(hours=3)).watch.window is not None  # first run: read
+    sunday = datetime(2027, 1, 17, 14, 0, tzinfo=UTC)
+    assert world.tick(sunday).watch.window is not None  # four days later: read
+    book(world, TOM, (TOM_SESSION - timedelta(minutes=30), TOM_SESSION + timedelta(minutes=30)))
+    idle = world.tick(sunday + timedelta(hours=2))
+    assert idle.watch.window is None and idle.watch_next == sunday + WATCH_EVERY
+    assert headsups(world) == []
+    # Monday 08:05: 18 hours after Sunday's read, but the digest is due: read, and told.
+    monday = world.tick(datetime(2027, 1, 18, 8, 5, tzinfo=UTC))
+    assert [c.person.email for c in monday.watch.clashes] == [TOM]
+    assert len(headsups(world)) == 1
+    assert world.tick(datetime(2027, 1, 18, 9, 0, tzinfo=UTC)).watch.window is None
+
+
+@pytest.mark.parametrize(
+    ("last", "hours", "reads"),
+    [(None, 0, True), (0, 1, False), (0, 19.9, False), (0, 20, True), (10, 0, True)],
+)
+def test_watch_due_once_a_day_and_after_a_clock_set_back(
+    last: int | None, hours: float, reads: bool
+) -> None:
+    """A last read in the future (``--now`` set back, a clock corrected) reads again."""
+    now = datetime(2027, 1, 13, 12, tzinfo=UTC)
+    read_at = None if last is None else now + timedelta(hours=last)
+    assert watch_due(read_at, now + timedelta(hours=hours)) is reads

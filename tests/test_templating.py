@@ -174,3 +174,27 @@ def test_an_override_over_the_size_cap_is_refused(tmp_path: Path) -> None:
         "limit; "
         "see 'Input limits' in the README"
     )
+
+
+@pytest.mark.parametrize("overrides", [None, "agenda.txt.j2"])
+def test_a_built_in_template_has_no_output_cap(
+    tmp_path: Path, overrides: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead's digest lists every pair: at 1,000 pairs the built-in one renders more than the
+    1 MB cap meant for a programme's own templates, and must still go out."""
+    monkeypatch.setattr(templating, "RENDER_BYTES", 10)
+    folder = None
+    if overrides is not None:
+        folder = tmp_path
+        (tmp_path / overrides).write_text("mine")
+    people = {"mentor": {"name": "Ana Silva"}, "mentee": {"name": "Raj Patel"}}
+    title = TemplateEngine(folder).render_one("invite.title.j2", people).strip()
+    assert title == "Reverse mentoring: Ana Silva & Raj Patel"
+
+
+def test_a_built_in_template_that_extends_an_overridden_layout_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "_layout.html.j2").write_text("{% block body %}{% endblock %}")
+    assert not TemplateEngine(tmp_path)._trusted("digest.html.j2")
+    assert TemplateEngine()._trusted("digest.html.j2")

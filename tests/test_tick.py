@@ -311,7 +311,7 @@ def test_the_tick_report_as_an_operator_reads_it(world: World) -> None:
     check_golden("tick.txt", real.output)
     again = runner.invoke(main, args)
     assert again.output == (
-        "  clash watch: 4 sessions of 2 pairs (free/busy of 4 people until 2027-02-01): no clash\n"
+        "  clash watch: read once a day; next read after 2027-01-14 13:00 UTC\n"
         "tick at 2027-01-13T17:00:00+00:00: nothing due\n"
     )
 

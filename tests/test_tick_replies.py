@@ -74,7 +74,9 @@ def test_a_session_declined_by_reply_gets_no_agenda_on_that_tick(world: World) -
     assert counts(world.mail_keys()) == {"feedback": 1, "digest": 1}  # no agenda for Tom
 
     again = runner.invoke(main, args)
-    assert again.output.endswith("no clash\ntick at 2027-01-13T17:00:00+00:00: nothing due\n")
+    assert again.output.endswith(
+        "next read after 2027-01-14 13:00 UTC\ntick at 2027-01-13T17:00:00+00:00: nothing due\n"
+    )
 
 
 def test_the_json_report_lists_each_reply(world: World) -> None:

@@ -179,8 +179,9 @@ def tick(
     """Send what is due now (agenda, feedback, nudges, heads-ups, digests), each exactly once.
 
     Run it from cron every few minutes; running it late catches up on what is still useful
-    and records the rest as skipped. Each run also reads free/busy for the sessions of the
-    next clash_watch_days and sends a heads-up for each session someone has booked over.
+    and records the rest as skipped. Once a day (and on the run that sends a digest) it also
+    reads free/busy for the sessions of the next clash_watch_days and sends a heads-up for
+    each session someone has booked over.
     Prints one line per message sent or failed, the clash watch's line and one summary line
     (rmcal --verbose tick also lists what was skipped and why; --quiet prints only problems).
     """

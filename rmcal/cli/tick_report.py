@@ -16,6 +16,7 @@ still open) come last.
 from __future__ import annotations
 
 import shlex
+from datetime import UTC
 
 from rmcal.outbox import resolve_command, resolve_hint
 from rmcal.tables import plural
@@ -139,6 +140,9 @@ def _watch_lines(result: TickResult) -> list[str]:
     if result.watch_failed is not None:
         return [f"  FAILED     clash watch: {result.watch_failed}"]
     watch = result.watch
+    if result.watch_next is not None:  # read on an earlier run today: once a day
+        after = result.watch_next.astimezone(UTC)
+        return [f"  clash watch: read once a day; next read after {after:%Y-%m-%d %H:%M} UTC"]
     if watch.window is None:
         return []
     clashes = len(watch.clashes)
