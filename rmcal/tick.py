@@ -264,17 +264,29 @@ def due(
         if unsettled(key) and clash.session.will_happen and now < clash.session.start:
             send.append(HeadsUpDue(key, now, clash.reading, clash))
 
+    send += digests_due(readings, config, ledger, now)
+    send.sort(key=lambda m: (m.due_at, m.key))
+    return DuePlan(tuple(send), tuple(skip))
+
+
+def digests_due(
+    readings: Sequence[PairReading],
+    config: Config,
+    ledger: Mapping[str, MailStatus],
+    now: datetime,
+) -> list[DigestDue]:
+    """The leads' digests due at ``now`` (part of ``due``; alone, it tells the clash watch
+    whether this run sends a digest, without judging every session)."""
+    out = []
     for lead in config.programme.leads:
         mine = [r for r in readings if lead.sees(r.pair)]
         if not mine:
             continue
         moment = digest_moment(lead, config, mine, now)
         key = digest_key(lead, now)
-        if now >= moment and unsettled(key) and _digest_worthwhile(mine, moment):
-            send.append(DigestDue(key, moment, lead))
-
-    send.sort(key=lambda m: (m.due_at, m.key))
-    return DuePlan(tuple(send), tuple(skip))
+        if now >= moment and not settled(ledger.get(key)) and _digest_worthwhile(mine, moment):
+            out.append(DigestDue(key, moment, lead))
+    return out
 
 
 # -- running it ------------------------------------------------------------------------------
@@ -501,9 +513,7 @@ def run_tick(
     # (it lists the clashes). Like the mailbox, a read that fails stops only the heads-ups:
     # agendas and feedback still go out, and the run exits 3.
     last_read = _watch_read_at(store)
-    digest_due = any(
-        isinstance(i, DigestDue) for i in due(readings, config, outbox.ledger(), now).send
-    )
+    digest_due = bool(digests_due(readings, config, outbox.ledger(), now))
     if digest_due or watch_due(last_read, now):
         try:
             result.watch = read_watch(provider, readings, now)
