@@ -70,15 +70,20 @@ def test_the_closing_line_says_what_happens_to_each_kind_of_problem() -> None:
     tick.lookup = True
     assert undone_message(tick) == (
         "1 message failed and 1 message may or may not have been sent (listed above); re-run "
-        "tick to retry the failed ones; the next tick looks the uncertain ones up in the "
+        "tick to retry the failed one; the next tick looks the uncertain one up in the "
         "organizer's mailbox"
+    )
+    tick = result(uncertain=[DOUBT])
+    assert undone_message(tick) == (
+        "1 message may or may not have been sent (listed above); tick will not send it again; "
+        "settle it with the command shown"
     )
     tick = result(uncertain=[DOUBT])
     tick.replies_failed = "imap: login refused"
     assert undone_message(tick) == (
         "1 message may or may not have been sent and replies could not be read (listed above); "
-        "re-run tick to read the replies again; tick will not send the uncertain ones again; "
-        "settle each with the command shown"
+        "re-run tick to read the replies again; tick will not send the uncertain one again; "
+        "settle it with the command shown"
     )
 
 

@@ -177,7 +177,9 @@ def undone_message(result: TickResult) -> str:
     then = []
     unread = result.replies_failed is not None or result.watch_failed is not None
     if result.failed:
-        then.append("re-run tick to retry the failed ones")
+        then.append(
+            f"re-run tick to retry the failed {'one' if len(result.failed) == 1 else 'ones'}"
+        )
     elif unread:
         if result.watch_failed is None:
             what = "the replies" if result.uncertain else "them"
@@ -187,9 +189,14 @@ def undone_message(result: TickResult) -> str:
             what = "the replies and free/busy"
         then.append(f"re-run tick to read {what} again")
     if result.uncertain:
-        them = "the uncertain ones" if then else "them"
+        one = len(result.uncertain) == 1
+        if then:
+            them = "the uncertain one" if one else "the uncertain ones"
+        else:
+            them = "it" if one else "them"
         if result.lookup:
             then.append(f"the next tick looks {them} up in the organizer's mailbox")
         else:
-            then.append(f"tick will not send {them} again; settle each with the command shown")
+            settle = "settle it" if one else "settle each"
+            then.append(f"tick will not send {them} again; {settle} with the command shown")
     return " and ".join(problems) + " (listed above); " + "; ".join(then)
