@@ -18,11 +18,10 @@ format characters none), as terminals and ``wcwidth`` do.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
-# Invisible characters that reorder text on screen (the "Trojan Source" controls).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # What a spreadsheet reads as the start of a formula (OWASP's list, tab and CR included).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,11 +31,13 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _unsafe(char: str, *, in_cell: bool) -> bool:
-    code = ord(char)
-    if code < 0x20:
-        return in_cell or char not in "\n\t"
-    return code == 0x7F or 0x80 <= code <= 0x9F or char in _BIDI or 0xD800 <= code <= 0xDFFF
+# Characters ``terminal_safe`` escapes: C0 and C1 controls, DEL, the bidi controls that
+# reorder text on screen (the "Trojan Source" ones) and lone surrogates. In running text line
+# feeds and tabs stay; in a table cell they go too. One compiled class each, so that a long
+# JSON report (megabytes, a line feed on every line) is scanned at C speed, not in Python.
+_CONTROLS = "\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f{_CONTROLS}]")
+_UNSAFE_IN_CELL = re.compile(f"[\x00-\x1f{_CONTROLS}]")
 
 
 def terminal_safe(text: str, *, in_cell: bool = False) -> str:
@@ -45,9 +46,8 @@ def terminal_safe(text: str, *, in_cell: bool = False) -> str:
     Line breaks and tabs survive in running text; inside a table cell (``in_cell``) they are
     escaped too, as they would break the table's rows and columns.
     """
-    if text.isprintable() and not any(char in _BIDI for char in text):
-        return text  # the common case, at C speed
-    return "".join(_escape(c) if _unsafe(c, in_cell=in_cell) else c for c in text)
+    unsafe = _UNSAFE_IN_CELL if in_cell else _UNSAFE_IN_TEXT
+    return unsafe.sub(lambda found: _escape(found.group()), text)
 
 
 def spreadsheet_safe(value: object) -> object:

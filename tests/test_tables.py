@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rmcal.tables import display_width, format_table, plural, spreadsheet_safe, terminal_safe
 
@@ -104,3 +106,33 @@ def test_an_error_line_cannot_carry_escape_sequences_to_the_terminal(tmp_path: P
         "name one with -c FILE (or --config FILE), set RMCAL_CONFIG=FILE, or put rmcal.yaml in "
         "this folder\n"
     )
+
+
+def _escaped_by_rule(text: str, *, in_cell: bool) -> str:
+    """The rule ``terminal_safe`` keeps, one character at a time (its former code)."""
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    out = []
+    for char in text:
+        code = ord(char)
+        if code < 0x20:
+            unsafe = in_cell or char not in "\n\t"
+        else:
+            unsafe = (
+                code == 0x7F or 0x80 <= code <= 0x9F or char in bidi or 0xD800 <= code <= 0xDFFF
+            )
+        if unsafe:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@given(
+    st.text(
+        alphabet=st.characters(codec=None, max_codepoint=0x2100)
+        | st.sampled_from("\u202e\u2066\ud800\x1b\x9b\n\t\r")
+    ),
+    st.booleans(),
+)
+def test_terminal_safe_escapes_exactly_what_the_rule_says(text: str, in_cell: bool) -> None:
+    assert terminal_safe(text, in_cell=in_cell) == _escaped_by_rule(text, in_cell=in_cell)
