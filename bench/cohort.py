@@ -38,6 +38,7 @@ ORGANIZER = f"rm@{DOMAIN}"
 LEAD = f"lead@{DOMAIN}"
 COHORT_START = "2027-01-11"  # a Monday
 SESSIONS = 26
+INLINE_PAIRS = 2_000  # pairs written in the YAML; more go to an HR export (pairs.csv)
 SCHEDULE_NOW = "2026-11-23T12:00:00+00:00"  # schedule runs seven weeks before the start
 QUIET_NOW = "2027-01-04T12:00:00+00:00"  # a week before the first session: nothing is due
 DUE_NOW = "2027-01-11T00:05:00+00:00"  # every Monday first session is within the agenda lead
@@ -53,14 +54,30 @@ def people(pairs: int) -> list[tuple[str, str, str, str]]:
 
 
 def write_config(folder: Path, provider: dict[str, Any], pairs: int) -> Path:
-    """The programme's YAML for ``provider`` in ``folder`` (state beside it)."""
-    entries = [
-        {
-            "mentor": {"email": mentor, "name": f"Mentor {n}", "timezone": mentor_zone},
-            "mentee": {"email": mentee, "name": f"Mentee {n}", "timezone": mentee_zone},
-        }
-        for n, (mentor, mentor_zone, mentee, mentee_zone) in enumerate(people(pairs))
-    ]
+    """The programme's YAML for ``provider`` in ``folder`` (state beside it).
+
+    Up to ``INLINE_PAIRS`` pairs are written in the YAML; a larger programme lists them in an
+    HR export (``pairs.csv``), as the README's input limits advise (a config file is at most
+    1 MB, which 10,000 pairs written out in YAML are not).
+    """
+    everyone = people(pairs)
+    cohort: dict[str, Any] = {"id": "2027-bench", "start": COHORT_START}
+    if pairs <= INLINE_PAIRS:
+        cohort["pairs"] = [
+            {
+                "mentor": {"email": mentor, "name": f"Mentor {n}", "timezone": mentor_zone},
+                "mentee": {"email": mentee, "name": f"Mentee {n}", "timezone": mentee_zone},
+            }
+            for n, (mentor, mentor_zone, mentee, mentee_zone) in enumerate(everyone)
+        ]
+    else:
+        rows = ["mentor_email,mentor_name,mentor_timezone,mentee_email,mentee_name,mentee_timezone"]
+        rows += [
+            f"{mentor},Mentor {n},{mentor_zone},{mentee},Mentee {n},{mentee_zone}"
+            for n, (mentor, mentor_zone, mentee, mentee_zone) in enumerate(everyone)
+        ]
+        (folder / "pairs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        cohort["pairs_csv"] = "pairs.csv"
     config = {
         "programme": {
             "name": "Contoso Reverse Mentoring",
@@ -77,7 +94,7 @@ def write_config(folder: Path, provider: dict[str, Any], pairs: int) -> Path:
             "duration": "45m",
             "window": {"days": "Mon-Fri", "hours": "08:00-18:00"},
         },
-        "cohorts": [{"id": "2027-bench", "start": COHORT_START, "pairs": entries}],
+        "cohorts": [cohort],
     }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -58,3 +58,20 @@ def test_each_scenario_runs_the_cli_and_is_counted(provider: str, tmp_path: Path
     page = (tmp_path / "RESULTS.md").read_text()
     assert f"| {provider} | tick-nothing-due | 3 |" in page
     assert (tmp_path / "cost.png").stat().st_size > 0
+
+
+def test_a_programme_too_large_for_one_config_file_lists_its_pairs_in_an_hr_export(
+    tmp_path: Path,
+) -> None:
+    """10,000 pairs written out in YAML are 2 MB, over the 1 MB config limit: the benchmark's
+    large programmes go through ``pairs_csv`` and load whole."""
+    from datetime import datetime
+
+    from bench.cohort import INLINE_PAIRS, SCHEDULE_NOW, write_config
+    from rmcal.config import load_config
+
+    path = write_config(tmp_path, {"kind": "local", "folder": str(tmp_path / "local")}, 2_500)
+    assert INLINE_PAIRS < 2_500 and (tmp_path / "pairs.csv").exists()
+    assert path.stat().st_size < 1024 * 1024
+    config = load_config(path, now=datetime.fromisoformat(SCHEDULE_NOW), force=True)
+    assert len(config.pairs) == 2_500
