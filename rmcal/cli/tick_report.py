@@ -127,7 +127,8 @@ def render_tick(
         if items
     ]
     counts += [f"{len(items)} {status.lower()}" for status, items in messages if items]
-    head = f"tick at {result.now.isoformat()}{' (dry run)' if result.dry_run else ''}: "
+    when = result.now.isoformat(timespec="seconds")  # a cron log needs no microseconds
+    head = f"tick at {when}{' (dry run)' if result.dry_run else ''}: "
     summary = head + (", ".join(counts) if counts else "nothing due")
     if hidden and not quiet:
         summary += " (rmcal --verbose tick lists what was skipped or ignored)"
