@@ -131,6 +131,7 @@ class TemplateEngine:
         loaders.append(_SafeLoader(str(BUILTIN_DIR)))
         self.override_dir = override_dir
         self.isolate = override_dir is not None and hasattr(os, "fork")
+        self._trust: dict[str, bool] = {}  # ``_trusted`` per file, asked once per engine
         self.env = SandboxedEnvironment(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
@@ -160,9 +161,10 @@ class TemplateEngine:
         """
         if self.override_dir is None:
             return True
-        if (self.override_dir / filename).exists():
-            return False
-        return not any(self.override_dir.glob("_*"))
+        if filename not in self._trust:  # tick renders thousands of mails: look once
+            overridden = (self.override_dir / filename).exists()
+            self._trust[filename] = not overridden and not any(self.override_dir.glob("_*"))
+        return self._trust[filename]
 
     def render(self, name: str, context: Mapping[str, Any]) -> tuple[str, str]:
         """(html, text) for a template pair."""
