@@ -38,6 +38,11 @@ def _s(value: float | None) -> str:
     return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 
+def _load(row: dict[str, Any]) -> str:
+    """The 1-minute load average as the row's command started ("–" in older results)."""
+    return f"{row['load']:.2f}" if row.get("load") else "–"
+
+
 def _calls(calls: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1])) or "–"
 
@@ -45,9 +50,9 @@ def _calls(calls: dict[str, int]) -> str:
 def table(rows: list[dict[str, Any]]) -> list[str]:
     out = [
         "| provider | scenario | pairs | wall s | floor s | × floor | round trips | floor trips "
-        "| throttled | rmcal CPU s | server CPU s | peak RSS MB | exit | calls by type |",
+        "| throttled | rmcal CPU s | server CPU s | peak RSS MB | exit | load | calls by type |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | --- |",
+        "| ---: | ---: | --- |",
     ]
     ranked = sorted(
         rows,
@@ -65,20 +70,20 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {_s(r['floor_wall'])} | {ratio} | {r['round_trips']:,} "
             f"| {'–' if trips is None else f'{trips:,}'} | {r['throttled']} | {_s(r['cpu'])} "
             f"| {_s(r['server_cpu'])} | {r['peak_rss_mb']:.0f} | {r['exit_code']} "
-            f"| {_calls(r['calls'])} |"
+            f"| {_load(r)} | {_calls(r['calls'])} |"
         )
     return out
 
 
 def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
     out = [
-        "| scenario | pairs | measured CPU s | peak RSS MB | detail |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| scenario | pairs | measured CPU s | peak RSS MB | load | detail |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         out.append(
             f"| {r['scenario']} | {r['pairs']:,} | {_s(r['cpu'])} | {r['peak_rss_mb']:.0f} "
-            f"| `{r['summary']}` |"
+            f"| {_load(r)} | `{r['summary']}` |"
         )
     return out
 
@@ -129,6 +134,17 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def _jobs_text(meta: dict[str, Any]) -> str:
+    jobs = int(meta.get("jobs") or 1)
+    if jobs <= 1:
+        return ""
+    return (
+        f" The run measured {jobs} units at once (`--jobs {jobs}`: a provider at one size, each "
+        "on its own fake server); a row's *load* column is the machine's load average as its "
+        "command started."
+    )
+
+
 def write(data: dict[str, Any], page: Path, picture: Path) -> None:
     meta, rows = data["meta"], data["rows"]
     api = [r for r in rows if not r["scenario"].startswith("cpu-")]
@@ -144,7 +160,7 @@ def write(data: dict[str, Any], page: Path, picture: Path) -> None:
         f"{meta['load_before']}, after {meta['load_after']} (`uptime`: other work shared the "
         "machine; wall and CPU seconds depend on it, round trips, calls, throttled answers and "
         "peak RSS do not). Regenerate this page and the chart with the same command; "
-        "`python -m bench.report` rewrites them from `results/latest.json`.",
+        "`python -m bench.report` rewrites them from `results/latest.json`." + _jobs_text(meta),
         "",
         f"![wall time and round trips against pairs]({picture.relative_to(page.parent)})",
         "",

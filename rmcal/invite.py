@@ -6,6 +6,7 @@ Kept apart from planning so that the planner stays a pure function of data: it r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +53,12 @@ def _dates(days: Sequence[datetime], weekday: str) -> str:
 
 
 def when_for(slot: Slot, zone: str) -> str:
+    """When the sessions are for someone in ``zone`` (``sessions_when``)."""
+    return sessions_when(slot.starts, zone)
+
+
+@functools.lru_cache(maxsize=1024)
+def sessions_when(starts: tuple[datetime, ...], zone: str) -> str:
     """When the sessions are for someone in ``zone``: the day and time of most of them, then
     the sessions that differ, e.g. ``Mondays at 09:00 GMT, from 01 Mar 2027; 10:00 GMT on
     15 Mar and 22 Mar (the clocks change on different dates in the two time zones)``.
@@ -61,7 +68,7 @@ def when_for(slot: Slot, zone: str) -> str:
     winter-to-summer series would announce the time of its minority of sessions.
     """
     tz = ZoneInfo(zone)
-    local = [start.astimezone(tz) for start in slot.starts]
+    local = [start.astimezone(tz) for start in starts]
     if not local:
         return ""
     groups: dict[tuple[str, str], list[datetime]] = {}  # first-seen order: ties go earlier

@@ -10,6 +10,7 @@ Europe/London stays 14:00 local across DST, and its UTC instant moves.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import MAXYEAR, date, datetime, time, timedelta, tzinfo
@@ -273,6 +274,26 @@ def series_times(settings: Settings, first: datetime) -> SeriesTimes:
     Raises ``RecurrenceError`` when the rule gives no session, or fewer than ``sessions``,
     within ``MAX_HORIZON`` of ``first``.
     """
+    naive = first.replace(tzinfo=None)
+    try:
+        return _series_times(
+            settings.cadence, settings.sessions, settings.end_date, naive, first.tzinfo
+        )
+    except TypeError:  # a tzinfo class that cannot be hashed: expanded, not remembered
+        return _series_times.__wrapped__(
+            settings.cadence, settings.sessions, settings.end_date, naive, first.tzinfo
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _series_times(
+    cadence: Cadence, sessions: int | None, end_date: date | None, naive: datetime, zone: tzinfo
+) -> SeriesTimes:
+    """``series_times``, remembered by what it reads (the slot finder tries the same weekday
+    and time for many pairs; a re-run expands each existing series again). Keyed on the
+    wall-clock start and its zone, for the reason ``expand`` gives."""
+    first = naive.replace(tzinfo=zone)
+    settings = Settings(cadence=cadence, sessions=sessions, end_date=end_date)
     rule = build_rrule(
         settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
     )
@@ -347,6 +368,28 @@ def expand(
     """
     if first.tzinfo is None:
         raise ValueError("first occurrence must be timezone-aware")
+    # Keyed on the wall-clock start *and* its zone: aware datetimes equal as instants hash
+    # alike, but 09:00 London and 10:00 Berlin recur differently across a change of the clocks.
+    naive = first.replace(tzinfo=None)
+    try:
+        return list(_expand(rule, naive, first.tzinfo, after, before, limit))
+    except TypeError:  # a tzinfo class that cannot be hashed: expanded, not remembered
+        return list(_expand.__wrapped__(rule, naive, first.tzinfo, after, before, limit))
+
+
+@functools.lru_cache(maxsize=4096)
+def _expand(
+    rule: str,
+    naive_first: datetime,
+    zone: tzinfo,
+    after: datetime | None,
+    before: datetime | None,
+    limit: int,
+) -> tuple[datetime, ...]:
+    """``expand``, remembered: a re-run expands each series for the plan, for the comparison
+    with the calendar and for the invitation's wording, and many pairs share one rule and
+    first start (a cohort's Monday 09:00 London)."""
+    first = naive_first.replace(tzinfo=zone)
     parts = parse_parts(rule)
     if "UNTIL" in parts and not parts["UNTIL"].endswith("Z"):
         # A floating or date-only UNTIL: read it in the series zone, as RFC 5545 says.
@@ -368,7 +411,7 @@ def expand(
             out.append(start)
         if len(out) >= limit:
             break
-    return out
+    return tuple(out)
 
 
 def last_start(rule: str, first: datetime) -> datetime | None:

@@ -234,10 +234,12 @@ def without_own(intervals: Sequence[Interval], own: Collection[Interval]) -> lis
     another commitment and stays; so does a longer one that covers the session. This needs
     the provider's intervals per event, not merged (``Provider.busy``).
     """
+    if not own:  # a new pair: nothing of its own to take out (most of a first run's pairs)
+        return list(intervals)
     left = Counter(own)
     out = []
     for interval in intervals:
-        if left[interval]:
+        if left.get(interval):
             left[interval] -= 1
         else:
             out.append(interval)

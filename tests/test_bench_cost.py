@@ -75,3 +75,25 @@ def test_a_programme_too_large_for_one_config_file_lists_its_pairs_in_an_hr_expo
     assert path.stat().st_size < 1024 * 1024
     config = load_config(path, now=datetime.fromisoformat(SCHEDULE_NOW), force=True)
     assert len(config.pairs) == 2_500
+
+
+def test_full_adds_the_large_units_and_jobs_keep_the_sequential_order(tmp_path: Path) -> None:
+    """``--full`` measures 5,000 pairs, the local provider at 10,000 and the 10,000-pair CPU
+    scenarios; ``--jobs`` runs units in worker processes and hands back their rows in the
+    order a sequential run gives."""
+    from bench.run import LOCAL_FULL, Unit, run_units, units
+
+    full = units(["microsoft", "google", "local"], (10, 5000), full=True, naive=True)
+    assert Unit("google", 5000) in full and Unit("local", LOCAL_FULL) in full
+    assert Unit("cpu", 10_000, kind="plan") in full
+    assert Unit("microsoft", 10, naive=True) in full and Unit("google", 10, naive=True) in full
+    assert not any(u.naive for u in full if u.pairs > 1000 or u.provider == "local")
+    default = units(["microsoft", "google", "local"], (1000,), full=False, naive=True)
+    assert Unit("google", 1000) in default  # naive Google at 1,000 only with --full
+    assert not any(u.pairs > 1000 for u in default)
+
+    todo = [Unit("local", 2), Unit("cpu", 20, kind="health")]
+    rows = run_units(todo, 0.0, jobs=2)
+    assert [(r.provider, r.scenario) for r in rows][-1] == ("(none)", "cpu-health")
+    assert [r.scenario for r in rows[:2]] == ["schedule-new", "re-run-unchanged"]
+    assert all(r.exit_code == 0 for r in rows), [r.summary for r in rows]

@@ -229,3 +229,23 @@ def test_expansion_far_from_today_keeps_dates_weekdays_and_leap_days():
     series = series_times(settings(cadence=leap, sessions=2), first)
     assert series.starts == (first, datetime(2032, 2, 29, 9, 0, tzinfo=tz(SYDNEY)))
     assert [s.strftime("%a") for s in series.starts] == ["Tue", "Sun"]
+
+
+def test_remembered_expansions_tell_apart_one_instant_in_two_zones():
+    """13:00 London and 08:00 New York on 8 March 2027 are one instant (equal, same hash), but
+    New York's clocks change on 14 March and London's on 28 March: each series keeps its own
+    wall time, so from the second session on they are different instants."""
+    rule = "FREQ=WEEKLY;BYDAY=MO;COUNT=4"
+    london = datetime(2027, 3, 8, 13, 0, tzinfo=tz(LONDON))
+    new_york = london.astimezone(tz("America/New_York"))
+    assert london == new_york and hash(london) == hash(new_york)
+    in_london = expand(rule, london)
+    in_new_york = expand(rule, new_york)
+    assert [s.hour for s in in_london] == [13, 13, 13, 13]
+    assert [s.hour for s in in_new_york] == [8, 8, 8, 8]  # its own wall time, not London's
+    assert in_london[1] != in_new_york[1]
+    in_new_york.clear()  # a caller's list is its own: the remembered answer is untouched
+    assert len(expand(rule, new_york)) == 4
+    same = series_times(settings(sessions=3), london)
+    other = series_times(settings(sessions=3), new_york)
+    assert same.starts[1] != other.starts[1]

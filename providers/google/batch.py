@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -216,51 +217,65 @@ def item_failure(error: HttpError, ctx: ErrorContext) -> ItemFailure:
 
 
 class Pacer:
-    """A token bucket that keeps calls under ``per_minute`` in every 60-second window.
+    """Keeps this run's calls within ``per_minute`` in every sliding minute, as Google counts.
 
-    Why: Google counts quota per user in a sliding minute, and a burst of batches hits
-    ``rateLimitExceeded`` long before any retry policy can help. The bucket holds ``burst``
-    calls and refills at ``(per_minute - burst) / 60`` per second, so no minute exceeds the quota.
+    Why a log of the last minute's calls and not a steady pace: the quota is a count per
+    minute, not a rate. A token bucket that never breaks it must refill at
+    ``(per_minute - burst) / 60`` a second, so 1,100 calls took two minutes where the quota
+    allows one wait: the first minute's quota at once, the rest as the calls a quota before
+    them turn a minute old. Each call is logged when it is allowed; a call that would make
+    the window hold more than ``per_minute`` sleeps until the oldest one in the way has left it.
+    ``margin`` seconds are added to the minute, because Google counts a call when it arrives
+    and two requests can arrive in another order or spacing than they left.
+
+    What else spends the same user's quota (another program, an rmcal run a few seconds
+    earlier) is not known here: Google then answers 403 ``rateLimitExceeded``, did not act on
+    the call, and ``Calls`` waits and sends it again.
     """
 
     def __init__(
         self,
         per_minute: int,
-        burst: int,
         *,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        margin: float = 1.0,
     ) -> None:
-        self.burst = max(1, min(burst, per_minute // 2))
-        self.rate = (per_minute - self.burst) / 60.0
-        self._tokens = float(self.burst)
+        self.limit = max(1, per_minute)
+        self.span = 60.0 + margin
+        self._log: deque[float] = deque()
         self._clock = clock
         self._sleep = sleep
-        self._last = clock()
         self.waited = 0.0
 
     def acquire(self, n: int = 1) -> None:
-        """Take ``n`` calls' worth, sleeping first if the bucket is short.
+        """Take ``n`` calls (each call of a batch counts), sleeping first if the minute is full.
 
-        More than a burst (a batch bigger than the bucket) is taken in bucket-sized steps, so a
-        low ``per_minute`` still counts every call of a batch.
+        More than a minute's quota (a batch of 50 under a quota of 20) is taken a quota at a
+        time, a minute apart, so a low ``per_minute`` still counts every call of a batch.
         """
-        while n > self.burst:
-            self._take(self.burst)
-            n -= self.burst
+        while n > self.limit:
+            self._take(self.limit)
+            n -= self.limit
         self._take(n)
 
     def _take(self, n: int) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens < n:
-            delay = (n - self._tokens) / self.rate
-            self._sleep(delay)
-            self.waited += delay
-            self._tokens = float(n)
-            self._last = self._clock()
-        self._tokens -= n
+        now = self._forget(self._clock())
+        over = len(self._log) + n - self.limit
+        if over > 0:
+            # The ``over``-th oldest call must leave the window before these ``n`` fit.
+            delay = self._log[over - 1] + self.span - now
+            if delay > 0:
+                self._sleep(delay)
+                self.waited += delay
+            now = self._forget(max(self._clock(), self._log[over - 1] + self.span))
+        self._log.extend([now] * n)
+
+    def _forget(self, now: float) -> float:
+        """Drop the calls that are more than the (widened) minute old; returns ``now``."""
+        while self._log and self._log[0] <= now - self.span:
+            self._log.popleft()
+        return now
 
 
 class Calls:
@@ -442,17 +457,17 @@ class Calls:
                 batch.execute(http=self.quiet_http())
             else:
                 batch.execute()
-        except HttpError as exc:
-            if is_retryable(exc):
-                return exc
-            raise explain(exc, operation, self.ctx) from None
-        except BatchError as exc:
+        except BatchError as exc:  # an HttpError too: caught first, it has no error details
             raise ProviderError(
                 PROVIDER,
                 operation,
                 f"the batch endpoint answered in an unexpected format ({exc})",
                 remedy="check provider.batch_uri",
             ) from None
+        except HttpError as exc:
+            if is_retryable(exc):
+                return exc
+            raise explain(exc, operation, self.ctx) from None
         except google.auth.exceptions.RefreshError as exc:
             raise self.on_refresh_error(exc, operation) from None
         except NETWORK_ERRORS as exc:

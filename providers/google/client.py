@@ -37,7 +37,6 @@ from .sendhttp import RequestsHttp
 from .settings import GoogleSettings
 
 GMAIL_SENDS_PER_MINUTE = 150  # 15,000 quota units per user per minute / 100 units per send
-GMAIL_BURST = 50  # sent at once; the rest refill at (150 - 50) per minute
 
 
 def single_attempts() -> None:
@@ -94,9 +93,7 @@ class GoogleClient:
         self.calls = Calls(
             batch_uri=settings.batch_uri,
             batch_size=settings.batch_size,
-            pacer=Pacer(
-                settings.requests_per_minute, settings.batch_size, clock=clock, sleep=sleep
-            ),
+            pacer=Pacer(settings.requests_per_minute, clock=clock, sleep=sleep),
             backoff=self.backoff,
             ctx=self.ctx,
             on_refresh_error=self._refresh_error,
@@ -106,7 +103,7 @@ class GoogleClient:
         self.mail_calls = Calls(
             batch_uri=settings.batch_uri,
             batch_size=1,
-            pacer=Pacer(GMAIL_SENDS_PER_MINUTE, GMAIL_BURST, clock=clock, sleep=sleep),
+            pacer=Pacer(GMAIL_SENDS_PER_MINUTE, clock=clock, sleep=sleep),
             backoff=self.backoff,
             ctx=self.ctx,
             on_refresh_error=self._refresh_error,

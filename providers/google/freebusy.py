@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from googleapiclient.errors import HttpError
+
 from rmcal.intervals import busy_requests, join_at
 from rmcal.provider import BusyMap, Interval
 
+from .batch import explain
 from .client import GoogleClient
 from .events import parse_time, rfc3339
 
@@ -32,14 +35,27 @@ def busy(client: GoogleClient, emails: Sequence[str], start: datetime, end: date
     calls = busy_requests(
         people, start, end, people_per_call=BUSY_PEOPLE_PER_CALL, window=BUSY_WINDOW
     )
-    for chunk, window_start, window_end in calls:
-        body = {
-            "timeMin": rfc3339(window_start),
-            "timeMax": rfc3339(window_end),
-            "timeZone": "UTC",
-            "items": [{"id": e} for e in chunk],
-        }
-        answer = client.calls.execute(calendar.freebusy().query(body=body), "free/busy")
+    requests = {
+        str(index): calendar.freebusy().query(
+            body={
+                "timeMin": rfc3339(window_start),
+                "timeMax": rfc3339(window_end),
+                "timeZone": "UTC",
+                "items": [{"id": e} for e in chunk],
+            }
+        )
+        for index, (chunk, window_start, window_end) in enumerate(calls)
+    }
+    # One call alone; more in batches (each call still counts against the quota): 1,000 pairs
+    # need 40 to 120 reads, and one round trip each spread them over the quota's minute.
+    if len(requests) == 1:
+        answers = {"0": client.calls.execute(requests["0"], "free/busy")}
+    else:
+        answers = client.calls.execute_many(requests, "free/busy")
+    for index, (chunk, _, _) in enumerate(calls):
+        answer = answers[str(index)]
+        if isinstance(answer, HttpError):
+            raise explain(answer, "free/busy", client.ctx)
         calendars = {str(k).lower(): v for k, v in (answer.get("calendars") or {}).items()}
         for email in chunk:
             entry = calendars.get(email)

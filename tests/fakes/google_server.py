@@ -210,6 +210,7 @@ class FakeGoogle:
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str]] = []  # (method, path) of every request, batch items too
         self.batches: list[int] = []  # number of parts of each batch request
+        self.batched: list[tuple[str, ...]] = []  # each batch's parts, as "METHOD path"
         self.records: list[ConferenceRecord] = []
         self.people: dict[str, str] = {}  # people id -> e-mail
         self.notifications: list[tuple[str, str, str]] = []  # (method, event id, sendUpdates)
@@ -569,6 +570,9 @@ class FakeGoogle:
             return self._json(400, Reply(400, "badRequest", str(exc)).body())
         with self.lock:
             self.batches.append(len(parts))
+            self.batched.append(
+                tuple(f"{p.method} {urlsplit(p.target).path.rsplit('/', 1)[-1]}" for p in parts)
+            )
             self.calls["batch"] = self.calls.get("batch", 0) + 1
         replies = []
         for part in parts:

@@ -87,9 +87,8 @@ def test_120_creates_go_in_three_batches_of_at_most_fifty(tmp_path: Path):
     sent_ids = [p.json()["id"] for request in transport.request_sequence for p in parts(request)]
     assert sent_ids == [s.key for s in items]
     assert sum(done) == 120
-    # Paced to 600/min: bursts of 50, then the bucket refills at 550/60 per second.
-    assert clock.sleeps and all(s > 0 for s in clock.sleeps)
-    assert clock.now - 1000.0 < 15
+    # 120 calls are well within a minute's quota of 600: nothing waits.
+    assert not clock.sleeps
 
 
 def test_throttled_items_are_retried_alone_after_waiting(tmp_path: Path):
@@ -192,25 +191,42 @@ def test_reasons_come_from_the_error_body_not_the_message():
     assert reasons(error("error_409_duplicate.json", 409)) == ["duplicate"]
 
 
-def test_pacer_keeps_every_minute_under_the_quota():
+def test_pacer_keeps_every_minute_under_the_quota_and_spends_it_at_once():
     clock = FakeClock()
-    pacer = Pacer(600, 50, clock=clock, sleep=clock.sleep)
+    pacer = Pacer(600, clock=clock, sleep=clock.sleep)
     stamps: list[float] = []
     for _ in range(40):  # 2,000 calls in batches of 50
         pacer.acquire(50)
         stamps += [clock.now] * 50
+        clock.now += 0.05  # each batch's round trip
     for index, moment in enumerate(stamps):
         in_window = [t for t in stamps[index:] if t < moment + 60]
         assert len(in_window) <= 600
-    elapsed_minutes = (stamps[-1] - stamps[0]) / 60
-    assert elapsed_minutes < 2000 / 550 + 0.1  # and not much slower than it has to be
+    # The quota is a count per minute, not a pace: 600 go at once, then 600 as each of them
+    # turns a minute old (plus the margin), so 2,000 calls wait three minutes, not 3.6.
+    assert stamps[599] - stamps[0] < 1
+    assert stamps[600] - stamps[0] == pytest.approx(61)
+    assert stamps[-1] - stamps[0] == pytest.approx(3 * 61, abs=1)
+
+
+def test_pacer_waits_only_for_the_calls_in_the_way():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
+    start = clock.now
+    for _ in range(10):  # one call a second: the minute is never full
+        pacer.acquire()
+        clock.now += 1
+    assert pacer.waited == 0
+    pacer.acquire(2)  # the two oldest must leave the window: the second left at start + 1 + 61
+    assert clock.now == pytest.approx(start + 62)
+    assert pacer.waited == pytest.approx(52)
 
 
 def test_a_low_quota_paces_every_call_of_a_batch():
     clock = FakeClock()
-    pacer = Pacer(20, 50, clock=clock, sleep=clock.sleep)  # bucket of 10, 10 per minute
+    pacer = Pacer(20, clock=clock, sleep=clock.sleep)  # 20 a minute: 50 calls in three steps
     pacer.acquire(50)
-    assert clock.now - 1000.0 == pytest.approx(4 * 60)  # 40 calls beyond the bucket
+    assert clock.now - 1000.0 == pytest.approx(2 * 61)
 
 
 def test_batch_size_setting_is_honoured(tmp_path: Path):

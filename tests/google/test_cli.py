@@ -31,7 +31,10 @@ def test_twenty_pairs_through_every_command(workspace: RunningFake, tmp_path: Pa
             mail_keys=lambda: [str(m["message"]["X-Rmcal-Key"]).strip() for m in fake.sent],
         ),
     )
-    assert fake.batches == [20]
+    # The 20 creates in one batch; free/busy reads that span two 90-day windows in one each.
+    assert fake.batches == [20, 2, 2], fake.batched
+    assert {p.split()[-1] for p in fake.batched[0]} == {"events"}
+    assert all(p == "POST freeBusy" for b in fake.batched[1:] for p in b)
     assert all(f.hits == f.times for f in fake.faults)  # every injected 429 was waited out
     assert all(m["message"]["X-Rmcal-Key"] for m in fake.sent)
 

@@ -147,7 +147,8 @@ def test_twenty_pair_cycle(fake_google):
     specs = cohort()
     created = provider.create_series(specs)
     assert all(isinstance(s, Series) and s.video_url for s in created.values())
-    assert fake.batches == [PAIRS]
+    # Free/busy: 41 people over a window of two 90-day parts, one batch; then the creates.
+    assert fake.batches == [2, PAIRS], fake.batched
     assert {n[2] for n in fake.notifications} == {"all"}
 
     # A re-run with the calendar throttling two items: waited out, nothing duplicated.
