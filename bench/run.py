@@ -3,7 +3,7 @@
     python -m bench.run              # microsoft, google, local at 10, 100 and 1,000 pairs
     python -m bench.run --full       # adds 5,000 pairs, the naive script at 1,000 on Google,
                                      # the 10,000-pair CPU scenarios and the local 10,000 run
-    python -m bench.run --full --jobs 3   # the same, three units at a time (about an hour)
+    python -m bench.run --full --jobs 2   # the same, two units at a time (about an hour)
 
 For each provider and size it runs, through the real CLI in a child process, against fake
 servers that enforce the documented limits (``bench/world.py``) with a network latency:
