@@ -43,6 +43,11 @@ from rmcal.tables import display_width, pad, plural
 
 WINDOW = timedelta(days=7)
 FIRST_STREAK_MILESTONE = 3  # then every 5 (5, 10, 15...)
+# Rows per list in one mail. A lead of 5,000 pairs got a 35 MB digest (over what Gmail accepts,
+# and Gmail shows only the first ~100 KB of any message): past this, each list shows its first
+# rows (the heatmap: the pairs needing attention first) and says how many more `rmcal status`
+# lists. The figures above the lists (summary, heatmap in words) still count every pair.
+MAX_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -172,9 +177,33 @@ class Digest:
             f"{counts['upcoming']} still to come."
         )
 
+    def shown_heatmap(self) -> tuple[HeatRow, ...]:
+        """The heatmap rows a mail shows: all of them, or past ``MAX_ROWS`` the pairs needing
+        attention first (in the attention list's order), then the others in their order."""
+        if len(self.heatmap) <= MAX_ROWS:
+            return self.heatmap
+        rank = {a.pair_id: i for i, a in enumerate(self.attention)}
+        first = sorted(
+            (r for r in self.heatmap if r.pair_id in rank), key=lambda r: rank[r.pair_id]
+        )
+        rest = [r for r in self.heatmap if r.pair_id not in rank]
+        return tuple([*first, *rest][:MAX_ROWS])
+
     def context(self) -> dict[str, Any]:
-        """What the digest templates receive (plain values, autoescaped in HTML)."""
-        width = max((display_width(row.label) for row in self.heatmap), default=0)
+        """What the digest templates receive (plain values, autoescaped in HTML); each list is
+        cut at ``MAX_ROWS``, and ``more`` says how many rows each one left out."""
+        heatmap = self.shown_heatmap()
+        lists = {
+            "heatmap": self.heatmap,
+            "starting": self.starting,
+            "attention": self.attention,
+            "booked_over": self.booked_over,
+            "wins": self.wins,
+            "caveats": self.caveats,
+            "finished": self.finished,
+        }
+        more = {name: max(0, len(rows) - MAX_ROWS) for name, rows in lists.items()}
+        width = max((display_width(row.label) for row in heatmap), default=0)
         return {
             "lead": {
                 "name": self.lead.name,
@@ -200,7 +229,7 @@ class Digest:
                     ],
                     "text_cells": row.text_cells,
                 }
-                for row in self.heatmap
+                for row in heatmap
             ],
             "attention": [
                 {
@@ -209,7 +238,7 @@ class Digest:
                     "why": a.why,
                     "next_session": a.next_session,
                 }
-                for a in self.attention
+                for a in self.attention[:MAX_ROWS]
             ],
             "booked_over": [
                 {
@@ -219,15 +248,22 @@ class Digest:
                     "who": b.who,
                     "free": b.free,
                 }
-                for b in self.booked_over
+                for b in self.booked_over[:MAX_ROWS]
             ],
-            "wins": [{"label": w.label, "text": w.text} for w in self.wins],
-            "caveats": [{"label": c.label, "start": c.start, "text": c.text} for c in self.caveats],
-            "finished": [{"label": f.label, "state": f.state, "why": f.why} for f in self.finished],
+            "wins": [{"label": w.label, "text": w.text} for w in self.wins[:MAX_ROWS]],
+            "caveats": [
+                {"label": c.label, "start": c.start, "text": c.text}
+                for c in self.caveats[:MAX_ROWS]
+            ],
+            "finished": [
+                {"label": f.label, "state": f.state, "why": f.why} for f in self.finished[:MAX_ROWS]
+            ],
+            "more": more,
             "started": self.started,
             "heatmap_summary": self.heatmap_summary() if self.heatmap else "",
             "starting": [
-                {"label": s.label, "first_session": s.first_session} for s in self.starting
+                {"label": s.label, "first_session": s.first_session}
+                for s in self.starting[:MAX_ROWS]
             ],
             "ratings": _ratings_context(self.ratings),
             "programme_ratings": (

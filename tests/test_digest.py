@@ -244,3 +244,34 @@ def test_sessions_held_with_a_caveat_this_week_are_listed() -> None:
     ]
     assert digest.heatmap[0].cells[0].note == "held at 20:00 London, outside both people's hours"
     assert build_digest(EVERYONE, [r], now + timedelta(days=8)).caveats == ()
+
+
+def test_a_large_programme_s_digest_shows_the_first_rows_and_counts_the_rest() -> None:
+    """5,000 pairs made a 35 MB digest, over what Gmail accepts: past ``MAX_ROWS`` each list
+    shows its first rows (the heatmap leads with the pairs needing attention) and says how many
+    more ``rmcal status`` lists; the figures above the lists still count every pair."""
+    from rmcal.digest import MAX_ROWS
+    from rmcal.messages import MessageBuilder
+    from tests.builders import config
+
+    many = [pair("north", f"Mentor{n:03d}", f"Mentee{n:03d}") for n in range(MAX_ROWS + 50)]
+    troubled = {many[-1].id, many[-2].id}  # the last two in the config's order
+    readings = [reading(p, AFTER_2, cancel={1, 2} if p.id in troubled else set()) for p in many]
+    digest = build_digest(EVERYONE, readings, AFTER_2)
+    assert digest.summary.startswith(f"{MAX_ROWS + 50} pairs: ")
+    assert len(digest.heatmap) == MAX_ROWS + 50  # the data keeps every pair...
+    context = digest.context()
+    assert len(context["heatmap"]) == MAX_ROWS  # ...a mail shows the first hundred
+    assert context["more"]["heatmap"] == 50
+    assert {row["pair_id"] for row in context["heatmap"][:2]} == troubled
+    assert context["more"]["attention"] == 0
+    assert context["heatmap_summary"].startswith(f"{MAX_ROWS + 50} pairs over")
+
+    builder = MessageBuilder(config(*many[:1]))
+    html = builder.digest_html(digest)
+    assert "and 50 more pairs" in html and html.count('<tr>\n<th scope="row"') == MAX_ROWS
+    text = builder.digest(digest, "digest:k", AFTER_2).get_body(("plain",)).get_content()
+    assert "... and 50 more pairs: `rmcal status` lists every pair." in text
+
+    small = build_digest(EVERYONE, readings[:3], AFTER_2).context()
+    assert len(small["heatmap"]) == 3 and not any(small["more"].values())
