@@ -97,3 +97,24 @@ def test_full_adds_the_large_units_and_jobs_keep_the_sequential_order(tmp_path: 
     assert [(r.provider, r.scenario) for r in rows][-1] == ("(none)", "cpu-health")
     assert [r.scenario for r in rows[:2]] == ["schedule-new", "re-run-unchanged"]
     assert all(r.exit_code == 0 for r in rows), [r.summary for r in rows]
+
+
+def test_the_timeline_names_each_run_of_requests_and_the_gaps_between() -> None:
+    from bench.timeline import _kind, phases
+
+    assert _kind("POST", "https://h/v1.0/users/rm@x/calendar/getSchedule") == "POST getSchedule"
+    assert _kind("POST", "https://h/batch/calendar/v3") == "POST batch"
+    assert _kind("GET", "https://h/v1.0/users/rm@x/events?$top=1000") == "GET events"
+    records = [
+        ("GET events", 0.5, 0.6),
+        ("POST getSchedule", 1.6, 1.7),
+        ("POST getSchedule", 1.6, 1.7),
+        ("POST $batch", 1.7, 2.7),
+        ("(exit)", 3.0, 0.0),
+    ]
+    lines = phases(records)
+    assert lines[0].strip().startswith("0.50 s  before the first request")
+    assert "1.00 s  no request in flight" in lines[2]
+    assert "2 x POST getSchedule (100 ms each, 2.0 in flight on average)" in lines[3]
+    assert "1 x POST $batch" in lines[4]
+    assert lines[-2].strip().startswith("0.30 s  after the last answer")
