@@ -94,14 +94,17 @@ def test_graph_reads_200_pairs_in_20_people_calls(
 
 
 @pytest.mark.parametrize("days", [14, 60])
-def test_google_reads_200_pairs_in_8_calls(google: RunningFake, tmp_path: Path, days: int) -> None:
+def test_google_reads_200_pairs_in_8_calls_in_one_batch(
+    google: RunningFake, tmp_path: Path, days: int
+) -> None:
     readings = programme("example.com", days)
     provider = GoogleProvider(
         {"service_account_file": str(tmp_path / "sa.json"), **google.settings()},
         make_context(tmp_path),
     )
-    before = len(google.fake.log)
+    before, batches = len(google.fake.log), len(google.fake.batches)
     watch = read_watch(provider, readings, NOW)
-    trips = [path for _, path in google.fake.log[before:] if path.endswith("/freeBusy")]
-    assert len(trips) == math.ceil(2 * PAIRS / 50) == 8  # one window: at most 66 days < 90
+    calls = [path for _, path in google.fake.log[before:] if path.endswith("/freeBusy")]
+    assert len(calls) == math.ceil(2 * PAIRS / 50) == 8  # one window: at most 66 days < 90
+    assert google.fake.batches[batches:] == [8]  # the eight calls in one round trip
     assert watch.people == 2 * PAIRS and watch.clashes == ()
