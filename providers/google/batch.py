@@ -228,9 +228,10 @@ class Pacer:
     ``margin`` seconds are added to the minute, because Google counts a call when it arrives
     and two requests can arrive in another order or spacing than they left.
 
-    What else spends the same user's quota (another program, an rmcal run a few seconds
-    earlier) is not known here: Google then answers 403 ``rateLimitExceeded``, did not act on
-    the call, and ``Calls`` waits and sends it again.
+    An earlier rmcal run's calls of the last minute are counted too (``quota``, through the
+    state file); what other programs spend of the same user's quota is not known here: Google
+    then answers 403 ``rateLimitExceeded``, did not act on the call, and ``Calls`` waits and
+    sends it again.
     """
 
     def __init__(
@@ -270,6 +271,33 @@ class Pacer:
                 self.waited += delay
             now = self._forget(max(self._clock(), self._log[over - 1] + self.span))
         self._log.extend([now] * n)
+
+    def recent(self) -> list[list[float]]:
+        """This run's calls still inside the (widened) minute: ``[seconds ago, count]`` runs,
+        oldest first, for the next run to ``remember`` (a batch's calls share one moment)."""
+        now = self._forget(self._clock())
+        runs: list[list[float]] = []
+        for stamp in self._log:
+            ago = round(now - stamp, 3)
+            if runs and runs[-1][0] == ago:
+                runs[-1][1] += 1
+            else:
+                runs.append([ago, 1])
+        return runs
+
+    def remember(self, runs: list[list[float]], elapsed: float) -> None:
+        """Count the calls an earlier run made (``recent``'s answer, saved ``elapsed`` seconds
+        ago) against this run's minute: a tick started seconds after a 1,000-pair schedule met
+        234 ``rateLimitExceeded`` answers when each run knew only its own calls."""
+        now = self._clock()
+        earlier = [
+            stamp
+            for ago, count in runs
+            if (stamp := now - elapsed - float(ago)) > now - self.span
+            for _ in range(int(count))
+        ]
+        if earlier:
+            self._log = deque(sorted([*earlier, *self._log]))
 
     def _forget(self, now: float) -> float:
         """Drop the calls that are more than the (widened) minute old; returns ``now``."""

@@ -41,7 +41,8 @@ from rmcal.provider import (
 )
 
 from ..sendrun import SendRun
-from . import auth, checks, freebusy, gmail, reads, writes
+from . import auth, checks, freebusy, gmail, quota, reads, writes
+from .batch import Pacer
 from .client import GoogleClient
 from .settings import (
     PROVIDER,
@@ -70,6 +71,7 @@ class GoogleProvider:
         rng: Callable[[], float] = random.random,
         now: Callable[[], datetime] | None = None,
         open_browser: bool = True,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         """Check the settings (``SettingsError`` on the first wrong key); no network yet.
 
@@ -89,6 +91,9 @@ class GoogleProvider:
         )
         self._now = now or (lambda: datetime.now(UTC))
         self._open_browser = open_browser
+        # Real time, not ``context.clock`` (``--now``): what the quota counts is real minutes.
+        self._wall = wall
+        quota.restore(self._pacers(), context.kv, wall)
         self._sends = SendRun()  # what this run's sends learnt (``sendrun.SendRun``)
         self.capabilities = _capabilities(self.settings)
 
@@ -171,8 +176,15 @@ class GoogleProvider:
         return self.settings.subject
 
     def close(self) -> None:
-        """Drop pooled connections (httplib2 keeps them per host)."""
-        self.client.close()
+        """Keep the last minute's calls for the next run (``quota``); drop pooled connections
+        (httplib2 keeps them per host)."""
+        try:
+            quota.save(self._pacers(), self.context.kv, self._wall)
+        finally:
+            self.client.close()
+
+    def _pacers(self) -> dict[str, Pacer]:
+        return {"calendar": self.client.calls.pacer, "gmail": self.client.mail_calls.pacer}
 
 
 def _capabilities(settings: GoogleSettings) -> Capabilities:

@@ -348,3 +348,47 @@ def test_a_certificate_for_another_host_is_named_and_not_retried(
     assert "TLS certificate was not trusted" in caught.value.remedy
     assert accepted == [1]  # waiting cannot cure a certificate: no second try
     assert clock.sleeps == []
+
+
+def test_the_next_run_counts_the_calls_an_earlier_run_made_in_its_last_minute(tmp_path: Path):
+    """A tick started 20 s after a 1,000-pair schedule met 234 ``rateLimitExceeded`` answers:
+    each run's pacer knew only its own calls. The provider now saves the last minute's calls
+    in the state file when it closes, and the next run counts them before its first call."""
+    from rmcal_providers.google import quota
+
+    from rmcal.provider import MemoryKeyValue
+
+    kv = MemoryKeyValue()
+    first, _, clock = mock_provider(tmp_path, [], kv=kv)
+    first.client.calls.pacer.acquire(50)
+    clock.now += 10
+    first.client.calls.pacer.acquire(550)  # the minute's quota, spent
+    first.close()
+    saved = kv.get(quota.NAMESPACE, "calendar")
+    assert saved is not None and "example" not in saved  # times and counts, no addresses
+    assert kv.get(quota.NAMESPACE, "gmail") is None  # no send, nothing kept
+
+    second, _, later = mock_provider(tmp_path, [], kv=kv)
+    second.client.calls.pacer.acquire(1)
+    # The first 50 calls were 10 s older than the rest: they leave the minute 51 s from now.
+    assert later.sleeps and later.sleeps[0] == pytest.approx(51, abs=0.5)
+
+
+def test_saved_calls_that_are_stale_or_unreadable_are_ignored():
+    from rmcal_providers.google import quota
+
+    from rmcal.provider import MemoryKeyValue
+
+    clock = FakeClock()
+    kv = MemoryKeyValue()
+    kv.put(quota.NAMESPACE, "calendar", '{"saved_at": 100.0, "calls": [[0, 600]]}')
+    stale = Pacer(600, clock=clock, sleep=clock.sleep)
+    quota.restore({"calendar": stale}, kv, wall=lambda: 100.0 + 62)  # over a minute ago
+    stale.acquire(1)
+    assert not clock.sleeps
+    for garbage in ("{", '{"saved_at": "x"}', '{"saved_at": 1, "calls": [["a", 1]]}'):
+        kv.put(quota.NAMESPACE, "calendar", garbage)
+        fresh = Pacer(600, clock=clock, sleep=clock.sleep)
+        quota.restore({"calendar": fresh}, kv, wall=lambda: 1.0)
+        fresh.acquire(600)
+        assert not clock.sleeps
