@@ -27,17 +27,15 @@ import platform
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bench import report
 from bench.child import ChildRun, run_child
 from bench.cohort import DUE_NOW, QUIET_NOW, SCHEDULE_NOW, SESSIONS, write_config
 from bench.floor import floor
-from bench.world import Counters, World, google_world, graph_world, local_world
+from bench.world import Counters, World, world_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN_DAYS = (SESSIONS - 1) * 7 + 2  # first session to last, across the cohort's zones
@@ -85,14 +83,6 @@ SCENARIOS: tuple[tuple[str, list[str]], ...] = (
     ("status", ["status", "--json", "--now", _later(QUIET_NOW, 20)]),
     ("tick-everything-due", ["tick", "--json", "--now", DUE_NOW]),
 )
-
-
-def _world(provider: str, folder: Path, latency: float, pairs: int) -> AbstractContextManager[Any]:
-    if provider == "microsoft":
-        return graph_world(folder, latency=latency)
-    if provider == "google":
-        return google_world(folder, latency=latency, pairs=pairs)
-    return local_world(folder)
 
 
 def _measure(world: World, args: list[str], cwd: Path) -> tuple[ChildRun, Counters, float]:
@@ -164,7 +154,7 @@ def provider_rows(
     """The six scenarios in order on one fake server (each builds on the one before)."""
     with tempfile.TemporaryDirectory(prefix="rmcal-bench-") as scratch:
         folder = Path(scratch)
-        with _world(provider, folder, latency, pairs) as world:
+        with world_for(provider, folder, latency=latency, pairs=pairs) as world:
             config = str(write_config(folder, world.settings, pairs))
             for scenario, args in SCENARIOS:
                 command = ["-m", "rmcal", args[0], "-c", config, *args[1:]]
@@ -177,7 +167,7 @@ def provider_rows(
 def naive_row(provider: str, pairs: int, latency: float, say: Callable[[str], None]) -> Row:
     with tempfile.TemporaryDirectory(prefix="rmcal-bench-naive-") as scratch:
         folder = Path(scratch)
-        with _world(provider, folder, latency, pairs) as world:
+        with world_for(provider, folder, latency=latency, pairs=pairs) as world:
             config = str(write_config(folder, world.settings, pairs))
             run, cost, load = _measure(world, ["-m", "bench.naive", config], folder)
             row = _row(world, "naive-schedule", pairs, run, cost, latency, load)

@@ -24,7 +24,8 @@ from typing import Any
 
 from bench.child import run_child
 from bench.cohort import SCHEDULE_NOW, write_config
-from bench.run import ROOT, _world
+from bench.run import ROOT
+from bench.world import world_for
 
 LOG_ENV = "RMCAL_BENCH_TIMELINE"
 GAP = 0.2  # seconds without a request in flight that count as a phase of their own
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="rmcal-timeline-") as scratch:
         folder = Path(scratch)
         log = folder / "timeline.jsonl"
-        with _world(args.provider, folder, args.latency, args.pairs) as world:
+        with world_for(args.provider, folder, latency=args.latency, pairs=args.pairs) as world:
             config = str(write_config(folder, world.settings, args.pairs))
             env = {**world.env, "PYTHONPATH": str(ROOT), LOG_ENV: str(log)}
             command = ["-m", "bench.timeline_child", "schedule", "-c", config]

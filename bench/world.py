@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,6 +104,17 @@ class GoogleWorld:
 @contextmanager
 def local_world(folder: Path) -> Iterator[LocalWorld]:
     yield LocalWorld("local", {"kind": "local", "folder": str(folder / "local")})
+
+
+def world_for(
+    provider: str, folder: Path, *, latency: float, pairs: int
+) -> AbstractContextManager[Any]:
+    """The world a provider's scenarios run in: a fake server, or for local a folder."""
+    if provider == "microsoft":
+        return graph_world(folder, latency=latency)
+    if provider == "google":
+        return google_world(folder, latency=latency, pairs=pairs)
+    return local_world(folder)
 
 
 @contextmanager

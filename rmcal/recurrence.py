@@ -14,6 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import MAXYEAR, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -274,15 +275,20 @@ def series_times(settings: Settings, first: datetime) -> SeriesTimes:
     Raises ``RecurrenceError`` when the rule gives no session, or fewer than ``sessions``,
     within ``MAX_HORIZON`` of ``first``.
     """
-    naive = first.replace(tzinfo=None)
+    return _remembered(_series_times, settings.cadence, settings.sessions, settings.end_date, first)
+
+
+def _remembered(cached: Any, *args: Any) -> Any:
+    """``cached(*args[:-1], naive, zone)`` for the aware datetime ``args[-1]``: the cache is
+    keyed on its wall-clock time *and* its zone, because aware datetimes equal as instants
+    hash alike, yet 09:00 London and 10:00 Berlin recur differently across a change of the
+    clocks. A tzinfo class that cannot be hashed is computed, not remembered."""
+    *rest, first = args
+    naive, zone = first.replace(tzinfo=None), first.tzinfo
     try:
-        return _series_times(
-            settings.cadence, settings.sessions, settings.end_date, naive, first.tzinfo
-        )
-    except TypeError:  # a tzinfo class that cannot be hashed: expanded, not remembered
-        return _series_times.__wrapped__(
-            settings.cadence, settings.sessions, settings.end_date, naive, first.tzinfo
-        )
+        return cached(*rest, naive, zone)
+    except TypeError:
+        return cached.__wrapped__(*rest, naive, zone)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -290,27 +296,23 @@ def _series_times(
     cadence: Cadence, sessions: int | None, end_date: date | None, naive: datetime, zone: tzinfo
 ) -> SeriesTimes:
     """``series_times``, remembered by what it reads (the slot finder tries the same weekday
-    and time for many pairs; a re-run expands each existing series again). Keyed on the
-    wall-clock start and its zone, for the reason ``expand`` gives."""
+    and time for many pairs; a re-run expands each existing series again)."""
     first = naive.replace(tzinfo=zone)
-    settings = Settings(cadence=cadence, sessions=sessions, end_date=end_date)
-    rule = build_rrule(
-        settings.cadence, first, sessions=settings.sessions, end_date=settings.end_date
-    )
+    rule = build_rrule(cadence, first, sessions=sessions, end_date=end_date)
     parts = parse_parts(rule)
     until = None
     if "UNTIL" in parts:
-        assert settings.end_date is not None
-        until = end_of_day(settings.end_date, first.tzinfo)
+        assert end_date is not None
+        until = end_of_day(end_date, zone)
     for name in ("COUNT", "UNTIL"):
         parts.pop(name, None)
-    starts = _wall_clock_starts(parts, first, count=settings.sessions, until=until)
+    starts = _wall_clock_starts(parts, first, count=sessions, until=until)
     when = f"{first:%Y-%m-%d}"
     if not starts:
         raise NoSessions(f"the rule gives no session within {HORIZON_TEXT} of {when}")
-    if settings.sessions is not None and len(starts) < settings.sessions:
+    if sessions is not None and len(starts) < sessions:
         raise TooFewSessions(
-            f"{settings.sessions} sessions do not fit within {HORIZON_TEXT} of {when} "
+            f"{sessions} sessions do not fit within {HORIZON_TEXT} of {when} "
             f"(the last one that fits is session {len(starts)}, on {starts[-1]:%Y-%m-%d})"
         )
     return SeriesTimes(first=starts[0], rrule=rule, starts=tuple(starts))
@@ -368,23 +370,17 @@ def expand(
     """
     if first.tzinfo is None:
         raise ValueError("first occurrence must be timezone-aware")
-    # Keyed on the wall-clock start *and* its zone: aware datetimes equal as instants hash
-    # alike, but 09:00 London and 10:00 Berlin recur differently across a change of the clocks.
-    naive = first.replace(tzinfo=None)
-    try:
-        return list(_expand(rule, naive, first.tzinfo, after, before, limit))
-    except TypeError:  # a tzinfo class that cannot be hashed: expanded, not remembered
-        return list(_expand.__wrapped__(rule, naive, first.tzinfo, after, before, limit))
+    return list(_remembered(_expand_from, rule, after, before, limit, first))
 
 
 @functools.lru_cache(maxsize=4096)
-def _expand(
+def _expand_from(
     rule: str,
-    naive_first: datetime,
-    zone: tzinfo,
     after: datetime | None,
     before: datetime | None,
     limit: int,
+    naive_first: datetime,
+    zone: tzinfo,
 ) -> tuple[datetime, ...]:
     """``expand``, remembered: a re-run expands each series for the plan, for the comparison
     with the calendar and for the invitation's wording, and many pairs share one rule and
